@@ -1,0 +1,714 @@
+/* address.c - parsing of RFC 5322 address lists, checks of envelope
+ * addresses, IDNA conversion (libidn2) and account "from" matching.
+ *
+ * Untrusted data: header values of the submitted message and addresses
+ * from the command line.  Every scan is bounded by the given length, NUL
+ * bytes and control characters are refused, and no address longer than
+ * ADDRESS_MAX or list longer than ADDRESS_LIST_MAX comes out. */
+#include "config.h"
+
+#include "address.h"
+
+#include "i18n.h"
+
+#include <fnmatch.h>
+#include <idn2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Enough of a bad address to recognise it in an error message. */
+#define PRINTABLE_MAX 200
+
+/* Writes s[0..n) into out with control characters escaped, cut at
+ * PRINTABLE_MAX input bytes. */
+static void
+printable(const char *s, size_t n, char *out, size_t outsz)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (size_t i = 0; i < n && i < PRINTABLE_MAX && o + 5 < outsz; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\r' || c == '\n' || c == '\t') {
+			out[o++] = '\\';
+			out[o++] = c == '\r' ? 'r' : c == '\n' ? 'n' : 't';
+		} else if (c < 0x20 || c == 0x7f) {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	if (n > PRINTABLE_MAX && o + 3 < outsz) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+static bool
+is_ctl(unsigned char c)
+{
+	return c < 0x20 || c == 0x7f;
+}
+
+/* RFC 5322 3.2.3 atext, extended by RFC 6532 3.2 to UTF-8. */
+static bool
+is_atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c >= 0x80 || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+/* RFC 5322 3.2.3 dot-atom-text. */
+static bool
+is_dot_atom(const char *s, size_t n)
+{
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (s[i + 1] == '.')
+				return false;
+		} else if (!is_atext((unsigned char)s[i])) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The '@' that starts the domain: the last one outside quotes, or NULL. */
+static const char *
+domain_at(const char *addr)
+{
+	const char *at = NULL;
+	bool quoted = false;
+
+	for (const char *p = addr; *p != '\0'; p++) {
+		if (quoted && *p == '\\' && p[1] != '\0')
+			p++;
+		else if (*p == '"')
+			quoted = !quoted;
+		else if (!quoted && *p == '@')
+			at = p;
+	}
+	return at;
+}
+
+/* --- lexer: RFC 5322 3.2 tokens, with CFWS skipped --- */
+
+enum token_kind { TOK_WORD, TOK_QUOTED, TOK_LITERAL, TOK_SPECIAL };
+
+struct token {
+	enum token_kind kind;
+	const char *p; /* WORD, LITERAL: the text; QUOTED: between the quotes */
+	size_t n;
+	char special;
+};
+
+struct lexer {
+	const char *s;
+	size_t len;
+	size_t pos;
+};
+
+static bool
+is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Skips whitespace, folding and (nested) comments.  Returns 0, or -1 when
+ * a comment is not closed. */
+static int
+skip_cfws(struct lexer *lx)
+{
+	for (;;) {
+		while (lx->pos < lx->len && is_space(lx->s[lx->pos]))
+			lx->pos++;
+		if (lx->pos >= lx->len || lx->s[lx->pos] != '(')
+			return 0;
+		for (size_t depth = 0;; lx->pos++) {
+			if (lx->pos >= lx->len)
+				return -1;
+			if (lx->s[lx->pos] == '\\')
+				lx->pos++;
+			else if (lx->s[lx->pos] == '(')
+				depth++;
+			else if (lx->s[lx->pos] == ')' && --depth == 0)
+				break;
+		}
+		lx->pos++;
+	}
+}
+
+/* Moves past a delimited token whose opening byte is at pos; returns 0 or
+ * -1 when the closing byte is missing.  Quoted-pairs are honoured. */
+static int
+skip_delimited(struct lexer *lx, char close)
+{
+	for (lx->pos++; lx->pos < lx->len; lx->pos++) {
+		if (lx->s[lx->pos] == '\\')
+			lx->pos++;
+		else if (lx->s[lx->pos] == close)
+			return 0;
+	}
+	return -1;
+}
+
+/* Returns 1 with the next token, 0 at the end, -1 on an unterminated
+ * comment, quoted string or domain literal. */
+static int
+lex_next(struct lexer *lx, struct token *t)
+{
+	static const char specials[] = "<>@,;:";
+	size_t start;
+
+	if (skip_cfws(lx) < 0)
+		return -1;
+	if (lx->pos >= lx->len)
+		return 0;
+	start = lx->pos;
+	switch (lx->s[start]) {
+	case '"':
+		if (skip_delimited(lx, '"') < 0)
+			return -1;
+		*t = (struct token){TOK_QUOTED, lx->s + start + 1, lx->pos - start - 1, 0};
+		lx->pos++;
+		return 1;
+	case '[':
+		if (skip_delimited(lx, ']') < 0)
+			return -1;
+		lx->pos++;
+		*t = (struct token){TOK_LITERAL, lx->s + start, lx->pos - start, 0};
+		return 1;
+	default:
+		break;
+	}
+	if (strchr(specials, lx->s[start]) != NULL) {
+		lx->pos++;
+		*t = (struct token){TOK_SPECIAL, lx->s + start, 1, lx->s[start]};
+		return 1;
+	}
+	/* Anything else up to a delimiter is word text: dots included, so
+	 * "John Q. Public" and "a.b" are single words (RFC 5322 4.1, 4.4). */
+	while (lx->pos < lx->len && !is_space(lx->s[lx->pos]) &&
+	       strchr("(<>@,;:\"[", lx->s[lx->pos]) == NULL)
+		lx->pos++;
+	*t = (struct token){TOK_WORD, lx->s + start, lx->pos - start, 0};
+	return 1;
+}
+
+/* --- one addr-spec, collected token by token --- */
+
+enum spec_prev { PREV_NONE, PREV_DOT, PREV_WORD };
+
+struct spec {
+	struct buf local;  /* decoded local part */
+	struct buf domain; /* domain text or literal */
+	bool any;          /* a token was seen */
+	bool at;           /* '@' seen */
+	bool bad;          /* not an addr-spec: two '@', two words in a row */
+	bool overflow;     /* longer than ADDRESS_MAX */
+	bool literal;      /* the domain is a literal */
+	enum spec_prev prev;
+};
+
+static void
+spec_init(struct spec *sp)
+{
+	buf_init(&sp->local, ADDRESS_MAX);
+	buf_init(&sp->domain, ADDRESS_MAX);
+	sp->any = sp->at = sp->bad = sp->overflow = sp->literal = false;
+	sp->prev = PREV_NONE;
+}
+
+static void
+spec_reset(struct spec *sp)
+{
+	buf_free(&sp->local);
+	buf_free(&sp->domain);
+	spec_init(sp);
+}
+
+static void
+spec_append(struct spec *sp, const char *p, size_t n)
+{
+	if (buf_append(sp->at ? &sp->domain : &sp->local, p, n) < 0)
+		sp->overflow = true;
+}
+
+/* Adds a word, quoted string or literal.  Two words meet only across a
+ * dot ("a . b" is the obsolete form of "a.b"); otherwise the tokens were a
+ * phrase, not an address. */
+static void
+spec_token(struct spec *sp, const struct token *t)
+{
+	bool lead_dot = t->kind == TOK_WORD && t->p[0] == '.';
+	bool trail_dot = t->kind == TOK_WORD && t->p[t->n - 1] == '.';
+
+	sp->any = true;
+	if (sp->prev == PREV_WORD && !lead_dot)
+		sp->bad = true;
+	sp->prev = trail_dot ? PREV_DOT : PREV_WORD;
+	if (t->kind == TOK_LITERAL) {
+		if (!sp->at || sp->domain.len > 0)
+			sp->bad = true;
+		sp->literal = true;
+		spec_append(sp, t->p, t->n);
+		return;
+	}
+	if (sp->literal)
+		sp->bad = true;
+	if (t->kind == TOK_WORD) {
+		spec_append(sp, t->p, t->n);
+		return;
+	}
+	/* Quoted string: undo quoted-pairs and folding (RFC 5322 3.2.4). */
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->p[i] == '\r' || t->p[i] == '\n')
+			continue;
+		if (t->p[i] == '\\' && i + 1 < t->n)
+			i++;
+		spec_append(sp, t->p + i, 1);
+	}
+}
+
+static void
+spec_at(struct spec *sp)
+{
+	sp->any = true;
+	if (sp->at)
+		sp->bad = true;
+	sp->at = true;
+	sp->prev = PREV_NONE;
+}
+
+/* Builds the addr-spec text, or NULL when sp does not hold a usable one. */
+static char *
+spec_build(const struct spec *sp)
+{
+	const char *local = sp->local.data ? sp->local.data : "";
+	struct buf b;
+	char *addr;
+
+	if (sp->bad || sp->overflow || sp->local.len == 0 || (sp->at && sp->domain.len == 0))
+		return NULL;
+	for (size_t i = 0; i < sp->local.len; i++)
+		if (is_ctl((unsigned char)local[i]))
+			return NULL;
+	if (sp->at && !sp->literal && !is_dot_atom(sp->domain.data, sp->domain.len))
+		return NULL;
+	if (sp->literal && has_line_breaks(sp->domain.data, sp->domain.len))
+		return NULL;
+	/* Unbounded here: the caller checks the length of the result. */
+	buf_init(&b, 0);
+	if (is_dot_atom(local, sp->local.len)) {
+		buf_append(&b, local, sp->local.len);
+	} else {
+		buf_append(&b, "\"", 1);
+		for (size_t i = 0; i < sp->local.len; i++) {
+			if (local[i] == '"' || local[i] == '\\')
+				buf_append(&b, "\\", 1);
+			buf_append(&b, local + i, 1);
+		}
+		buf_append(&b, "\"", 1);
+	}
+	if (sp->at) {
+		buf_append(&b, "@", 1);
+		buf_append(&b, sp->domain.data, sp->domain.len);
+	}
+	addr = xstrndup(b.data, b.len);
+	buf_free(&b);
+	return addr;
+}
+
+/* --- the address-list parser --- */
+
+enum list_mode {
+	MODE_BARE,        /* collecting a bare addr-spec (or a display name) */
+	MODE_ANGLE_START, /* just after '<' */
+	MODE_ROUTE,       /* skipping an obsolete route up to ':' */
+	MODE_ANGLE,       /* collecting the addr-spec inside <> */
+	MODE_AFTER_ANGLE, /* after '>', until ',' or ';' */
+};
+
+struct list_parser {
+	struct lexer lx;
+	struct spec sp;
+	enum list_mode mode;
+	bool in_group;
+	size_t elem_start; /* where the current element began, for errors */
+	struct strlist *out;
+	struct error *e;
+};
+
+static int
+list_error(struct list_parser *lp, const char *why)
+{
+	char shown[PRINTABLE_MAX * 4 + 8];
+	size_t end = lp->lx.pos;
+
+	while (lp->elem_start < end && is_space(lp->lx.s[lp->elem_start]))
+		lp->elem_start++;
+	/* Show the element up to its separator, not just up to the error. */
+	while (end < lp->lx.len && end - lp->elem_start < PRINTABLE_MAX && lp->lx.s[end] != ',')
+		end++;
+	while (end > lp->elem_start && is_space(lp->lx.s[end - 1]))
+		end--;
+	printable(lp->lx.s + lp->elem_start, end - lp->elem_start, shown, sizeof shown);
+	return error_set(lp->e, ST_DATAERR, _("invalid address \"%s\": %s"), shown, why);
+}
+
+/* Ends the current element: adds its address, if it has one. */
+static int
+list_finish(struct list_parser *lp)
+{
+	char *addr;
+
+	if (lp->mode != MODE_BARE && lp->mode != MODE_AFTER_ANGLE)
+		return list_error(lp, _("missing '>'"));
+	if (!lp->sp.any)
+		goto next;
+	if (lp->sp.overflow)
+		return list_error(lp, _("address longer than 998 bytes"));
+	addr = spec_build(&lp->sp);
+	if (addr == NULL)
+		return list_error(lp, _("not an address; write user@domain or "
+		                        "Name <user@domain>"));
+	if (strlen(addr) > ADDRESS_MAX) {
+		free(addr);
+		return list_error(lp, _("address longer than 998 bytes"));
+	}
+	if (lp->out->n >= ADDRESS_LIST_MAX) {
+		free(addr);
+		return error_set(lp->e, ST_DATAERR, _("more than %d addresses; split the message"),
+		                 ADDRESS_LIST_MAX);
+	}
+	strlist_add_owned(lp->out, addr);
+next:
+	spec_reset(&lp->sp);
+	lp->mode = MODE_BARE;
+	lp->elem_start = lp->lx.pos;
+	return 0;
+}
+
+/* Inside <...>: an optional obsolete route, then the addr-spec. */
+static int
+list_angle_token(struct list_parser *lp, const struct token *t)
+{
+	char c = t->kind == TOK_SPECIAL ? t->special : 0;
+
+	if (lp->mode == MODE_ANGLE_START) {
+		lp->mode = c == '@' ? MODE_ROUTE : MODE_ANGLE;
+		if (c == '@')
+			return 0;
+	}
+	if (lp->mode == MODE_ROUTE) {
+		if (c == '>' || c == '<' || c == ';')
+			return list_error(lp, _("incomplete route"));
+		if (c == ':')
+			lp->mode = MODE_ANGLE;
+		return 0;
+	}
+	switch (c) {
+	case 0:
+		spec_token(&lp->sp, t);
+		return 0;
+	case '@':
+		spec_at(&lp->sp);
+		return 0;
+	case '>':
+		lp->mode = MODE_AFTER_ANGLE;
+		return 0;
+	default:
+		return list_error(lp, _("unexpected character inside <>"));
+	}
+}
+
+static int
+list_token(struct list_parser *lp, const struct token *t)
+{
+	if (lp->mode != MODE_BARE && lp->mode != MODE_AFTER_ANGLE)
+		return list_angle_token(lp, t);
+	switch (t->kind == TOK_SPECIAL ? t->special : 0) {
+	case ',':
+		return list_finish(lp);
+	case ';':
+		/* A ';' outside a group is taken as a separator. */
+		lp->in_group = false;
+		return list_finish(lp);
+	case ':':
+		if (lp->in_group || lp->mode == MODE_AFTER_ANGLE)
+			return list_error(lp, _("unexpected ':'"));
+		/* What came before was the group's display name. */
+		lp->in_group = true;
+		spec_reset(&lp->sp);
+		lp->elem_start = lp->lx.pos;
+		return 0;
+	case '<':
+		if (lp->mode == MODE_AFTER_ANGLE)
+			return list_error(lp, _("two addresses without a comma"));
+		/* What came before was the display name. */
+		spec_reset(&lp->sp);
+		lp->mode = MODE_ANGLE_START;
+		return 0;
+	case '>':
+		return list_error(lp, _("'>' without '<'"));
+	case '@':
+		if (lp->mode == MODE_AFTER_ANGLE)
+			return list_error(lp, _("text after '>'"));
+		spec_at(&lp->sp);
+		return 0;
+	default:
+		/* Words after "<addr>" are leftovers of a broken display name. */
+		if (lp->mode == MODE_BARE)
+			spec_token(&lp->sp, t);
+		return 0;
+	}
+}
+
+int
+address_list_parse(const char *s, size_t len, struct strlist *out, struct error *e)
+{
+	struct list_parser lp = {.lx = {s, len, 0}, .out = out, .e = e};
+	size_t n0 = out->n;
+	struct token t;
+	int r;
+
+	if (memchr(s, '\0', len) != NULL)
+		return error_set(e, ST_DATAERR, _("NUL byte in an address list"));
+	spec_init(&lp.sp);
+	while ((r = lex_next(&lp.lx, &t)) > 0)
+		if (list_token(&lp, &t) < 0)
+			goto fail;
+	if (r < 0) {
+		list_error(&lp, _("unterminated comment, quoted string or domain literal"));
+		goto fail;
+	}
+	if (list_finish(&lp) < 0)
+		goto fail;
+	spec_reset(&lp.sp);
+	return 0;
+fail:
+	spec_reset(&lp.sp);
+	while (out->n > n0)
+		free(out->v[--out->n]);
+	return -1;
+}
+
+/* --- envelope addresses --- */
+
+static int
+check_error(const char *addr, const char *why, struct error *e)
+{
+	char shown[PRINTABLE_MAX * 4 + 8];
+
+	printable(addr, strlen(addr), shown, sizeof shown);
+	return error_set(e, ST_DATAERR, _("invalid address \"%s\": %s"), shown, why);
+}
+
+int
+address_check(const char *addr, struct error *e)
+{
+	size_t len = strlen(addr);
+	bool quoted = false;
+
+	if (has_line_breaks(addr, len))
+		return check_error(addr, _("contains a line break"), e);
+	if (len > ADDRESS_MAX)
+		return check_error(addr, _("longer than 998 bytes"), e);
+	for (size_t i = 0; i < len; i++) {
+		char c = addr[i];
+
+		if (is_ctl((unsigned char)c))
+			return check_error(addr, _("contains a control character"), e);
+		if (quoted && c == '\\' && i + 1 < len)
+			i++;
+		else if (c == '"')
+			quoted = !quoted;
+		else if (!quoted && (c == ' ' || c == '\t'))
+			return check_error(addr, _("contains a space outside quotes"), e);
+		else if (!quoted && (c == '<' || c == '>') &&
+		         !(c == '<' && i == 0 && addr[len - 1] == '>') &&
+		         !(c == '>' && i == len - 1 && addr[0] == '<' && len > 1))
+			return check_error(addr, _("unbalanced angle brackets"), e);
+	}
+	if (quoted)
+		return check_error(addr, _("unbalanced quotes"), e);
+	return 0;
+}
+
+int
+address_normalize_sender(const char *arg, char **out, struct error *e)
+{
+	size_t start = 0, end = strlen(arg);
+	char *addr;
+
+	while (start < end && (arg[start] == ' ' || arg[start] == '\t'))
+		start++;
+	while (end > start && (arg[end - 1] == ' ' || arg[end - 1] == '\t'))
+		end--;
+	if (end - start >= 2 && arg[start] == '<' && arg[end - 1] == '>') {
+		start++;
+		end--;
+	}
+	addr = xstrndup(arg + start, end - start);
+	if (address_check(addr, e) < 0) {
+		free(addr);
+		return -1;
+	}
+	*out = addr;
+	return 0;
+}
+
+static bool
+is_ascii_n(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return false;
+	return true;
+}
+
+bool
+address_is_ascii(const char *s)
+{
+	return is_ascii_n(s, strlen(s));
+}
+
+/* Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing
+ * past U+10FFFF. */
+static bool
+utf8_valid(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	while (*s != '\0') {
+		unsigned char c = *s;
+		unsigned long cp;
+		int n;
+
+		if (c < 0x80) {
+			s++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return false;
+		for (int i = 1; i <= n; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		s += n + 1;
+	}
+	return true;
+}
+
+char *
+address_to_wire(const char *addr, bool *needs_smtputf8, struct error *e)
+{
+	static const int idna_modes[] = {IDN2_NONTRANSITIONAL, IDN2_TRANSITIONAL};
+	const char *at = domain_at(addr);
+	char *ace = NULL, *wire;
+	int rc = IDN2_OK;
+
+	if (address_is_ascii(addr))
+		return xstrdup(addr);
+	if (!utf8_valid(addr)) {
+		check_error(addr, _("not valid UTF-8"), e);
+		return NULL;
+	}
+	/* RFC 6531 3.2: with SMTPUTF8 the address may go as given. */
+	if (at == NULL || !is_ascii_n(addr, (size_t)(at - addr))) {
+		*needs_smtputf8 = true;
+		return xstrdup(addr);
+	}
+	if (at[1] == '[')
+		return xstrdup(addr);
+	for (size_t i = 0; i < sizeof idna_modes / sizeof idna_modes[0]; i++) {
+		rc = idn2_to_ascii_8z(at + 1, &ace, idna_modes[i]);
+		if (rc == IDN2_OK)
+			break;
+	}
+	if (rc != IDN2_OK) {
+		char why[256];
+
+		snprintf(why, sizeof why, _("the domain cannot be converted to ASCII (%s)"),
+		         idn2_strerror(rc));
+		check_error(addr, why, e);
+		return NULL;
+	}
+	/* UTS #46 mapping can yield spaces or empty labels (U+00A0, U+200B). */
+	if (!is_dot_atom(ace, strlen(ace))) {
+		idn2_free(ace);
+		check_error(addr, _("the domain is not a valid host name"), e);
+		return NULL;
+	}
+	wire = xasprintf("%.*s@%s", (int)(at - addr), addr, ace);
+	idn2_free(ace);
+	return wire;
+}
+
+char *
+address_qualify(const char *addr, const char *domain)
+{
+	if (*addr == '\0' || domain == NULL || *domain == '\0' || domain_at(addr) != NULL)
+		return xstrdup(addr);
+	return xasprintf("%s@%s", addr, domain);
+}
+
+/* Equal as addresses: the local part exactly, the domain in any case. */
+static bool
+address_equal(const char *a, const char *b)
+{
+	const char *at_a = domain_at(a), *at_b = domain_at(b);
+
+	if (at_a == NULL || at_b == NULL)
+		return at_a == at_b && strcmp(a, b) == 0;
+	return at_a - a == at_b - b && strncmp(a, b, (size_t)(at_a - a)) == 0 &&
+	       strcasecmp(at_a, at_b) == 0;
+}
+
+static bool
+matches_pattern(const char *pattern, const char *addr)
+{
+	if (address_equal(pattern, addr))
+		return true;
+	return strpbrk(pattern, "*?[") != NULL && fnmatch(pattern, addr, FNM_CASEFOLD) == 0;
+}
+
+bool
+address_match_from(const char *pattern, const char *addr)
+{
+	const char *at = domain_at(addr);
+	const char *plus;
+	bool match;
+	char *base;
+
+	if (matches_pattern(pattern, addr))
+		return true;
+	if (at == NULL)
+		return false;
+	plus = memchr(addr, '+', (size_t)(at - addr));
+	if (plus == NULL || plus == addr)
+		return false;
+	base = xasprintf("%.*s%s", (int)(plus - addr), addr, at);
+	match = matches_pattern(pattern, base);
+	free(base);
+	return match;
+}

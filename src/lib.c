@@ -1,0 +1,319 @@
+/* lib.c - allocation, bounded buffers, string lists, number parsing. */
+#include "config.h"
+
+#include "lib.h"
+
+#include "i18n.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+static void
+out_of_memory(void)
+{
+	fputs(_("outbox: out of memory\n"), stderr);
+	exit(EX_OSERR);
+}
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		out_of_memory();
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		out_of_memory();
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (q == NULL)
+		out_of_memory();
+	return q;
+}
+
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&p, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		out_of_memory();
+	return p;
+}
+
+void
+buf_init(struct buf *b, size_t max)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->max = max ? max : SIZE_MAX / 2;
+}
+
+static int
+buf_reserve(struct buf *b, size_t extra)
+{
+	size_t need, cap;
+	char *p;
+
+	if (extra > b->max || b->len > b->max - extra)
+		return -1;
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 64;
+	while (cap < need)
+		cap *= 2;
+	/* Grow by copying so that secrets never linger in freed memory. */
+	p = xmalloc(cap);
+	if (b->data != NULL) {
+		memcpy(p, b->data, b->len);
+		wipe(b->data, b->cap);
+		free(b->data);
+	}
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int
+buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (buf_reserve(b, n) < 0)
+		return -1;
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int
+buf_puts(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
+int
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *p;
+	int n, rc;
+
+	va_start(ap, fmt);
+	n = vasprintf(&p, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		out_of_memory();
+	rc = buf_append(b, p, (size_t)n);
+	wipe(p, (size_t)n);
+	free(p);
+	return rc;
+}
+
+void
+buf_reset(struct buf *b)
+{
+	if (b->data != NULL) {
+		wipe(b->data, b->len);
+		b->data[0] = '\0';
+	}
+	b->len = 0;
+}
+
+void
+buf_free(struct buf *b)
+{
+	if (b->data != NULL) {
+		wipe(b->data, b->cap);
+		free(b->data);
+	}
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void
+strlist_init(struct strlist *l)
+{
+	l->v = NULL;
+	l->n = l->cap = 0;
+}
+
+void
+strlist_add_owned(struct strlist *l, char *s)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 8;
+		l->v = xrealloc(l->v, l->cap * sizeof *l->v);
+	}
+	l->v[l->n++] = s;
+}
+
+void
+strlist_add(struct strlist *l, const char *s)
+{
+	strlist_add_owned(l, xstrdup(s));
+}
+
+bool
+strlist_contains(const struct strlist *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+void
+strlist_free(struct strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	strlist_init(l);
+}
+
+int
+parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	if (s == NULL || *s < '0' || *s > '9') {
+		if (!(s != NULL && *s == '-' && min < 0))
+			return -1;
+	}
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+void
+wipe(void *p, size_t n)
+{
+	if (p != NULL && n > 0)
+		explicit_bzero(p, n);
+}
+
+void
+free_secret(char *s)
+{
+	if (s != NULL) {
+		wipe(s, strlen(s));
+		free(s);
+	}
+}
+
+bool
+has_line_breaks(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\r' || s[i] == '\n' || s[i] == '\0')
+			return true;
+	return false;
+}
+
+static const char b64_alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void
+base64_encode(const unsigned char *in, size_t n, struct buf *out)
+{
+	char quad[4];
+
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)in[i] << 16;
+
+		if (i + 1 < n)
+			v |= (unsigned)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		quad[0] = b64_alphabet[(v >> 18) & 63];
+		quad[1] = b64_alphabet[(v >> 12) & 63];
+		quad[2] = i + 1 < n ? b64_alphabet[(v >> 6) & 63] : '=';
+		quad[3] = i + 2 < n ? b64_alphabet[v & 63] : '=';
+		if (buf_append(out, quad, 4) < 0)
+			return;
+	}
+}
+
+static int
+b64_value(char c)
+{
+	const char *p = c != '\0' ? strchr(b64_alphabet, c) : NULL;
+
+	return p != NULL ? (int)(p - b64_alphabet) : -1;
+}
+
+int
+base64_decode(const char *in, size_t n, struct buf *out)
+{
+	unsigned char bytes[3];
+
+	if (n % 4 != 0)
+		return -1;
+	for (size_t i = 0; i < n; i += 4) {
+		int v[4];
+		int pad = 0;
+
+		for (int j = 0; j < 4; j++) {
+			if (in[i + j] == '=' && i + 4 == n && j >= 2) {
+				v[j] = 0;
+				pad++;
+			} else if (pad > 0 || (v[j] = b64_value(in[i + j])) < 0) {
+				return -1;
+			}
+		}
+		bytes[0] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+		bytes[1] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
+		bytes[2] = (unsigned char)((v[2] & 3) << 6 | v[3]);
+		if (buf_append(out, bytes, (size_t)(3 - pad)) < 0)
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,70 @@
+/* lib.h - small shared pieces: a bounded growable buffer, a string list,
+ * allocation that aborts cleanly, range-checked number parsing, secret
+ * wiping.  No module-specific knowledge lives here. */
+#ifndef OUTBOX_LIB_H
+#define OUTBOX_LIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Allocation failure prints one line and exits with EX_OSERR: there is no
+ * sensible recovery, and the message is either still on stdin or already
+ * committed. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A growable byte buffer, always NUL-terminated past len.  max bounds the
+ * size (0 means no bound beyond SIZE_MAX/2); buf_* return -1 when an append
+ * would exceed it and leave the buffer unchanged. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t max;
+};
+
+void buf_init(struct buf *b, size_t max);
+int buf_append(struct buf *b, const void *p, size_t n);
+int buf_puts(struct buf *b, const char *s);
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_reset(struct buf *b);
+/* Wipes the contents before freeing: buffers may have held secrets. */
+void buf_free(struct buf *b);
+
+/* A list of owned strings. */
+struct strlist {
+	char **v;
+	size_t n;
+	size_t cap;
+};
+
+void strlist_init(struct strlist *l);
+void strlist_add(struct strlist *l, const char *s);
+void strlist_add_owned(struct strlist *l, char *s);
+bool strlist_contains(const struct strlist *l, const char *s);
+void strlist_free(struct strlist *l);
+
+/* Parses a whole decimal string into [min, max]; no sign games, no
+ * trailing junk.  Returns 0 or -1. */
+int parse_long(const char *s, long min, long max, long *out);
+
+/* Overwrites memory that held a secret, in a way the compiler keeps. */
+void wipe(void *p, size_t n);
+/* Wipes and frees a NUL-terminated secret; NULL is fine. */
+void free_secret(char *s);
+
+/* True if s contains CR, LF or NUL within its first n bytes. */
+bool has_line_breaks(const char *s, size_t n);
+
+
+
+/* RFC 4648 base64 without line breaks.  base64_decode returns -1 on
+ * characters outside the alphabet or bad padding. */
+void base64_encode(const unsigned char *in, size_t n, struct buf *out);
+int base64_decode(const char *in, size_t n, struct buf *out);
+
+#endif

@@ -1,0 +1,103 @@
+/* smtp.h - the SMTP client engine (RFC 5321, 3207, 4954, 2920, 1870, 6152,
+ * 6531, 3461).
+ *
+ * The engine takes a params struct (where and how to connect) and a mail
+ * struct (envelope and content) and fills an outcome: it never reads the
+ * configuration, never prints and never exits.  One function changes its
+ * state; every state has a name for traces. */
+#ifndef OUTBOX_SMTP_H
+#define OUTBOX_SMTP_H
+
+#include "lib.h"
+#include "reply.h"
+#include "status.h"
+#include "tls.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+enum smtp_tls_mode { SMTP_TLS_OFF, SMTP_TLS_STARTTLS, SMTP_TLS_IMPLICIT };
+
+enum smtp_auth_mode {
+	SMTP_AUTH_AUTO,   /* authenticate when a user is set and AUTH is offered */
+	SMTP_AUTH_OFF,
+	SMTP_AUTH_ON,     /* required; the strongest usable mechanism */
+	SMTP_AUTH_MECH,   /* required; exactly auth_mech */
+};
+
+struct smtp_params {
+	const char *host;
+	const char *port;
+	const char *socket_path;      /* msmtp's `socket`: a local socket instead */
+	const char *source_ip;
+	int timeout_ms;
+	const char *helo_domain;
+	enum smtp_tls_mode tls_mode;
+	struct tls_params tls;
+	enum smtp_auth_mode auth_mode;
+	const char *auth_mech;
+	const char *user;
+	bool allow_plaintext_auth;
+	/* Asked only when AUTH needs the password; *password is wiped and
+	 * freed by the engine. */
+	int (*get_password)(void *ctx, char **password, struct error *e);
+	void *password_ctx;
+	/* Protocol transcript (-v): dir is "C" or "S"; AUTH payloads arrive
+	 * already redacted. */
+	void (*trace)(void *ctx, const char *dir, const char *line);
+	void *trace_ctx;
+};
+
+enum rcpt_state { RCPT_PENDING, RCPT_ACCEPTED, RCPT_TEMPFAIL, RCPT_PERMFAIL };
+
+struct smtp_rcpt {
+	const char *addr;             /* wire form, checked */
+	enum rcpt_state state;
+	int code;
+	char reply[512];
+};
+
+struct smtp_mail {
+	const char *from;             /* wire form; "" is the null sender */
+	struct smtp_rcpt *rcpts;
+	size_t nrcpts;
+	const char *dsn_notify;       /* NULL: no DSN parameters */
+	const char *dsn_return;
+	const char *dsn_envid;
+	bool eightbit;
+	bool smtputf8;
+	unsigned long long size;      /* for SIZE=; an estimate is fine (RFC 1870) */
+	const char *headers;          /* rewritten header block, blank line included */
+	size_t headers_len;
+	int body_fd;                  /* the body: from body_offset to EOF */
+	off_t body_offset;
+};
+
+struct smtp_outcome {
+	enum status status;           /* ST_OK when the server took the message */
+	bool uncertain;               /* connection lost after the final dot */
+	bool dsn_dropped;             /* DSN asked for, server lacks it */
+	bool tls;                     /* the session was encrypted */
+	const char *auth_mech;        /* mechanism used, NULL without AUTH */
+	const char *stage;            /* state name where it ended */
+	int code;                     /* last relevant reply code, 0 if none */
+	char reply[512];              /* its first line */
+	struct caps caps;
+	unsigned long writes;         /* write calls, for -v statistics */
+};
+
+/* Runs one whole session for one message.  Returns 0 when the message was
+ * accepted for at least one recipient (per-recipient results are in
+ * m->rcpts), else -1 with o->status and e set. */
+int smtp_send(const struct smtp_params *p, struct smtp_mail *m, struct smtp_outcome *o,
+	      struct error *e);
+
+/* Connects, greets, does TLS as configured and describes the server:
+ * greeting, capabilities, TLS session and certificate. */
+int smtp_serverinfo(const struct smtp_params *p, struct buf *out, struct error *e);
+
+/* The name of a state, for traces ("GREETING", "RCPT"...). */
+const char *smtp_state_name(int state);
+
+#endif

@@ -1,0 +1,22 @@
+/* submit.h - the orchestration of one invocation: configuration and
+ * account, the message read from stdin, the envelope, the SMTP session,
+ * and what is reported and logged.
+ *
+ * Functions return 0 or -1 with e set; the exit status is main's to pick. */
+#ifndef OUTBOX_SUBMIT_H
+#define OUTBOX_SUBMIT_H
+
+#include "cli.h"
+#include "lib.h"
+#include "status.h"
+
+/* Reads the message from in_fd and delivers it. */
+int submit_deliver(const struct request *r, int in_fd, struct error *e);
+
+/* --pretend: the account that would be used, secrets masked. */
+int submit_pretend(const struct request *r, struct buf *out, struct error *e);
+
+/* --serverinfo: what the account's server offers. */
+int submit_serverinfo(const struct request *r, struct buf *out, struct error *e);
+
+#endif

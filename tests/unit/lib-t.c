@@ -1,0 +1,76 @@
+/* lib-t.c - tests for src/lib.c: bounded buffers, number parsing, base64,
+ * line-break detection. */
+#include "config.h"
+
+#include "lib.h"
+
+#include "tap/basic.h"
+
+#include <limits.h>
+#include <string.h>
+
+static const struct {
+	const char *in;
+	long min, max;
+	int rc;
+	long value;
+} numbers[] = {
+	{"0", 0, 10, 0, 0},     {"10", 0, 10, 0, 10},    {"11", 0, 10, -1, 0},
+	{"", 0, 10, -1, 0},     {"1x", 0, 10, -1, 0},    {" 1", 0, 10, -1, 0},
+	{"-1", 0, 10, -1, 0},   {"-1", -5, 10, 0, -1},   {"+1", 0, 10, -1, 0},
+	{"99999999999999999999", 0, LONG_MAX, -1, 0},    {"65535", 1, 65535, 0, 65535},
+};
+
+/* RFC 4648 10 test vectors. */
+static const struct {
+	const char *plain;
+	const char *encoded;
+} b64[] = {
+	{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},         {"foo", "Zm9v"},
+	{"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+};
+
+int
+main(void)
+{
+	struct buf b;
+
+	plan_lazy();
+	for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+		long v = 0;
+		int rc = parse_long(numbers[i].in, numbers[i].min, numbers[i].max, &v);
+
+		is_int(numbers[i].rc, rc, "parse_long(\"%s\")", numbers[i].in);
+		if (rc == 0)
+			is_int(numbers[i].value, v, "parse_long(\"%s\") value", numbers[i].in);
+	}
+	for (size_t i = 0; i < sizeof b64 / sizeof b64[0]; i++) {
+		buf_init(&b, 0);
+		base64_encode((const unsigned char *)b64[i].plain, strlen(b64[i].plain), &b);
+		is_string(b64[i].encoded, b.data ? b.data : "", "base64 of \"%s\"", b64[i].plain);
+		buf_free(&b);
+		buf_init(&b, 0);
+		is_int(0, base64_decode(b64[i].encoded, strlen(b64[i].encoded), &b), "decode ok");
+		is_mem(b64[i].plain, strlen(b64[i].plain), b.data, b.len, "decode of %s",
+		       b64[i].encoded);
+		buf_free(&b);
+	}
+	buf_init(&b, 0);
+	is_int(-1, base64_decode("Zm9", 3, &b), "base64: length not a multiple of 4");
+	is_int(-1, base64_decode("Zm9*", 4, &b), "base64: bad character");
+	is_int(-1, base64_decode("Z=9v", 4, &b), "base64: padding inside");
+	buf_free(&b);
+
+	buf_init(&b, 8);
+	is_int(0, buf_append(&b, "12345678", 8), "buffer fills to its bound");
+	is_int(-1, buf_append(&b, "9", 1), "buffer refuses past its bound");
+	is_int(8, (long)b.len, "refused append leaves it unchanged");
+	buf_free(&b);
+	ok(b.data == NULL && b.len == 0, "buf_free empties");
+
+	ok(has_line_breaks("a\rb", 3), "CR found");
+	ok(has_line_breaks("a\nb", 3), "LF found");
+	ok(has_line_breaks("a\0b", 3), "NUL found");
+	ok(!has_line_breaks("a b", 3), "clean string");
+	return 0;
+}
