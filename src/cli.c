@@ -307,6 +307,16 @@ build_options(char *optstring, size_t optlen, struct option *longopts)
 	memset(&longopts[n], 0, sizeof longopts[n]);
 }
 
+/* getopt_long takes unique abbreviations; outbox does not: --password
+ * must not quietly become --passwordeval. */
+static bool
+long_name_exact(const char *arg, const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(arg + 2, name, n) == 0 && (arg[2 + n] == '\0' || arg[2 + n] == '=');
+}
+
 static const char *
 base_name(const char *path)
 {
@@ -321,7 +331,7 @@ cli_parse(int argc, char **argv, struct request *r, struct error *e)
 	struct option longopts[N_FIXED_LONG + KW__COUNT + 1];
 	char optstring[3 * N_SHORT + 2];
 	const char *name = argc > 0 ? base_name(argv[0]) : "outbox";
-	int c;
+	int c, longindex = -1;
 
 	memset(r, 0, sizeof *r);
 	strlist_init(&r->recipients);
@@ -334,7 +344,7 @@ cli_parse(int argc, char **argv, struct request *r, struct error *e)
 	build_options(optstring, sizeof optstring, longopts);
 	opterr = 0;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, optstring, longopts, &longindex)) != -1) {
 		const char *flag = argv[optind - 1];
 
 		if (c == '?') {
@@ -350,6 +360,13 @@ cli_parse(int argc, char **argv, struct request *r, struct error *e)
 				return error_set(e, ST_USAGE, _("option -%c needs a value"), optopt);
 			return error_set(e, ST_USAGE, _("option %s needs a value"), flag);
 		}
+		if (longindex >= 0 && strncmp(flag, "--", 2) != 0 && optind >= 2)
+			flag = argv[optind - 2];  /* "--name value": flag is the value */
+		if (longindex >= 0 && !long_name_exact(flag, longopts[longindex].name))
+			return error_set(e, ST_USAGE,
+					 _("unknown option %s (did you mean --%s?); see '%s --help'"),
+					 flag, longopts[longindex].name, name);
+		longindex = -1;
 		if (c == LONG_VERSION) {
 			r->mode = CLI_VERSION;
 			continue;

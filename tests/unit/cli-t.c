@@ -160,6 +160,11 @@ main(void)
 	cli_request_free(&r);
 	is_int(-1, parse(&r, &e, "sendmail", "--password=x", NULL), "no --password (secrets stay out of argv)");
 	cli_request_free(&r);
+	is_int(-1, parse(&r, &e, "sendmail", "--acc", "work", NULL), "abbreviated long option");
+	ok(strstr(e.msg, "--account") != NULL, "abbreviation: suggests the full name: %s", e.msg);
+	cli_request_free(&r);
+	is_int(-1, parse(&r, &e, "sendmail", "--password=x", NULL), "--password is no abbreviation");
+	cli_request_free(&r);
 	is_int(-1, parse(&r, &e, "sendmail", "-f", NULL), "-f without value");
 	ok(strstr(e.msg, "-f") != NULL, "missing value names the flag: %s", e.msg);
 	cli_request_free(&r);
