@@ -17,6 +17,7 @@
 #include "smtp.h"
 #include "spool.h"
 
+#include <ctype.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,6 +355,32 @@ out:
 	return rc;
 }
 
+/* dsn_notify as RFC 3461 wants it (upper case), NULL for off. */
+static const char *
+dsn_notify(const struct account *a, char out[64])
+{
+	const char *v = account_get(a, KW_DSN_NOTIFY);
+	size_t i;
+
+	if (v == NULL || strcmp(v, "off") == 0)
+		return NULL;
+	for (i = 0; v[i] != '\0' && i < 63; i++)
+		out[i] = (char)toupper((unsigned char)v[i]);
+	out[i] = '\0';
+	return out;
+}
+
+/* dsn_return: msmtp's "headers" and "full" are RET=HDRS and RET=FULL. */
+static const char *
+dsn_return(const struct account *a)
+{
+	const char *v = account_get(a, KW_DSN_RETURN);
+
+	if (v == NULL || strcmp(v, "off") == 0)
+		return NULL;
+	return strcmp(v, "full") == 0 ? "FULL" : "HDRS";
+}
+
 static void
 report_recipients(const struct smtp_mail *m)
 {
@@ -375,6 +402,8 @@ sender_domain(const char *sender, const char *fallback)
 	return at != NULL && at[1] != '\0' ? at + 1 : fallback;
 }
 
+static void describe_files(const struct session *s, struct buf *out);
+
 int
 submit_deliver(const struct request *r, int in_fd, struct error *e)
 {
@@ -391,6 +420,7 @@ submit_deliver(const struct request *r, int in_fd, struct error *e)
 	struct smtp_rcpt *rcpts = NULL;
 	char *header_from = NULL, *sender = NULL, *generated_msgid = NULL;
 	unsigned long long limit = DEFAULT_MESSAGE_MAX;
+	char dsn_buf[64];
 	int rc = -1;
 
 	buf_init(&headers, 0);
@@ -398,6 +428,14 @@ submit_deliver(const struct request *r, int in_fd, struct error *e)
 	strlist_init(&env.rcpts);
 	if (load_conf(r, &s, e) < 0)
 		goto out;
+	if (r->verbose) {
+		struct buf files;
+
+		buf_init(&files, 0);
+		describe_files(&s, &files);
+		fputs(files.data ? files.data : "", stderr);
+		buf_free(&files);
+	}
 	if (!r->read_envelope_from || r->account != NULL || r->host_given) {
 		/* Known before reading the message: fail before consuming it. */
 		if (select_account(&s, r->envelope_from, e) < 0)
@@ -446,14 +484,8 @@ submit_deliver(const struct request *r, int in_fd, struct error *e)
 	mail.from = env.from;
 	mail.rcpts = rcpts;
 	mail.nrcpts = env.rcpts.n;
-	mail.dsn_notify = r->dsn_notify;
-	if (mail.dsn_notify == NULL && account_get(s.account, KW_DSN_NOTIFY) != NULL &&
-	    strcmp(account_get(s.account, KW_DSN_NOTIFY), "off") != 0)
-		mail.dsn_notify = account_get(s.account, KW_DSN_NOTIFY);
-	mail.dsn_return = r->dsn_return;
-	if (mail.dsn_return == NULL && account_get(s.account, KW_DSN_RETURN) != NULL &&
-	    strcmp(account_get(s.account, KW_DSN_RETURN), "off") != 0)
-		mail.dsn_return = account_get(s.account, KW_DSN_RETURN);
+	mail.dsn_notify = r->dsn_notify ? r->dsn_notify : dsn_notify(s.account, dsn_buf);
+	mail.dsn_return = r->dsn_return ? r->dsn_return : dsn_return(s.account);
 	mail.dsn_envid = r->dsn_envid;
 	mail.eightbit = sp.eightbit || (r->body_type && strcasecmp(r->body_type, "8BITMIME") == 0);
 	mail.smtputf8 = env.smtputf8;
