@@ -99,10 +99,10 @@ const struct conf_keyword_info conf_keywords[KW__COUNT] = {
                                       .ignored = true, .argument = "[bits]",
                                       .description = N_("accepted for msmtp compatibility and "
                                                         "ignored; use tls_priorities")},
-        [KW_AUTH] = {"auth", CT_CHOICE, .default_value = "off", .if_empty = "on",
-                     .choices = "on|off|plain|login|cram-md5|scram-sha-1|scram-sha-256|"
+        [KW_AUTH] = {"auth", CT_CHOICE, .default_value = "auto", .if_empty = "on",
+                     .choices = "auto|on|off|plain|login|cram-md5|scram-sha-1|scram-sha-256|"
                                 "scram-sha-1-plus|scram-sha-256-plus|xoauth2|oauthbearer|external",
-                     .argument = "[on|off|mechanism]",
+                     .argument = "[auto|on|off|mechanism]",
                      .description = N_("authenticate: on picks the strongest mechanism both sides "
                                        "have")},
         [KW_USER] = {"user", CT_STRING, .argument = "[name]",

@@ -104,14 +104,17 @@ fail(struct smtp *s, enum status st, const char *fmt, ...) __attribute__((format
 static enum smtp_state
 fail(struct smtp *s, enum status st, const char *fmt, ...)
 {
+	char msg[ERROR_MSG_MAX];
 	va_list ap;
 
 	if (!s->failed) {
+		/* Formatted aside first: callers may pass s->e->msg itself. */
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof msg, fmt, ap);
+		va_end(ap);
 		s->failed = true;
 		s->e->status = st;
-		va_start(ap, fmt);
-		vsnprintf(s->e->msg, sizeof s->e->msg, fmt, ap);
-		va_end(ap);
+		memcpy(s->e->msg, msg, sizeof msg);
 		s->o->status = st;
 		s->o->stage = states[s->state].name;
 	}
@@ -626,7 +629,12 @@ smtp_transition(struct smtp *s, const struct reply *r)
 		return S_EHLO;
 	case S_EHLO:
 		if (cls == 2) {
+			/* After STARTTLS the server no longer lists it (RFC 3207
+			 * 4.2); keep it known for --serverinfo. */
+			unsigned had_starttls = s->o->caps.flags & CAP_STARTTLS;
+
 			caps_parse(r, &s->o->caps);
+			s->o->caps.flags |= had_starttls;
 			return after_ehlo(s);
 		}
 		/* HELO cannot do STARTTLS: without EHLO there is no safe way on. */

@@ -137,7 +137,7 @@ smtp_params_from(const struct account *a, bool verbose, struct smtp_params *p)
 	p->tls.priorities = account_get(a, KW_TLS_PRIORITIES);
 	p->tls.certcheck = account_bool(a, KW_TLS_CERTCHECK);
 	p->tls.timeout_ms = p->timeout_ms;
-	if (!account_is_set(a, KW_AUTH))
+	if (strcmp(auth, "auto") == 0)
 		p->auth_mode = SMTP_AUTH_AUTO;
 	else if (strcmp(auth, "off") == 0)
 		p->auth_mode = SMTP_AUTH_OFF;
@@ -152,6 +152,15 @@ smtp_params_from(const struct account *a, bool verbose, struct smtp_params *p)
 	p->password_ctx = (void *)a;
 	if (verbose)
 		p->trace = trace_line;
+}
+
+static void
+warn_unverified(const struct account *a, const struct smtp_params *p)
+{
+	if (p->tls_mode != SMTP_TLS_OFF && !p->tls.certcheck && p->tls.fingerprint == NULL)
+		log_warning(_("account %s: tls_certcheck is off, so the server's identity is not "
+			      "checked; set tls_trust_file or tls_fingerprint instead"),
+			    a->name);
 }
 
 static enum message_set
@@ -239,6 +248,16 @@ collect_header_info(void *ctx, const struct message_field *f, struct error *e)
 	return 0;
 }
 
+/* Whether a To or Cc header shows addr; the others are Bcc recipients. */
+static bool
+is_visible(const struct strlist *visible, const char *addr)
+{
+	for (size_t i = 0; i < visible->n; i++)
+		if (strcasecmp(visible->v[i], addr) == 0)
+			return true;
+	return false;
+}
+
 /* "a@x,b@y" with every recipient that no To/Cc header shows (a Bcc)
  * left out and counted in *hidden, so logs never reveal Bcc recipients. */
 static char *
@@ -250,17 +269,40 @@ log_recipients(const struct smtp_rcpt *rcpts, size_t n, const struct strlist *vi
 
 	buf_init(&b, 0);
 	for (size_t i = 0; i < n; i++) {
-		bool shown = false;
-
-		for (size_t j = 0; j < visible->n && !shown; j++)
-			shown = strcasecmp(visible->v[j], rcpts[i].addr) == 0;
-		if (!shown) {
+		if (!is_visible(visible, rcpts[i].addr)) {
 			(*hidden)++;
 			continue;
 		}
 		buf_printf(&b, "%s%s", b.len ? "," : "", rcpts[i].addr);
 	}
 	s = xstrdup(b.data ? b.data : "");
+	buf_free(&b);
+	return s;
+}
+
+/* For the log: which recipients the server refused although the message
+ * went to the others; Bcc recipients only counted.  NULL if none. */
+static char *
+rejected_summary(const struct smtp_rcpt *rcpts, size_t n, const struct strlist *visible)
+{
+	struct buf b;
+	unsigned long hidden = 0;
+	char *s = NULL;
+
+	buf_init(&b, 0);
+	for (size_t i = 0; i < n; i++) {
+		if (rcpts[i].state != RCPT_PERMFAIL)
+			continue;
+		if (is_visible(visible, rcpts[i].addr))
+			buf_printf(&b, "%srecipient %s rejected: %s", b.len ? "; " : "",
+				   rcpts[i].addr, rcpts[i].reply);
+		else
+			hidden++;
+	}
+	if (hidden > 0)
+		buf_printf(&b, "%s%lu Bcc recipient(s) rejected", b.len ? "; " : "", hidden);
+	if (b.len > 0)
+		s = xstrdup(b.data);
 	buf_free(&b);
 	return s;
 }
@@ -418,7 +460,7 @@ submit_deliver(const struct request *r, int in_fd, struct error *e)
 	struct smtp_mail mail;
 	struct smtp_outcome outcome = {0};
 	struct smtp_rcpt *rcpts = NULL;
-	char *header_from = NULL, *sender = NULL, *generated_msgid = NULL;
+	char *header_from = NULL, *sender = NULL, *generated_msgid = NULL, *rejected = NULL;
 	unsigned long long limit = DEFAULT_MESSAGE_MAX;
 	char dsn_buf[64];
 	int rc = -1;
@@ -496,6 +538,7 @@ submit_deliver(const struct request *r, int in_fd, struct error *e)
 	mail.size = headers.len + (sp.size - layout.body_start) + sp.bare_lf;
 
 	smtp_params_from(s.account, r->verbose, &params);
+	warn_unverified(s.account, &params);
 	rc = smtp_send(&params, &mail, &outcome, e);
 	report_recipients(&mail);
 	if (outcome.dsn_dropped)
@@ -511,6 +554,8 @@ submit_deliver(const struct request *r, int in_fd, struct error *e)
 			}
 		}
 	}
+	if (rc == 0)
+		rejected = rejected_summary(rcpts, mail.nrcpts, &info.visible);
 	if (outcome.uncertain)
 		error_prefix(e, _("delivery status uncertain (connection lost after the message "
 				  "was sent)"));
@@ -528,7 +573,7 @@ submit_deliver(const struct request *r, int in_fd, struct error *e)
 			.mailsize = mail.size,
 			.smtpstatus = outcome.code,
 			.smtpmsg = outcome.reply,
-			.errormsg = rc < 0 ? e->msg : NULL,
+			.errormsg = rc < 0 ? e->msg : rejected,
 			.exitcode = rc < 0 ? status_exit_code(e->status) : 0,
 			.msgid = info.msgid ? info.msgid : generated_msgid,
 		};
@@ -540,6 +585,7 @@ submit_deliver(const struct request *r, int in_fd, struct error *e)
 	}
 out:
 	free(rcpts);
+	free(rejected);
 	free(header_from);
 	free(sender);
 	free(generated_msgid);

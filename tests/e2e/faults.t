@@ -657,6 +657,13 @@ t_like "$n: stderr says the others got it" "$ERR" 'others got'
 rcpts_are $n 1 $R1 $R3
 done_with $n
 
+# 421 in the middle of a pipelined group: the server is gone.
+n=pipe-rcpt-421
+setup $n starttls --pipelining --fault "rcpt=$R2:421 4.3.2 shutting down"
+send $n $R1 $R2 $R3
+check $n 75 0 '421 4\.3\.2 shutting down'
+done_with $n
+
 n=pipe-mail-550
 setup $n starttls --pipelining --fault 'mail:550 5.7.1 sender not allowed'
 send $n $R1 $R2
