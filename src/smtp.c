@@ -68,7 +68,8 @@ struct smtp {
 	const struct smtp_params *p;
 	struct smtp_mail *m;          /* NULL for --serverinfo */
 	struct smtp_outcome *o;
-	struct error *e;
+	struct error *result;         /* the caller's: written by fail() only */
+	struct error io;              /* the latest I/O or step error */
 	struct transport t;
 	enum smtp_state state;
 	bool tls_done;
@@ -108,13 +109,13 @@ fail(struct smtp *s, enum status st, const char *fmt, ...)
 	va_list ap;
 
 	if (!s->failed) {
-		/* Formatted aside first: callers may pass s->e->msg itself. */
+		/* Formatted aside first: callers may pass s->io.msg itself. */
 		va_start(ap, fmt);
 		vsnprintf(msg, sizeof msg, fmt, ap);
 		va_end(ap);
 		s->failed = true;
-		s->e->status = st;
-		memcpy(s->e->msg, msg, sizeof msg);
+		s->result->status = st;
+		memcpy(s->result->msg, msg, sizeof msg);
 		s->o->status = st;
 		s->o->stage = states[s->state].name;
 	}
@@ -152,11 +153,11 @@ smtp_command(struct smtp *s, bool secret, const char *fmt, ...)
 	n = vasprintf(&p, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		return error_set(s->e, ST_OSERR, _("out of memory"));
+		return error_set(&s->io, ST_OSERR, _("out of memory"));
 	if (has_line_breaks(p, (size_t)n) || n > 65536) {
 		wipe(p, (size_t)n);
 		free(p);
-		return error_set(s->e, ST_DATAERR,
+		return error_set(&s->io, ST_DATAERR,
 				 _("refusing to send a command containing CR, LF or NUL"));
 	}
 	if (secret && strncmp(p, "AUTH ", 5) == 0) {
@@ -170,9 +171,9 @@ smtp_command(struct smtp *s, bool secret, const char *fmt, ...)
 	} else {
 		trace(s, "C", secret ? "<redacted>" : p);
 	}
-	rc = transport_write(&s->t, p, (size_t)n, s->e);
+	rc = transport_write(&s->t, p, (size_t)n, &s->io);
 	if (rc == 0)
-		rc = transport_write(&s->t, "\r\n", 2, s->e);
+		rc = transport_write(&s->t, "\r\n", 2, &s->io);
 	wipe(p, (size_t)n);
 	free(p);
 	return rc;
@@ -185,13 +186,13 @@ read_reply(struct smtp *s, struct reply *r)
 
 	reply_init(r);
 	for (;;) {
-		long len = transport_read_line(&s->t, line, s->e);
+		long len = transport_read_line(&s->t, line, &s->io);
 		int rc;
 
 		if (len < 0)
 			return -1;
 		trace(s, "S", line);
-		rc = reply_feed(r, line, (size_t)len, s->e);
+		rc = reply_feed(r, line, (size_t)len, &s->io);
 		if (rc < 0)
 			return -1;
 		if (rc == 1)
@@ -279,13 +280,13 @@ send_body(struct smtp *s)
 	wire_init(&w);
 	buf_init(&out, 0);
 	if (wire_encode(&w, s->m->headers, s->m->headers_len, &out) < 0 ||
-	    transport_write(&s->t, out.data, out.len, s->e) < 0)
+	    transport_write(&s->t, out.data, out.len, &s->io) < 0)
 		rc = -1;
 	while (rc == 0) {
 		ssize_t n = pread(s->m->body_fd, chunk, sizeof chunk, off);
 
 		if (n < 0) {
-			rc = error_set(s->e, ST_LOCAL_TEMP, _("reading the spooled message failed: %m"));
+			rc = error_set(&s->io, ST_LOCAL_TEMP, _("reading the spooled message failed: %m"));
 			break;
 		}
 		if (n == 0)
@@ -293,13 +294,13 @@ send_body(struct smtp *s)
 		off += n;
 		out.len = 0;
 		if (wire_encode(&w, chunk, (size_t)n, &out) < 0 ||
-		    transport_write(&s->t, out.data, out.len, s->e) < 0)
+		    transport_write(&s->t, out.data, out.len, &s->io) < 0)
 			rc = -1;
 	}
 	if (rc == 0) {
 		out.len = 0;
-		if (wire_finish(&w, &out) < 0 || transport_write(&s->t, out.data, out.len, s->e) < 0 ||
-		    transport_flush(&s->t, s->e) < 0)
+		if (wire_finish(&w, &out) < 0 || transport_write(&s->t, out.data, out.len, &s->io) < 0 ||
+		    transport_flush(&s->t, &s->io) < 0)
 			rc = -1;
 	}
 	buf_free(&out);
@@ -318,7 +319,7 @@ send_auth_start(struct smtp *s, const struct sasl_mech *mech)
 		return smtp_command(s, false, "AUTH %s", mech->name);
 	buf_init(&resp, 0);
 	buf_init(&b64, 0);
-	rc = sasl_step(&s->sasl, "", 0, &resp, s->e);
+	rc = sasl_step(&s->sasl, "", 0, &resp, &s->io);
 	if (rc == 0) {
 		base64_encode((const unsigned char *)resp.data, resp.len, &b64);
 		rc = smtp_command(s, true, "AUTH %s %s", mech->name, b64.len ? b64.data : "=");
@@ -340,10 +341,10 @@ send_auth_continue(struct smtp *s, const struct reply *r)
 	buf_init(&b64, 0);
 	rc = base64_decode(text, strcspn(text, "\n"), &challenge);
 	if (rc < 0)
-		rc = error_set(s->e, ST_SERVER_TEMP, _("the server sent a malformed AUTH challenge"));
+		rc = error_set(&s->io, ST_SERVER_TEMP, _("the server sent a malformed AUTH challenge"));
 	else
 		rc = sasl_step(&s->sasl, challenge.data ? challenge.data : "", challenge.len, &resp,
-			       s->e);
+			       &s->io);
 	if (rc == 0) {
 		base64_encode((const unsigned char *)resp.data, resp.len, &b64);
 		rc = smtp_command(s, true, "%s", b64.len ? b64.data : "");
@@ -412,8 +413,8 @@ auth_prepare(struct smtp *s, enum smtp_state *next)
 				     s->p->user ? s->p->user : "");
 			return NULL;
 		}
-		if (s->p->get_password(s->p->password_ctx, &s->password, s->e) < 0) {
-			*next = fail(s, s->e->status, "%s", s->e->msg);
+		if (s->p->get_password(s->p->password_ctx, &s->password, &s->io) < 0) {
+			*next = fail(s, s->io.status, "%s", s->io.msg);
 			return NULL;
 		}
 	}
@@ -428,7 +429,7 @@ static int smtp_act(struct smtp *s);
 static int
 smtp_enter(struct smtp *s)
 {
-	return smtp_act(s) < 0 ? -1 : transport_flush(&s->t, s->e);
+	return smtp_act(s) < 0 ? -1 : transport_flush(&s->t, &s->io);
 }
 static int
 smtp_act(struct smtp *s)
@@ -438,14 +439,14 @@ smtp_act(struct smtp *s)
 	case S_CONNECT:
 		s->need_reply = false;
 		if (s->p->socket_path != NULL)
-			s->t.fd = net_connect_unix(s->p->socket_path, s->p->timeout_ms, s->e);
+			s->t.fd = net_connect_unix(s->p->socket_path, s->p->timeout_ms, &s->io);
 		else
 			s->t.fd = net_connect(s->p->host, s->p->port, s->p->source_ip,
-					      s->p->timeout_ms, s->e);
+					      s->p->timeout_ms, &s->io);
 		return s->t.fd < 0 ? -1 : 0;
 	case S_TLS:
 		s->need_reply = false;
-		if (transport_start_tls(&s->t, &s->p->tls, s->e) < 0)
+		if (transport_start_tls(&s->t, &s->p->tls, &s->io) < 0)
 			return -1;
 		s->tls_done = true;
 		s->o->tls = true;
@@ -535,8 +536,8 @@ after_ehlo(struct smtp *s)
 
 		if (mech == NULL)
 			return next;
-		if (send_auth_start(s, mech) < 0 || transport_flush(&s->t, s->e) < 0)
-			return fail(s, s->e->status, "%s", s->e->msg);
+		if (send_auth_start(s, mech) < 0 || transport_flush(&s->t, &s->io) < 0)
+			return fail(s, s->io.status, "%s", s->io.msg);
 		return S_AUTH;
 	}
 	return check_mail_params(s);
@@ -601,7 +602,9 @@ record_rcpt(struct smtp *s, const struct reply *r)
 	if (r->code / 100 == 2) {
 		rc->state = RCPT_ACCEPTED;
 	} else {
-		rc->state = r->code / 100 == 4 ? RCPT_TEMPFAIL : RCPT_PERMFAIL;
+		/* 552 "too many recipients" means: try these later (RFC 5321
+		 * 4.5.3.1.10). */
+		rc->state = r->code / 100 == 4 || r->code == 552 ? RCPT_TEMPFAIL : RCPT_PERMFAIL;
 		s->o->code = r->code;
 		snprintf(s->o->reply, sizeof s->o->reply, "%s", line);
 	}
@@ -652,8 +655,8 @@ smtp_transition(struct smtp *s, const struct reply *r)
 		return S_TLS;
 	case S_AUTH:
 		if (r->code == 334) {
-			if (send_auth_continue(s, r) < 0 || transport_flush(&s->t, s->e) < 0)
-				return fail(s, s->e->status, "%s", s->e->msg);
+			if (send_auth_continue(s, r) < 0 || transport_flush(&s->t, &s->io) < 0)
+				return fail(s, s->io.status, "%s", s->io.msg);
 			return S_AUTH;
 		}
 		if (cls != 2)
@@ -697,7 +700,7 @@ smtp_transition(struct smtp *s, const struct reply *r)
 static void
 smtp_io_failed(struct smtp *s, bool awaiting_reply)
 {
-	struct error saved = *s->e;
+	struct error saved = s->io;
 	enum status st = saved.status;
 
 	s->connection_lost = true;
@@ -721,10 +724,7 @@ static void
 drain_pipeline(struct smtp *s)
 {
 	struct reply r;
-	struct error ignored;
-	struct error *saved = s->e;
 
-	s->e = &ignored;
 	while (s->pending_replies > 0 && !s->connection_lost) {
 		if (read_reply(s, &r) < 0) {
 			s->connection_lost = true;
@@ -732,12 +732,11 @@ drain_pipeline(struct smtp *s)
 		}
 		s->pending_replies--;
 		if (s->pending_replies == 0 && r.code == 354) {
-			if (smtp_command(s, false, ".") < 0 || transport_flush(&s->t, s->e) < 0 ||
+			if (smtp_command(s, false, ".") < 0 || transport_flush(&s->t, &s->io) < 0 ||
 			    read_reply(s, &r) < 0)
 				s->connection_lost = true;
 		}
 	}
-	s->e = saved;
 }
 
 static int
@@ -781,7 +780,7 @@ smtp_init(struct smtp *s, const struct smtp_params *p, struct smtp_mail *m,
 	s->p = p;
 	s->m = m;
 	s->o = o;
-	s->e = e;
+	s->result = e;
 	transport_init(&s->t, -1, p->timeout_ms);
 	buf_init(&s->greeting, 4096);
 	o->stage = states[S_CONNECT].name;

@@ -1,8 +1,8 @@
 #!/bin/sh
 # check.sh - the whole test suite from a clean tree: installs what is
 # missing, builds with warnings as errors and runs `make check`.
-#   sh tests/check.sh                 build in the source tree
-#   sh tests/check.sh --sanitizers    a separate build in _build-san with
+#   sh tests/check.sh                 build in _build
+#   sh tests/check.sh --sanitizers    build in _build-san with
 #                                     -fsanitize=address,undefined
 set -eu
 
@@ -14,17 +14,21 @@ sh tests/deps.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 case "${1:-}" in
 --sanitizers)
-	mkdir -p _build-san
-	cd _build-san
-	[ -f Makefile ] || ../configure --enable-werror --enable-sanitizers >/dev/null
+	build=_build-san
+	flags="--enable-werror --enable-sanitizers"
 	;;
 "")
-	[ -f Makefile ] || ./configure --enable-werror >/dev/null
+	build=_build
+	flags="--enable-werror"
 	;;
 *)
 	echo "usage: sh tests/check.sh [--sanitizers]" >&2
 	exit 64
 	;;
 esac
+mkdir -p "$build"
+cd "$build"
+# shellcheck disable=SC2086
+[ -f Makefile ] || ../configure $flags >/dev/null
 make -j"$jobs" >/dev/null
 make -j"$jobs" check

@@ -9,10 +9,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 sh tests/deps.sh
 [ -x configure ] || autoreconf -fi >/dev/null 2>&1
-[ -f Makefile ] || ./configure >/dev/null
-make -j"$(nproc 2>/dev/null || echo 2)" src/outbox >/dev/null
+mkdir -p _build
+(cd _build && { [ -f Makefile ] || ../configure --enable-werror >/dev/null; } &&
+	make -j"$(nproc 2>/dev/null || echo 2)" src/outbox >/dev/null)
 
-OUTBOX=$top/src/outbox
+OUTBOX=$top/_build/src/outbox
 top_srcdir=$top
 export OUTBOX top_srcdir
 . "$top/tests/e2e/lib.sh"
