@@ -142,6 +142,7 @@ char *
 log_format(const struct log_record *r)
 {
 	struct buf b;
+	char *line;
 
 	buf_init(&b, 0);
 	put_plain(&b, "host", r->host ? r->host : "");
@@ -163,7 +164,9 @@ log_format(const struct log_record *r)
 	if (r->errormsg != NULL && *r->errormsg != '\0')
 		put_quoted(&b, "errormsg", r->errormsg);
 	buf_printf(&b, " exitcode=%s", log_exit_name(r->exitcode));
-	return xstrdup(b.data + 1);
+	line = xstrdup(b.data + 1);
+	buf_free(&b);
+	return line;
 }
 
 static const struct {
