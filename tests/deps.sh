@@ -5,7 +5,7 @@ set -eu
 
 packages="autoconf automake autopoint gettext pkg-config make gcc
 libgnutls28-dev libsecret-1-dev libidn2-dev
-python3-aiosmtpd gnutls-bin groff-base mandoc
+python3-aiosmtpd gnutls-bin groff-base mandoc strace
 git-email libmailtools-perl mutt bsd-mailx"
 
 missing=
