@@ -85,12 +85,6 @@ struct smtp {
 	struct buf *info;             /* --serverinfo output, else NULL */
 };
 
-const char *
-smtp_state_name(int state)
-{
-	return state >= 0 && state < S__COUNT ? states[state].name : "?";
-}
-
 static void
 trace(struct smtp *s, const char *dir, const char *line)
 {
@@ -117,7 +111,6 @@ fail(struct smtp *s, enum status st, const char *fmt, ...)
 		s->result->status = st;
 		memcpy(s->result->msg, msg, sizeof msg);
 		s->o->status = st;
-		s->o->stage = states[s->state].name;
 	}
 	return s->connection_lost ? S_DONE : S_QUIT;
 }
@@ -421,16 +414,8 @@ auth_prepare(struct smtp *s, enum smtp_state *next)
 	return mech;
 }
 
-static int smtp_act(struct smtp *s);
-
-/* Performs the action of the current state; what it queued goes out in
- * one write.  Returns -1 on an I/O error, leaving the failure to
- * smtp_io_failed(). */
-static int
-smtp_enter(struct smtp *s)
-{
-	return smtp_act(s) < 0 ? -1 : transport_flush(&s->t, &s->io);
-}
+/* The action of the current state: connect, handshake, or queue its
+ * command(s). */
 static int
 smtp_act(struct smtp *s)
 {
@@ -496,6 +481,15 @@ smtp_act(struct smtp *s)
 }
 
 static enum smtp_state check_mail_params(struct smtp *s);
+
+/* Performs the action of the current state; what it queued goes out in
+ * one write.  Returns -1 on an I/O error, leaving the failure to
+ * smtp_io_failed(). */
+static int
+smtp_enter(struct smtp *s)
+{
+	return smtp_act(s) < 0 ? -1 : transport_flush(&s->t, &s->io);
+}
 
 /* --serverinfo: what the session learned, once the capabilities are final. */
 static void
@@ -668,6 +662,8 @@ smtp_transition(struct smtp *s, const struct reply *r)
 		return S_RCPT;
 	case S_RCPT:
 		record_rcpt(s, r);
+		if (r->code == 421)
+			return fail_reply(s, r, "RCPT TO");
 		if (s->pending_replies > 0)
 			s->pending_replies--;
 		if (++s->rcpt_next < s->m->nrcpts)
@@ -763,7 +759,6 @@ smtp_run(struct smtp *s)
 		}
 		s->state = next;
 	}
-	s->o->writes = s->t.writes;
 	transport_close(&s->t);
 	free_secret(s->password);
 	s->password = NULL;
@@ -783,7 +778,6 @@ smtp_init(struct smtp *s, const struct smtp_params *p, struct smtp_mail *m,
 	s->result = e;
 	transport_init(&s->t, -1, p->timeout_ms);
 	buf_init(&s->greeting, 4096);
-	o->stage = states[S_CONNECT].name;
 }
 
 int
@@ -797,7 +791,6 @@ smtp_send(const struct smtp_params *p, struct smtp_mail *m, struct smtp_outcome 
 	smtp_init(&s, p, m, o, e);
 	if (smtp_run(&s) < 0)
 		return -1;
-	o->stage = states[S_DONE].name;
 	return 0;
 }
 

@@ -80,11 +80,9 @@ struct smtp_outcome {
 	bool dsn_dropped;             /* DSN asked for, server lacks it */
 	bool tls;                     /* the session was encrypted */
 	const char *auth_mech;        /* mechanism used, NULL without AUTH */
-	const char *stage;            /* state name where it ended */
 	int code;                     /* last relevant reply code, 0 if none */
 	char reply[512];              /* its first line */
 	struct caps caps;
-	unsigned long writes;         /* write calls, for -v statistics */
 };
 
 /* Runs one whole session for one message.  Returns 0 when the message was
@@ -96,8 +94,5 @@ int smtp_send(const struct smtp_params *p, struct smtp_mail *m, struct smtp_outc
 /* Connects, greets, does TLS as configured and describes the server:
  * greeting, capabilities, TLS session and certificate. */
 int smtp_serverinfo(const struct smtp_params *p, struct buf *out, struct error *e);
-
-/* The name of a state, for traces ("GREETING", "RCPT"...). */
-const char *smtp_state_name(int state);
 
 #endif

@@ -70,8 +70,6 @@ transport_flush(struct transport *t, struct error *e)
 
 	if (t->out_len == 0)
 		return 0;
-	t->writes++;
-	t->bytes_out += t->out_len;
 	if (t->tls != NULL)
 		rc = tls_write_all(t->tls, t->out, t->out_len, t->timeout_ms, e);
 	else

@@ -24,8 +24,6 @@ struct transport {
 	size_t in_pos, in_len;
 	char out[TRANSPORT_OUT_MAX];
 	size_t out_len;
-	unsigned long writes;        /* write calls made, for tests and traces */
-	unsigned long long bytes_out;
 };
 
 void transport_init(struct transport *t, int fd, int timeout_ms);

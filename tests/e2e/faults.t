@@ -495,6 +495,14 @@ t_like "$n: the server dropped mid-message" "$(server_log $n)" '\* drop$'
 logged $n 'exitcode=EX_TEMPFAIL'
 done_with $n
 
+# A 2xx where 354 belongs: the body must not go out.
+n=data-250
+setup $n starttls --fault 'data:250 2.0.0 whatever'
+send $n $R1
+check $n 75 0 '250 2\.0\.0 whatever'
+never_sent $n 'Subject: fault test' "the message"
+done_with $n
+
 # ----------------------------------------------------------- end of data ---
 
 n=eod-451
@@ -540,6 +548,13 @@ same_bytes $n 1
 t_is "$n: stored over TLS" true "$(env_field $n 1 tls)"
 done_with $n
 
+n=implicit-tls-greeting-421
+setup $n tls --fault 'greeting:421 4.3.2 too busy'
+send $n $R1
+check $n 75 0 '421 4\.3\.2 too busy'
+never_sent $n 'EHLO' "EHLO after a 421 greeting"
+done_with $n
+
 # ----------------------------------------------------------------- hangs ---
 
 TIMEOUT=2
@@ -563,6 +578,28 @@ within $n "$t0" "$t1"
 t_like "$n: stderr says uncertain" "$ERR" 'uncertain'
 same_bytes $n 1
 logged $n 'exitcode=EX_TEMPFAIL'
+done_with $n
+
+# No answer to MAIL: the message never went out, so it is not uncertain.
+n=mail-hang
+setup $n starttls --fault 'mail:hang'
+t0=$(date +%s)
+send $n $R1
+t1=$(date +%s)
+check $n 75 0 'timed out'
+within $n "$t0" "$t1"
+t_unlike "$n: not called uncertain" "$ERR" 'uncertain'
+done_with $n
+
+# No answer to a pipelined DATA.
+n=pipe-data-hang
+setup $n starttls --pipelining --fault 'data:hang'
+t0=$(date +%s)
+send $n $R1 $R2
+t1=$(date +%s)
+check $n 75 0 'timed out'
+within $n "$t0" "$t1"
+t_unlike "$n: not called uncertain" "$ERR" 'uncertain'
 done_with $n
 
 TIMEOUT=3
@@ -664,6 +701,13 @@ send $n $R1 $R2 $R3
 check $n 75 0 '421 4\.3\.2 shutting down'
 done_with $n
 
+n=pipe-rcpt-all-451
+setup $n starttls --pipelining --fault 'rcpt:451 4.2.0 mailbox busy'
+send $n $R1 $R2
+check $n 75 0 '451 4\.2\.0 mailbox busy'
+quit_sent $n
+done_with $n
+
 n=pipe-mail-550
 setup $n starttls --pipelining --fault 'mail:550 5.7.1 sender not allowed'
 send $n $R1 $R2
@@ -684,6 +728,87 @@ send $n $R1
 check $n 75 1 'uncertain'
 same_bytes $n 1
 done_with $n
+
+# ----------------------------------------- a refusal, then a hang-up ---
+
+# Many servers close the connection right after a permanent refusal
+# instead of waiting for QUIT; smtpd.py closes only after 421, so these
+# cases use a scripted peer: one connection, the greeting, then one reply
+# (lines joined with "|") per client line, then close.  Client lines go to
+# $T/NAME.log in smtpd.py's format.
+scripted_peer() {
+	_p_name=$1
+	shift
+	rm -f "$T/$_p_name.port"
+	"$E2E_PY" -c '
+import os, socket, sys
+log, portfile, replies = sys.argv[1], sys.argv[2], sys.argv[3:]
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+s.settimeout(20)
+with open(portfile + ".tmp", "w") as f:
+    f.write("%d\n" % s.getsockname()[1])
+os.rename(portfile + ".tmp", portfile)
+c, _ = s.accept()
+c.settimeout(20)
+r = c.makefile("rb")
+with open(log, "a") as lg:
+    def say(text):
+        for line in text.split("|"):
+            lg.write("1 S: %s\n" % line)
+        lg.flush()
+        c.sendall("".join(x + "\r\n" for x in text.split("|")).encode())
+    say(replies[0])
+    for reply in replies[1:]:
+        line = r.readline()
+        if not line:
+            break
+        lg.write("1 C: %s\n" % line.rstrip(b"\r\n").decode("utf-8", "replace"))
+        lg.flush()
+        say(reply)
+    lg.write("1 * close\n")
+c.close()
+' "$T/$_p_name.log" "$T/$_p_name.port" "$@" </dev/null >/dev/null 2>&1 &
+	echo $! >"$T/$_p_name.ppid"
+	_p_i=0
+	while [ ! -s "$T/$_p_name.port" ]; do
+		if [ "$_p_i" -ge 200 ]; then
+			t_fail "$_p_name: the scripted peer starts"
+			return 1
+		fi
+		sleep 0.05
+		_p_i=$((_p_i + 1))
+	done
+}
+
+# peer_done NAME: the scripted peer has ended (it ends by itself).
+peer_done() {
+	_p_pid=$(cat "$T/$1.ppid")
+	kill "$_p_pid" 2>/dev/null || :
+	wait "$_p_pid" 2>/dev/null || :
+}
+
+n=mail-550-close
+scripted_peer $n '220 peer ESMTP' '250 peer' '550 5.7.1 sender not allowed'
+write_config_for $n plain "$(server_port $n)"
+send $n $R1
+check $n 69 0 '550 5\.7\.1 sender not allowed'
+never_sent $n 'RCPT' "RCPT after a refused MAIL"
+logged $n 'exitcode=EX_UNAVAILABLE'
+peer_done $n
+
+n=auth-535-close
+scripted_peer $n '220 peer ESMTP' '250-peer|250 AUTH PLAIN' \
+	'535 5.7.8 bad credentials'
+write_config_for $n plain "$(server_port $n)"
+printf '%s\n' "auth plain" "allow_plaintext_auth on" "user bob" \
+	"password secret" >>"$T/$n.conf"
+send $n $R1
+check $n 77 0 '535 5\.7\.8 bad credentials'
+never_sent $n 'MAIL' "MAIL after a refused AUTH"
+logged $n 'exitcode=EX_NOPERM'
+peer_done $n
 
 # ------------------------------------------- secrets, over every case ---
 
