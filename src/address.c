@@ -380,7 +380,7 @@ list_finish(struct list_parser *lp)
 	addr = spec_build(&lp->sp);
 	if (addr == NULL)
 		return list_error(lp, _("not an address; write user@domain or "
-		                        "Name <user@domain>"));
+					"Name <user@domain>"));
 	if (strlen(addr) > ADDRESS_MAX) {
 		free(addr);
 		return list_error(lp, _("address longer than 998 bytes"));
@@ -388,7 +388,7 @@ list_finish(struct list_parser *lp)
 	if (lp->out->n >= ADDRESS_LIST_MAX) {
 		free(addr);
 		return error_set(lp->e, ST_DATAERR, _("more than %d addresses; split the message"),
-		                 ADDRESS_LIST_MAX);
+				 ADDRESS_LIST_MAX);
 	}
 	strlist_add_owned(lp->out, addr);
 next:
@@ -535,8 +535,8 @@ address_check(const char *addr, struct error *e)
 		else if (!quoted && (c == ' ' || c == '\t'))
 			return check_error(addr, _("contains a space outside quotes"), e);
 		else if (!quoted && (c == '<' || c == '>') &&
-		         !(c == '<' && i == 0 && addr[len - 1] == '>') &&
-		         !(c == '>' && i == len - 1 && addr[0] == '<' && len > 1))
+			 !(c == '<' && i == 0 && addr[len - 1] == '>') &&
+			 !(c == '>' && i == len - 1 && addr[0] == '<' && len > 1))
 			return check_error(addr, _("unbalanced angle brackets"), e);
 	}
 	if (quoted)
@@ -649,7 +649,7 @@ address_to_wire(const char *addr, bool *needs_smtputf8, struct error *e)
 		char why[256];
 
 		snprintf(why, sizeof why, _("the domain cannot be converted to ASCII (%s)"),
-		         idn2_strerror(rc));
+			 idn2_strerror(rc));
 		check_error(addr, why, e);
 		return NULL;
 	}

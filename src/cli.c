@@ -101,7 +101,8 @@ flag_notify(struct request *r, int letter, const char *arg, struct error *e)
 	size_t n = strlen(arg);
 
 	if (n == 0 || n >= sizeof value)
-		return error_set(e, ST_USAGE, _("-N takes never or a list of success,failure,delay"));
+		return error_set(e, ST_USAGE,
+				 _("-N takes never or a list of success,failure,delay"));
 	for (size_t i = 0; i <= n; i++)
 		value[i] = (char)toupper((unsigned char)arg[i]);
 	for (const char *p = arg; *p != '\0';) {
@@ -166,7 +167,8 @@ flag_option(struct request *r, int letter, const char *arg, struct error *e)
 			return 0;
 		default:
 			return error_set(e, ST_USAGE,
-					 _("unknown delivery mode -o%s; use -odi, -odb or -odq"), arg);
+					 _("unknown delivery mode -o%s; use -odi, -odb or -odq"),
+					 arg);
 		}
 	}
 	return flag_ignore(r, letter, arg, e);
@@ -357,15 +359,17 @@ cli_parse(int argc, char **argv, struct request *r, struct error *e)
 		}
 		if (c == ':') {
 			if (optopt != 0 && optopt < 256)
-				return error_set(e, ST_USAGE, _("option -%c needs a value"), optopt);
+				return error_set(e, ST_USAGE, _("option -%c needs a value"),
+						 optopt);
 			return error_set(e, ST_USAGE, _("option %s needs a value"), flag);
 		}
 		if (longindex >= 0 && strncmp(flag, "--", 2) != 0 && optind >= 2)
-			flag = argv[optind - 2];  /* "--name value": flag is the value */
+			flag = argv[optind - 2]; /* "--name value": flag is the value */
 		if (longindex >= 0 && !long_name_exact(flag, longopts[longindex].name))
-			return error_set(e, ST_USAGE,
-					 _("unknown option %s (did you mean --%s?); see '%s --help'"),
-					 flag, longopts[longindex].name, name);
+			return error_set(
+				e, ST_USAGE,
+				_("unknown option %s (did you mean --%s?); see '%s --help'"), flag,
+				longopts[longindex].name, name);
 		longindex = -1;
 		if (c == LONG_VERSION) {
 			r->mode = CLI_VERSION;

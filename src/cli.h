@@ -14,12 +14,12 @@
 
 enum cli_mode {
 	CLI_DELIVER,
-	CLI_LIST_QUEUE,     /* -bp, mailq */
-	CLI_FLUSH,          /* -q */
-	CLI_SMTP_STDIO,     /* -bs */
-	CLI_NEWALIASES,     /* newaliases, -bi */
-	CLI_SERVERINFO,     /* --serverinfo, -S */
-	CLI_PRETEND,        /* --pretend, -P */
+	CLI_LIST_QUEUE, /* -bp, mailq */
+	CLI_FLUSH,      /* -q */
+	CLI_SMTP_STDIO, /* -bs */
+	CLI_NEWALIASES, /* newaliases, -bi */
+	CLI_SERVERINFO, /* --serverinfo, -S */
+	CLI_PRETEND,    /* --pretend, -P */
 	CLI_VERSION,
 	CLI_HELP,
 };
@@ -34,24 +34,24 @@ struct cli_override {
 struct request {
 	enum cli_mode mode;
 	enum cli_delivery delivery;
-	bool read_recipients;     /* -t */
-	bool read_envelope_from;  /* --read-envelope-from */
-	bool verbose;             /* -v, -d, --debug */
+	bool read_recipients;      /* -t */
+	bool read_envelope_from;   /* --read-envelope-from */
+	bool verbose;              /* -v, -d, --debug */
 	const char *envelope_from; /* -f, -r: NULL unless given; "" is the null sender */
-	const char *full_name;    /* -F */
-	const char *dsn_notify;   /* -N, RFC 3461 NOTIFY value (upper case) */
-	const char *dsn_return;   /* -R: FULL or HDRS */
-	const char *dsn_envid;    /* -V */
-	const char *body_type;    /* -B: 8BITMIME or 7BIT */
-	const char *config_file;  /* -C */
-	const char *account;      /* -a, --account */
-	const char *queue_filter; /* -q's argument (I..., R..., S...) */
-	bool host_given;          /* --host: the command line is the account */
+	const char *full_name;     /* -F */
+	const char *dsn_notify;    /* -N, RFC 3461 NOTIFY value (upper case) */
+	const char *dsn_return;    /* -R: FULL or HDRS */
+	const char *dsn_envid;     /* -V */
+	const char *body_type;     /* -B: 8BITMIME or 7BIT */
+	const char *config_file;   /* -C */
+	const char *account;       /* -a, --account */
+	const char *queue_filter;  /* -q's argument (I..., R..., S...) */
+	bool host_given;           /* --host: the command line is the account */
 	struct cli_override overrides[KW__COUNT];
 	size_t n_overrides;
 	struct strlist recipients;
-	struct strlist ignored;   /* flags accepted and ignored, for -v */
-	struct strlist owned;     /* strings the request made itself */
+	struct strlist ignored; /* flags accepted and ignored, for -v */
+	struct strlist owned;   /* strings the request made itself */
 };
 
 /* Parses argv (argv[0] picks sendmail, mailq or newaliases behaviour).

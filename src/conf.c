@@ -44,150 +44,150 @@
 #define DAY 86400L
 
 const struct conf_keyword_info conf_keywords[KW__COUNT] = {
-        [KW_HOST] = {"host", CT_STRING, .needs_argument = true, .argument = "hostname",
-                     .description = N_("the submission server, a host name or address")},
-        [KW_PORT] = {"port", CT_NUMBER, .min = 1, .max = 65535, .needs_argument = true,
-                     .argument = "number",
-                     .description = N_("the server's port; default 587 with STARTTLS, 465 with "
-                                       "implicit TLS, 25 without TLS")},
-        [KW_SOURCE_IP] = {"source_ip", CT_STRING, .argument = "[address]",
-                          .description = N_("the local address to connect from")},
-        [KW_TIMEOUT] = {"timeout", CT_TIMEOUT, .default_value = "60", .min = 1, .max = DAY,
-                        .needs_argument = true, .argument = "off|seconds",
-                        .description = N_("network timeout in seconds, 1 to 86400")},
-        [KW_DOMAIN] = {"domain", CT_STRING, .default_value = "localhost", .argument = "name",
-                       .description = N_("the argument of EHLO or LHLO")},
-        [KW_PROTOCOL] = {"protocol", CT_CHOICE, .default_value = "smtp", .choices = "smtp|lmtp",
-                         .needs_argument = true, .argument = "smtp|lmtp",
-                         .description = N_("the protocol spoken to the server")},
-        [KW_SOCKET] = {"socket", CT_PATH, .argument = "[file]",
-                       .description = N_("a Unix domain socket to connect to instead of host and "
-                                         "port")},
-        [KW_PROXY_HOST] = {"proxy_host", CT_STRING, .needs_argument = true, .argument = "hostname",
-                           .description = N_("a SOCKS5 proxy to connect through")},
-        [KW_PROXY_PORT] = {"proxy_port", CT_NUMBER, .default_value = "1080", .if_empty = "1080",
-                           .min = 1, .max = 65535, .argument = "[number]",
-                           .description = N_("the SOCKS5 proxy's port")},
-        [KW_TLS] = {"tls", CT_BOOL, .default_value = "on", .if_empty = "on", .argument = "[on|off]",
-                    .description = N_("use TLS")},
-        [KW_TLS_STARTTLS] = {"tls_starttls", CT_BOOL, .default_value = "on", .if_empty = "on",
-                             .argument = "[on|off]",
-                             .description = N_("start TLS with STARTTLS (on) or connect with "
-                                               "implicit TLS (off)")},
-        [KW_TLS_TRUST_FILE] = {"tls_trust_file", CT_PATH, .default_value = "system",
-                               .argument = "[file|system]",
-                               .description = N_("the CA certificates to trust (PEM); system "
-                                                 "means the system's; empty trusts no CA")},
-        [KW_TLS_CRL_FILE] = {"tls_crl_file", CT_PATH, .argument = "[file]",
-                             .description = N_("a certificate revocation list (PEM)")},
-        [KW_TLS_FINGERPRINT] = {"tls_fingerprint", CT_FINGERPRINT, .argument = "[fingerprint]",
-                                .description = N_("accept only the server certificate with this "
-                                                  "SHA-256 fingerprint")},
-        [KW_TLS_CERT_FILE] = {"tls_cert_file", CT_PATH, .argument = "[file]",
-                              .description = N_("a client certificate (PEM) to present")},
-        [KW_TLS_KEY_FILE] = {"tls_key_file", CT_PATH, .argument = "[file]",
-                             .description = N_("the client certificate's private key (PEM)")},
-        [KW_TLS_CERTCHECK] = {"tls_certcheck", CT_BOOL, .default_value = "on", .if_empty = "on",
-                              .argument = "[on|off]",
-                              .description = N_("verify the server certificate")},
-        [KW_TLS_PRIORITIES] = {"tls_priorities", CT_STRING, .argument = "[priorities]",
-                               .description = N_("a GnuTLS priority string")},
-        [KW_TLS_HOST_OVERRIDE] = {"tls_host_override", CT_STRING, .argument = "[hostname]",
-                                  .description = N_("the name to verify the certificate against "
-                                                    "instead of host")},
-        [KW_TLS_MIN_DH_PRIME_BITS] = {"tls_min_dh_prime_bits", CT_NUMBER, .min = 1, .max = 65536,
-                                      .ignored = true, .argument = "[bits]",
-                                      .description = N_("accepted for msmtp compatibility and "
-                                                        "ignored; use tls_priorities")},
-        [KW_AUTH] = {"auth", CT_CHOICE, .default_value = "auto", .if_empty = "on",
-                     .choices = "auto|on|off|plain|login|cram-md5|scram-sha-1|scram-sha-256|"
-                                "scram-sha-1-plus|scram-sha-256-plus|xoauth2|oauthbearer|external",
-                     .argument = "[auto|on|off|mechanism]",
-                     .description = N_("authenticate: on picks the strongest mechanism both sides "
-                                       "have")},
-        [KW_USER] = {"user", CT_STRING, .argument = "[name]",
-                     .description = N_("the user name for authentication")},
-        [KW_PASSWORD] = {"password", CT_STRING, .secret = true, .argument = "[secret]",
-                         .description = N_("the password; prefer passwordeval or the keyring")},
-        [KW_PASSWORDEVAL] = {"passwordeval", CT_STRING, .argument = "[command]",
-                             .description = N_("a command whose output is the password")},
-        [KW_ALLOW_PLAINTEXT_AUTH] = {"allow_plaintext_auth", CT_BOOL, .default_value = "off",
-                                     .if_empty = "on", .argument = "[on|off]",
-                                     .description = N_("allow a mechanism named in auth over a "
-                                                       "connection without TLS")},
-        [KW_FROM] = {"from", CT_STRING, .argument = "address",
-                     .description = N_("the envelope sender; a glob also selects this account for "
-                                       "-f")},
-        [KW_FROM_FULL_NAME] = {"from_full_name", CT_STRING, .argument = "[name]",
-                               .description = N_("the full name in a generated From: header")},
-        [KW_ALLOW_FROM_OVERRIDE] = {"allow_from_override", CT_BOOL, .default_value = "on",
-                                    .if_empty = "on", .argument = "[on|off]",
-                                    .description = N_("let -f override from")},
-        [KW_SET_FROM_HEADER] = {"set_from_header", CT_CHOICE, .default_value = "auto",
-                                .if_empty = "on", .choices = "auto|on|off",
-                                .argument = "[auto|on|off]",
-                                .description = N_("add a From: header when missing (auto), always "
-                                                  "(on) or never (off)")},
-        [KW_SET_DATE_HEADER] = {"set_date_header", CT_CHOICE, .default_value = "auto",
-                                .if_empty = "auto", .choices = "auto|off", .argument = "[auto|off]",
-                                .description = N_("add a Date: header when missing")},
-        [KW_SET_MSGID_HEADER] = {"set_msgid_header", CT_CHOICE, .default_value = "auto",
-                                 .if_empty = "auto", .choices = "auto|off",
-                                 .argument = "[auto|off]",
-                                 .description = N_("add a Message-ID: header when missing")},
-        [KW_REMOVE_BCC_HEADERS] = {"remove_bcc_headers", CT_BOOL, .default_value = "on",
-                                   .if_empty = "on", .argument = "[on|off]",
-                                   .description = N_("remove Bcc: headers from what is sent")},
-        [KW_UNDISCLOSED_RECIPIENTS] = {"undisclosed_recipients", CT_BOOL, .default_value = "off",
-                                       .if_empty = "on", .argument = "[on|off]",
-                                       .description = N_("replace To, Cc and Bcc by To: "
-                                                         "undisclosed-recipients:;")},
-        [KW_DSN_NOTIFY] = {"dsn_notify", CT_DSN_NOTIFY, .default_value = "off",
-                           .needs_argument = true, .argument = "off|never|condition[,...]",
-                           .description = N_("when to request delivery status notifications: "
-                                             "success, failure, delay")},
-        [KW_DSN_RETURN] = {"dsn_return", CT_CHOICE, .default_value = "off",
-                           .choices = "off|headers|full", .needs_argument = true,
-                           .argument = "off|headers|full",
-                           .description = N_("how much of the message a notification returns")},
-        [KW_ALIASES] = {"aliases", CT_PATH, .argument = "[file]",
-                        .description = N_("an aliases file for local recipients")},
-        [KW_LOGFILE] = {"logfile", CT_PATH, .argument = "[file|-]",
-                        .description = N_("append one line per message to this file; - is "
-                                          "standard output")},
-        [KW_LOGFILE_TIME_FORMAT] = {"logfile_time_format", CT_STRING,
-                                    .default_value = "%b %d %H:%M:%S", .if_empty = "%b %d %H:%M:%S",
-                                    .argument = "[format]",
-                                    .description = N_("the strftime(3) format of log file times")},
-        [KW_SYSLOG] = {"syslog", CT_SYSLOG, .default_value = "off", .if_empty = "on",
-                       .argument = "[on|off|facility]",
-                       .description = N_("log to syslog; on means LOG_USER")},
-        [KW_QUEUE] = {"queue", CT_BOOL, .default_value = "on", .if_empty = "on",
-                      .argument = "[on|off]",
-                      .description = N_("keep messages that cannot be delivered now in the queue")},
-        [KW_QUEUE_DIR] = {"queue_dir", CT_PATH, .argument = "[directory]",
-                          .description = N_("the queue directory; default "
-                                            "$XDG_STATE_HOME/outbox/queue")},
-        [KW_QUEUE_MAX_AGE] = {"queue_max_age", CT_DURATION, .default_value = "5d", .min = 60,
-                              .max = 366 * DAY, .needs_argument = true, .argument = "duration",
-                              .description = N_("give up on a message this long after the first "
-                                                "attempt that reached the server")},
-        [KW_DELIVERY_MODE] = {"delivery_mode", CT_CHOICE, .default_value = "foreground",
-                              .choices = "foreground|background|queue", .needs_argument = true,
-                              .argument = "foreground|background|queue",
-                              .description = N_("deliver before returning, in the background, or "
-                                                "only queue")},
-        [KW_HOLD_ON_ACCOUNT_ERROR] = {"hold_on_account_error", CT_BOOL, .default_value = "on",
-                                      .if_empty = "on", .argument = "[on|off]",
-                                      .description = N_("hold messages on account or "
-                                                        "configuration errors instead of failing")},
-        [KW_MAX_MESSAGE_SIZE] = {"max_message_size", CT_SIZE, .default_value = "50M", .min = 1024,
-                                 .max = 0x7fffffffL, .needs_argument = true,
-                                 .argument = "bytes[k|M|G]",
-                                 .description = N_("refuse larger messages")},
-        [KW_EVAL] = {"eval", CT_EVAL, .needs_argument = true, .argument = "command",
-                     .description = N_("replace this line by the first line the command "
-                                       "prints")},
+	[KW_HOST] = {"host", CT_STRING, .needs_argument = true, .argument = "hostname",
+		     .description = N_("the submission server, a host name or address")},
+	[KW_PORT] = {"port", CT_NUMBER, .min = 1, .max = 65535, .needs_argument = true,
+		     .argument = "number",
+		     .description = N_("the server's port; default 587 with STARTTLS, 465 with "
+				       "implicit TLS, 25 without TLS")},
+	[KW_SOURCE_IP] = {"source_ip", CT_STRING, .argument = "[address]",
+			  .description = N_("the local address to connect from")},
+	[KW_TIMEOUT] = {"timeout", CT_TIMEOUT, .default_value = "60", .min = 1, .max = DAY,
+			.needs_argument = true, .argument = "off|seconds",
+			.description = N_("network timeout in seconds, 1 to 86400")},
+	[KW_DOMAIN] = {"domain", CT_STRING, .default_value = "localhost", .argument = "name",
+		       .description = N_("the argument of EHLO or LHLO")},
+	[KW_PROTOCOL] = {"protocol", CT_CHOICE, .default_value = "smtp", .choices = "smtp|lmtp",
+			 .needs_argument = true, .argument = "smtp|lmtp",
+			 .description = N_("the protocol spoken to the server")},
+	[KW_SOCKET] = {"socket", CT_PATH, .argument = "[file]",
+		       .description = N_("a Unix domain socket to connect to instead of host and "
+					 "port")},
+	[KW_PROXY_HOST] = {"proxy_host", CT_STRING, .needs_argument = true, .argument = "hostname",
+			   .description = N_("a SOCKS5 proxy to connect through")},
+	[KW_PROXY_PORT] = {"proxy_port", CT_NUMBER, .default_value = "1080", .if_empty = "1080",
+			   .min = 1, .max = 65535, .argument = "[number]",
+			   .description = N_("the SOCKS5 proxy's port")},
+	[KW_TLS] = {"tls", CT_BOOL, .default_value = "on", .if_empty = "on", .argument = "[on|off]",
+		    .description = N_("use TLS")},
+	[KW_TLS_STARTTLS] = {"tls_starttls", CT_BOOL, .default_value = "on", .if_empty = "on",
+			     .argument = "[on|off]",
+			     .description = N_("start TLS with STARTTLS (on) or connect with "
+					       "implicit TLS (off)")},
+	[KW_TLS_TRUST_FILE] = {"tls_trust_file", CT_PATH, .default_value = "system",
+			       .argument = "[file|system]",
+			       .description = N_("the CA certificates to trust (PEM); system "
+						 "means the system's; empty trusts no CA")},
+	[KW_TLS_CRL_FILE] = {"tls_crl_file", CT_PATH, .argument = "[file]",
+			     .description = N_("a certificate revocation list (PEM)")},
+	[KW_TLS_FINGERPRINT] = {"tls_fingerprint", CT_FINGERPRINT, .argument = "[fingerprint]",
+				.description = N_("accept only the server certificate with this "
+						  "SHA-256 fingerprint")},
+	[KW_TLS_CERT_FILE] = {"tls_cert_file", CT_PATH, .argument = "[file]",
+			      .description = N_("a client certificate (PEM) to present")},
+	[KW_TLS_KEY_FILE] = {"tls_key_file", CT_PATH, .argument = "[file]",
+			     .description = N_("the client certificate's private key (PEM)")},
+	[KW_TLS_CERTCHECK] = {"tls_certcheck", CT_BOOL, .default_value = "on", .if_empty = "on",
+			      .argument = "[on|off]",
+			      .description = N_("verify the server certificate")},
+	[KW_TLS_PRIORITIES] = {"tls_priorities", CT_STRING, .argument = "[priorities]",
+			       .description = N_("a GnuTLS priority string")},
+	[KW_TLS_HOST_OVERRIDE] = {"tls_host_override", CT_STRING, .argument = "[hostname]",
+				  .description = N_("the name to verify the certificate against "
+						    "instead of host")},
+	[KW_TLS_MIN_DH_PRIME_BITS] = {"tls_min_dh_prime_bits", CT_NUMBER, .min = 1, .max = 65536,
+				      .ignored = true, .argument = "[bits]",
+				      .description = N_("accepted for msmtp compatibility and "
+							"ignored; use tls_priorities")},
+	[KW_AUTH] = {"auth", CT_CHOICE, .default_value = "auto", .if_empty = "on",
+		     .choices = "auto|on|off|plain|login|cram-md5|scram-sha-1|scram-sha-256|"
+				"scram-sha-1-plus|scram-sha-256-plus|xoauth2|oauthbearer|external",
+		     .argument = "[auto|on|off|mechanism]",
+		     .description = N_("authenticate: on picks the strongest mechanism both sides "
+				       "have")},
+	[KW_USER] = {"user", CT_STRING, .argument = "[name]",
+		     .description = N_("the user name for authentication")},
+	[KW_PASSWORD] = {"password", CT_STRING, .secret = true, .argument = "[secret]",
+			 .description = N_("the password; prefer passwordeval or the keyring")},
+	[KW_PASSWORDEVAL] = {"passwordeval", CT_STRING, .argument = "[command]",
+			     .description = N_("a command whose output is the password")},
+	[KW_ALLOW_PLAINTEXT_AUTH] = {"allow_plaintext_auth", CT_BOOL, .default_value = "off",
+				     .if_empty = "on", .argument = "[on|off]",
+				     .description = N_("allow a mechanism named in auth over a "
+						       "connection without TLS")},
+	[KW_FROM] = {"from", CT_STRING, .argument = "address",
+		     .description = N_("the envelope sender; a glob also selects this account for "
+				       "-f")},
+	[KW_FROM_FULL_NAME] = {"from_full_name", CT_STRING, .argument = "[name]",
+			       .description = N_("the full name in a generated From: header")},
+	[KW_ALLOW_FROM_OVERRIDE] = {"allow_from_override", CT_BOOL, .default_value = "on",
+				    .if_empty = "on", .argument = "[on|off]",
+				    .description = N_("let -f override from")},
+	[KW_SET_FROM_HEADER] = {"set_from_header", CT_CHOICE, .default_value = "auto",
+				.if_empty = "on", .choices = "auto|on|off",
+				.argument = "[auto|on|off]",
+				.description = N_("add a From: header when missing (auto), always "
+						  "(on) or never (off)")},
+	[KW_SET_DATE_HEADER] = {"set_date_header", CT_CHOICE, .default_value = "auto",
+				.if_empty = "auto", .choices = "auto|off", .argument = "[auto|off]",
+				.description = N_("add a Date: header when missing")},
+	[KW_SET_MSGID_HEADER] = {"set_msgid_header", CT_CHOICE, .default_value = "auto",
+				 .if_empty = "auto", .choices = "auto|off",
+				 .argument = "[auto|off]",
+				 .description = N_("add a Message-ID: header when missing")},
+	[KW_REMOVE_BCC_HEADERS] = {"remove_bcc_headers", CT_BOOL, .default_value = "on",
+				   .if_empty = "on", .argument = "[on|off]",
+				   .description = N_("remove Bcc: headers from what is sent")},
+	[KW_UNDISCLOSED_RECIPIENTS] = {"undisclosed_recipients", CT_BOOL, .default_value = "off",
+				       .if_empty = "on", .argument = "[on|off]",
+				       .description = N_("replace To, Cc and Bcc by To: "
+							 "undisclosed-recipients:;")},
+	[KW_DSN_NOTIFY] = {"dsn_notify", CT_DSN_NOTIFY, .default_value = "off",
+			   .needs_argument = true, .argument = "off|never|condition[,...]",
+			   .description = N_("when to request delivery status notifications: "
+					     "success, failure, delay")},
+	[KW_DSN_RETURN] = {"dsn_return", CT_CHOICE, .default_value = "off",
+			   .choices = "off|headers|full", .needs_argument = true,
+			   .argument = "off|headers|full",
+			   .description = N_("how much of the message a notification returns")},
+	[KW_ALIASES] = {"aliases", CT_PATH, .argument = "[file]",
+			.description = N_("an aliases file for local recipients")},
+	[KW_LOGFILE] = {"logfile", CT_PATH, .argument = "[file|-]",
+			.description = N_("append one line per message to this file; - is "
+					  "standard output")},
+	[KW_LOGFILE_TIME_FORMAT] = {"logfile_time_format", CT_STRING,
+				    .default_value = "%b %d %H:%M:%S", .if_empty = "%b %d %H:%M:%S",
+				    .argument = "[format]",
+				    .description = N_("the strftime(3) format of log file times")},
+	[KW_SYSLOG] = {"syslog", CT_SYSLOG, .default_value = "off", .if_empty = "on",
+		       .argument = "[on|off|facility]",
+		       .description = N_("log to syslog; on means LOG_USER")},
+	[KW_QUEUE] = {"queue", CT_BOOL, .default_value = "on", .if_empty = "on",
+		      .argument = "[on|off]",
+		      .description = N_("keep messages that cannot be delivered now in the queue")},
+	[KW_QUEUE_DIR] = {"queue_dir", CT_PATH, .argument = "[directory]",
+			  .description = N_("the queue directory; default "
+					    "$XDG_STATE_HOME/outbox/queue")},
+	[KW_QUEUE_MAX_AGE] = {"queue_max_age", CT_DURATION, .default_value = "5d", .min = 60,
+			      .max = 366 * DAY, .needs_argument = true, .argument = "duration",
+			      .description = N_("give up on a message this long after the first "
+						"attempt that reached the server")},
+	[KW_DELIVERY_MODE] = {"delivery_mode", CT_CHOICE, .default_value = "foreground",
+			      .choices = "foreground|background|queue", .needs_argument = true,
+			      .argument = "foreground|background|queue",
+			      .description = N_("deliver before returning, in the background, or "
+						"only queue")},
+	[KW_HOLD_ON_ACCOUNT_ERROR] = {"hold_on_account_error", CT_BOOL, .default_value = "on",
+				      .if_empty = "on", .argument = "[on|off]",
+				      .description = N_("hold messages on account or "
+							"configuration errors instead of failing")},
+	[KW_MAX_MESSAGE_SIZE] = {"max_message_size", CT_SIZE, .default_value = "50M", .min = 1024,
+				 .max = 0x7fffffffL, .needs_argument = true,
+				 .argument = "bytes[k|M|G]",
+				 .description = N_("refuse larger messages")},
+	[KW_EVAL] = {"eval", CT_EVAL, .needs_argument = true, .argument = "command",
+		     .description = N_("replace this line by the first line the command "
+				       "prints")},
 };
 
 int
@@ -207,16 +207,16 @@ struct unit {
 };
 
 static const struct unit duration_units[] = {
-        {'s', 1}, {'m', 60}, {'h', 3600}, {'d', DAY}, {'w', 7 * DAY}, {0, 0},
+	{'s', 1}, {'m', 60}, {'h', 3600}, {'d', DAY}, {'w', 7 * DAY}, {0, 0},
 };
 
 static const struct unit size_units[] = {
-        {'k', 1024}, {'K', 1024}, {'M', 1024L * 1024}, {'G', 1024L * 1024 * 1024}, {0, 0},
+	{'k', 1024}, {'K', 1024}, {'M', 1024L * 1024}, {'G', 1024L * 1024 * 1024}, {0, 0},
 };
 
 static const char *const syslog_facilities[] = {
-        "LOG_USER",   "LOG_MAIL",   "LOG_LOCAL0", "LOG_LOCAL1", "LOG_LOCAL2",
-        "LOG_LOCAL3", "LOG_LOCAL4", "LOG_LOCAL5", "LOG_LOCAL6", "LOG_LOCAL7",
+	"LOG_USER",   "LOG_MAIL",   "LOG_LOCAL0", "LOG_LOCAL1", "LOG_LOCAL2",
+	"LOG_LOCAL3", "LOG_LOCAL4", "LOG_LOCAL5", "LOG_LOCAL6", "LOG_LOCAL7",
 };
 
 static const char *const dsn_conditions[] = {"success", "failure", "delay"};
@@ -338,7 +338,7 @@ expand_tilde(const char *s, const char *home, char **out, struct error *e)
 	}
 	if (home == NULL)
 		return error_set(e, ST_CONFIG,
-		                 _("cannot expand '~' in %s: no home directory; set HOME"), s);
+				 _("cannot expand '~' in %s: no home directory; set HOME"), s);
 	*out = xasprintf("%s%s", home, s + 1);
 	return 0;
 }
@@ -347,7 +347,7 @@ static int
 invalid_value(const struct conf_keyword_info *ki, const char *s, struct error *e)
 {
 	return error_set(e, ST_CONFIG, _("invalid argument '%.80s' for %s: expected %s"), s,
-	                 ki->name, ki->argument);
+			 ki->name, ki->argument);
 }
 
 /* Validates raw for keyword k and returns the string to store: raw itself,
@@ -364,7 +364,7 @@ value_check(enum conf_keyword k, const char *raw, const char *home, char **out, 
 			raw = ki->if_empty;
 		else if (ki->needs_argument)
 			return error_set(e, ST_CONFIG, _("%s needs an argument (%s %s)"), ki->name,
-			                 ki->name, ki->argument);
+					 ki->name, ki->argument);
 		else {
 			*out = xstrdup("");
 			return 0;
@@ -386,9 +386,9 @@ value_check(enum conf_keyword k, const char *raw, const char *home, char **out, 
 	case CT_NUMBER:
 		if (parse_long(raw, ki->min, ki->max, &v) < 0)
 			return error_set(e, ST_CONFIG,
-			                 _("invalid argument '%.80s' for %s: expected a number "
-			                   "from %ld to %ld"),
-			                 raw, ki->name, ki->min, ki->max);
+					 _("invalid argument '%.80s' for %s: expected a number "
+					   "from %ld to %ld"),
+					 raw, ki->name, ki->min, ki->max);
 		*out = xstrdup(raw);
 		return 0;
 	case CT_TIMEOUT:
@@ -398,9 +398,9 @@ value_check(enum conf_keyword k, const char *raw, const char *home, char **out, 
 		}
 		if (parse_long(raw, ki->min, ki->max, &v) < 0)
 			return error_set(e, ST_CONFIG,
-			                 _("invalid argument '%.80s' for %s: expected off or "
-			                   "seconds from %ld to %ld"),
-			                 raw, ki->name, ki->min, ki->max);
+					 _("invalid argument '%.80s' for %s: expected off or "
+					   "seconds from %ld to %ld"),
+					 raw, ki->name, ki->min, ki->max);
 		*out = xstrdup(raw);
 		return 0;
 	case CT_SYSLOG:
@@ -424,29 +424,29 @@ value_check(enum conf_keyword k, const char *raw, const char *home, char **out, 
 		case 20:
 		case 16:
 			return error_set(e, ST_CONFIG,
-			                 _("%s: SHA-1 and MD5 fingerprints are not accepted; use "
-			                   "the certificate's SHA-256 fingerprint"),
-			                 ki->name);
+					 _("%s: SHA-1 and MD5 fingerprints are not accepted; use "
+					   "the certificate's SHA-256 fingerprint"),
+					 ki->name);
 		default:
 			return error_set(e, ST_CONFIG,
-			                 _("invalid argument '%.80s' for %s: expected a SHA-256 "
-			                   "fingerprint, 32 hex bytes joined by ':'"),
-			                 raw, ki->name);
+					 _("invalid argument '%.80s' for %s: expected a SHA-256 "
+					   "fingerprint, 32 hex bytes joined by ':'"),
+					 raw, ki->name);
 		}
 	case CT_DURATION:
 		if (parse_scaled(raw, duration_units, ki->min, ki->max, &v) < 0)
 			return error_set(e, ST_CONFIG,
-			                 _("invalid argument '%.80s' for %s: expected a duration "
-			                   "such as 3600, 90m, 12h, 5d or 2w, from %lds to %ldd"),
-			                 raw, ki->name, ki->min, ki->max / DAY);
+					 _("invalid argument '%.80s' for %s: expected a duration "
+					   "such as 3600, 90m, 12h, 5d or 2w, from %lds to %ldd"),
+					 raw, ki->name, ki->min, ki->max / DAY);
 		*out = xstrdup(raw);
 		return 0;
 	case CT_SIZE:
 		if (parse_scaled(raw, size_units, ki->min, ki->max, &v) < 0)
 			return error_set(e, ST_CONFIG,
-			                 _("invalid argument '%.80s' for %s: expected a size such "
-			                   "as 500k, 50M or 1G, from 1k to 2047M"),
-			                 raw, ki->name);
+					 _("invalid argument '%.80s' for %s: expected a size such "
+					   "as 500k, 50M or 1G, from 1k to 2047M"),
+					 raw, ki->name);
 		*out = xstrdup(raw);
 		return 0;
 	}
@@ -471,7 +471,7 @@ account_new(const char *name, const char *file, unsigned line)
 
 static void
 account_store(struct account *a, enum conf_keyword k, char *value, const char *source,
-              unsigned line)
+	      unsigned line)
 {
 	if (conf_keywords[k].secret)
 		free_secret(a->value[k]);
@@ -486,7 +486,7 @@ static void
 account_copy_value(struct account *to, const struct account *from, enum conf_keyword k)
 {
 	account_store(to, k, from->value[k] != NULL ? xstrdup(from->value[k]) : NULL,
-	              from->source[k], from->line[k]);
+		      from->source[k], from->line[k]);
 }
 
 static void
@@ -575,7 +575,7 @@ home_directory(void)
 
 int
 account_set(struct account *a, enum conf_keyword k, const char *value, const char *source,
-            struct error *e)
+	    struct error *e)
 {
 	char *home, *v;
 	int rc;
@@ -596,22 +596,22 @@ account_check(const struct account *a, struct error *e)
 {
 	if (account_get(a, KW_HOST) == NULL && account_get(a, KW_SOCKET) == NULL)
 		return error_set(e, ST_CONFIG,
-		                 _("account %s (%s): no host; add a 'host NAME' line to it"),
-		                 a->name, a->file);
+				 _("account %s (%s): no host; add a 'host NAME' line to it"),
+				 a->name, a->file);
 	if (account_get(a, KW_PORT) == NULL)
 		return error_set(e, ST_CONFIG,
-		                 _("account %s (%s): LMTP has no default port; add a 'port' line"),
-		                 a->name, a->file);
+				 _("account %s (%s): LMTP has no default port; add a 'port' line"),
+				 a->name, a->file);
 	if ((account_get(a, KW_TLS_CERT_FILE) == NULL) != (account_get(a, KW_TLS_KEY_FILE) == NULL))
 		return error_set(e, ST_CONFIG,
-		                 _("account %s (%s): tls_cert_file and tls_key_file must be set "
-		                   "together"),
-		                 a->name, a->file);
+				 _("account %s (%s): tls_cert_file and tls_key_file must be set "
+				   "together"),
+				 a->name, a->file);
 	if (account_get(a, KW_TLS_FINGERPRINT) != NULL && !account_bool(a, KW_TLS_CERTCHECK))
 		return error_set(e, ST_CONFIG,
-		                 _("account %s (%s): tls_fingerprint cannot be used with "
-		                   "tls_certcheck off"),
-		                 a->name, a->file);
+				 _("account %s (%s): tls_fingerprint cannot be used with "
+				   "tls_certcheck off"),
+				 a->name, a->file);
 	return 0;
 }
 
@@ -638,7 +638,7 @@ conf_describe_account(const struct account *a, struct buf *out)
 		else if (v == NULL)
 			v = a->value[k] != NULL ? _("(none)") : _("(not set)");
 		rc |= buf_printf(out, "%-22s = %s  (%s%s)\n", ki->name, v, where,
-		                 ki->ignored ? _("; ignored") : "");
+				 ki->ignored ? _("; ignored") : "");
 		free(where);
 	}
 	return rc < 0 ? -1 : 0;
@@ -857,12 +857,12 @@ parse_account(struct parser *p, char *arg, struct error *e)
 		return error_set(e, ST_CONFIG, _("account needs a name (account NAME)"));
 	if (strchr(name, ',') != NULL)
 		return error_set(e, ST_CONFIG, _("account name '%s' must not contain ',' or ':'"),
-		                 name);
+				 name);
 	prev = parser_find(p, name);
 	if (prev != NULL)
 		return error_set(e, ST_CONFIG,
-		                 _("account %s is already defined on line %u; rename one of them"),
-		                 name, prev->a->first_line);
+				 _("account %s is already defined on line %u; rename one of them"),
+				 name, prev->a->first_line);
 	/* Parents are found before the new account exists, so an account
 	 * cannot name itself. */
 	for (char *s = colon != NULL ? colon + 1 : NULL; s != NULL;) {
@@ -880,9 +880,9 @@ parse_account(struct parser *p, char *arg, struct error *e)
 		parent = parser_find(p, pname);
 		if (parent == NULL) {
 			error_set(e, ST_CONFIG,
-			          _("account %s is not defined above; define it before the "
-			            "accounts that inherit from it"),
-			          pname);
+				  _("account %s is not defined above; define it before the "
+				    "accounts that inherit from it"),
+				  pname);
 			goto out;
 		}
 		parents = xrealloc(parents, (n_parents + 1) * sizeof *parents);
@@ -944,17 +944,17 @@ run_command(const char *cmd, struct buf *out, struct error *e)
 
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		waited = (now.tv_sec - start.tv_sec) * 1000 +
-		         (now.tv_nsec - start.tv_nsec) / 1000000;
+			 (now.tv_nsec - start.tv_nsec) / 1000000;
 		if (waited >= EVAL_TIMEOUT_MS) {
 			rc = error_set(e, ST_CONFIG,
-			               _("eval command '%.80s' did not finish within %d seconds"),
-			               cmd, EVAL_TIMEOUT_MS / 1000);
+				       _("eval command '%.80s' did not finish within %d seconds"),
+				       cmd, EVAL_TIMEOUT_MS / 1000);
 			break;
 		}
 		ready = poll(&pfd, 1, (int)(EVAL_TIMEOUT_MS - waited));
 		if (ready < 0 && errno != EINTR) {
 			rc = error_set(e, ST_OSERR, _("eval command '%.80s': %s"), cmd,
-			               strerror(errno));
+				       strerror(errno));
 			break;
 		}
 		if (ready <= 0)
@@ -964,15 +964,15 @@ run_command(const char *cmd, struct buf *out, struct error *e)
 			continue;
 		if (n < 0) {
 			rc = error_set(e, ST_OSERR, _("eval command '%.80s': %s"), cmd,
-			               strerror(errno));
+				       strerror(errno));
 			break;
 		}
 		if (n == 0)
 			break;
 		if (buf_append(out, chunk, (size_t)n) < 0) {
 			rc = error_set(e, ST_CONFIG,
-			               _("eval command '%.80s' printed more than %d KiB"), cmd,
-			               EVAL_OUTPUT_MAX / 1024);
+				       _("eval command '%.80s' printed more than %d KiB"), cmd,
+				       EVAL_OUTPUT_MAX / 1024);
 			break;
 		}
 	}
@@ -983,21 +983,21 @@ run_command(const char *cmd, struct buf *out, struct error *e)
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return rc < 0 ? rc
-			              : error_set(e, ST_OSERR, _("eval command '%.80s': %s"), cmd,
-			                          strerror(errno));
+				      : error_set(e, ST_OSERR, _("eval command '%.80s': %s"), cmd,
+						  strerror(errno));
 	if (rc < 0)
 		return rc;
 	if (WIFSIGNALED(status))
 		return error_set(e, ST_CONFIG, _("eval command '%.80s' was killed by signal %d"),
-		                 cmd, WTERMSIG(status));
+				 cmd, WTERMSIG(status));
 	if (WEXITSTATUS(status) != 0)
 		return error_set(e, ST_CONFIG, _("eval command '%.80s' failed with exit status %d"),
-		                 cmd, WEXITSTATUS(status));
+				 cmd, WEXITSTATUS(status));
 	return 0;
 }
 
 static int parse_raw_line(struct parser *p, const char *s, size_t n, bool from_eval,
-                          struct error *e);
+			  struct error *e);
 
 /* msmtp: the line is replaced by the first line of the command's output. */
 static int
@@ -1014,7 +1014,7 @@ parse_eval(struct parser *p, const char *cmd, struct error *e)
 		const char *nl = memchr(out.data, '\n', out.len);
 
 		rc = parse_raw_line(p, out.data, nl != NULL ? (size_t)(nl - out.data) : out.len,
-		                    true, e);
+				    true, e);
 	}
 	buf_free(&out);
 	return rc;
@@ -1055,7 +1055,7 @@ parse_line(struct parser *p, char *line, bool from_eval, struct error *e)
 	if (k == KW_EVAL) {
 		if (from_eval)
 			return error_set(e, ST_CONFIG,
-			                 _("the output of eval must not be another eval"));
+					 _("the output of eval must not be another eval"));
 		if (*arg == '\0')
 			return error_set(e, ST_CONFIG, _("eval needs an argument (eval command)"));
 		return parse_eval(p, arg, e);
@@ -1120,7 +1120,7 @@ conf_load_string(struct conf *c, const char *label, const char *text, size_t len
 
 	if (len > CONF_FILE_MAX)
 		return error_set(e, ST_CONFIG, _("%s is larger than %ld MiB"), label,
-		                 CONF_FILE_MAX / (1024 * 1024));
+				 CONF_FILE_MAX / (1024 * 1024));
 	parser_init(&p, c, conf_label(c, label));
 	rc = parse_text(&p, text, len, e);
 	if (rc == 0)
@@ -1164,14 +1164,14 @@ check_private(const char *path, const struct stat *st, bool system, struct error
 		return 0;
 	if (!system && st->st_uid != geteuid())
 		return error_set(e, ST_CONFIG,
-		                 _("%s holds a password but belongs to another user; use a file "
-		                   "of your own, passwordeval or the keyring"),
-		                 path);
+				 _("%s holds a password but belongs to another user; use a file "
+				   "of your own, passwordeval or the keyring"),
+				 path);
 	if ((st->st_mode & (system ? (mode_t)S_IRWXO : (mode_t)(S_IRWXG | S_IRWXO))) != 0)
 		return error_set(e, ST_CONFIG,
-		                 _("%s holds a password and other users can access it; run: "
-		                   "chmod 600 %s"),
-		                 path, path);
+				 _("%s holds a password and other users can access it; run: "
+				   "chmod 600 %s"),
+				 path, path);
 	return 0;
 }
 
@@ -1189,11 +1189,11 @@ conf_load_file(struct conf *c, const char *path, bool system, struct error *e)
 	buf_init(&text, CONF_FILE_MAX);
 	if (fstat(fd, &st) < 0 || read_all(fd, &text) < 0) {
 		rc = errno == EFBIG ? error_set(e, ST_CONFIG,
-		                                _("%s is larger than %ld MiB; is it the right "
-		                                  "file?"),
-		                                path, CONF_FILE_MAX / (1024 * 1024))
-		                    : error_set(e, ST_CONFIG, _("cannot read %s: %s"), path,
-		                                strerror(errno));
+						_("%s is larger than %ld MiB; is it the right "
+						  "file?"),
+						path, CONF_FILE_MAX / (1024 * 1024))
+				    : error_set(e, ST_CONFIG, _("cannot read %s: %s"), path,
+						strerror(errno));
 		close(fd);
 		buf_free(&text);
 		return rc;
@@ -1267,28 +1267,28 @@ conf_find_files(const struct conf_paths *p, struct conf_files *f, struct error *
 	else
 		xdg = path_join(home, ".config");
 	f->system = first_existing(
-	        path_join(p->sysconfdir != NULL ? p->sysconfdir : SYSCONFDIR, "outbox.conf"), NULL);
+		path_join(p->sysconfdir != NULL ? p->sysconfdir : SYSCONFDIR, "outbox.conf"), NULL);
 	if (p->user_file != NULL) {
 		struct stat st;
 
 		if (stat(p->user_file, &st) < 0) {
 			rc = error_set(e, ST_CONFIG, _("cannot read configuration file %s: %s"),
-			               p->user_file, strerror(errno));
+				       p->user_file, strerror(errno));
 			conf_files_free(f);
 		} else {
 			f->user = xstrdup(p->user_file);
 		}
 	} else {
 		f->user = first_existing(path_join(xdg, "outbox/config"),
-		                         path_join(home, ".outboxrc"));
+					 path_join(home, ".outboxrc"));
 		if (f->user == NULL && f->system == NULL) {
 			f->user = first_existing(path_join(home, ".msmtprc"),
-			                         path_join(xdg, "msmtp/config"));
+						 path_join(xdg, "msmtp/config"));
 			f->system = first_existing(path_join(p->msmtp_sysconfdir != NULL
-			                                             ? p->msmtp_sysconfdir
-			                                             : "/etc",
-			                                     "msmtprc"),
-			                           NULL);
+								     ? p->msmtp_sysconfdir
+								     : "/etc",
+							     "msmtprc"),
+						   NULL);
 			f->msmtp = f->user != NULL || f->system != NULL;
 		}
 	}
@@ -1371,14 +1371,14 @@ conf_select(struct conf *c, const char *account_name, const char *envelope_from,
 		if (a == NULL) {
 			if (f->user == NULL && f->system == NULL)
 				error_set(e, ST_CONFIG,
-				          _("account %s is not defined: no configuration file "
-				            "was found"),
-				          account_name);
+					  _("account %s is not defined: no configuration file "
+					    "was found"),
+					  account_name);
 			else
 				error_set(e, ST_CONFIG, _("account %s is not defined in %s%s%s"),
-				          account_name, f->user != NULL ? f->user : f->system,
-				          f->user != NULL && f->system != NULL ? _(" or ") : "",
-				          f->user != NULL && f->system != NULL ? f->system : "");
+					  account_name, f->user != NULL ? f->user : f->system,
+					  f->user != NULL && f->system != NULL ? _(" or ") : "",
+					  f->user != NULL && f->system != NULL ? f->system : "");
 		}
 		return a;
 	}
@@ -1393,8 +1393,8 @@ conf_select(struct conf *c, const char *account_name, const char *envelope_from,
 	a = conf_find_account(c, "default");
 	if (a == NULL)
 		error_set(e, ST_CONFIG,
-		          _("no account given and no default account; use -a or add 'account "
-		            "default : NAME'"));
+			  _("no account given and no default account; use -a or add 'account "
+			    "default : NAME'"));
 	return a;
 }
 
@@ -1468,8 +1468,8 @@ alias_parse_line(struct alias_table *t, char *line, struct error *e)
 	name = trim_space(line);
 	if (!is_local(name))
 		return error_set(e, ST_CONFIG,
-		                 _("invalid alias name '%.80s': it must be a local name without @"),
-		                 name);
+				 _("invalid alias name '%.80s': it must be a local name without @"),
+				 name);
 	if (alias_find(t, name) != NULL)
 		return error_set(e, ST_CONFIG, _("alias %.80s is defined twice"), name);
 	t->v = xrealloc(t->v, (t->n + 1) * sizeof *t->v);
@@ -1499,14 +1499,14 @@ aliases_read(struct alias_table *t, struct error *e)
 	fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return error_set(e, ST_CONFIG, _("cannot open aliases file %s: %s"), t->path,
-		                 strerror(errno));
+				 strerror(errno));
 	buf_init(&text, ALIASES_FILE_MAX);
 	if (read_all(fd, &text) < 0)
 		rc = errno == EFBIG
-		             ? error_set(e, ST_CONFIG, _("aliases file %s is larger than %d KiB"),
-		                         t->path, ALIASES_FILE_MAX / 1024)
-		             : error_set(e, ST_CONFIG, _("cannot read aliases file %s: %s"),
-		                         t->path, strerror(errno));
+			     ? error_set(e, ST_CONFIG, _("aliases file %s is larger than %d KiB"),
+					 t->path, ALIASES_FILE_MAX / 1024)
+			     : error_set(e, ST_CONFIG, _("cannot read aliases file %s: %s"),
+					 t->path, strerror(errno));
 	close(fd);
 	for (char *s = text.data; rc == 0 && s != NULL && s < text.data + text.len;) {
 		size_t left = (size_t)(text.data + text.len - s);
@@ -1530,15 +1530,15 @@ aliases_read(struct alias_table *t, struct error *e)
 
 static int
 alias_expand(const struct alias_table *t, const char *name, int depth, struct strlist *out,
-             struct error *e)
+	     struct error *e)
 {
 	const struct alias *a;
 
 	if (depth > ALIASES_DEPTH_MAX)
 		return error_set(e, ST_CONFIG,
-		                 _("aliases file %s: more than %d levels expanding %.80s; is there "
-		                   "a loop?"),
-		                 t->path, ALIASES_DEPTH_MAX, name);
+				 _("aliases file %s: more than %d levels expanding %.80s; is there "
+				   "a loop?"),
+				 t->path, ALIASES_DEPTH_MAX, name);
 	a = alias_find(t, name);
 	if (a == NULL)
 		a = alias_find(t, "default");

@@ -133,7 +133,7 @@ long account_long(const struct account *a, enum conf_keyword k);
  * e.g. for command line options; source names where it came from and
  * must outlive the account (a string literal such as "command line"). */
 int account_set(struct account *a, enum conf_keyword k, const char *value, const char *source,
-                struct error *e);
+		struct error *e);
 /* Checks that the account can be used: host or socket, a port, the
  * client certificate and key together, no fingerprint with tls_certcheck
  * off.  The error names the account; class ST_CONFIG. */
@@ -187,7 +187,7 @@ const struct conf_files *conf_loaded_files(const struct conf *c);
 int conf_load_file(struct conf *c, const char *path, bool system, struct error *e);
 /* Parses text as if it were a file named label (no permission check). */
 int conf_load_string(struct conf *c, const char *label, const char *text, size_t len,
-                     struct error *e);
+		     struct error *e);
 
 /* The account named name, or NULL.  A later file's account of the same
  * name replaces an earlier one. */
@@ -202,7 +202,7 @@ struct account *conf_add_account(struct conf *c, const char *name, struct error 
  * file first; else the account named "default".  NULL with ST_CONFIG when
  * none fits. */
 struct account *conf_select(struct conf *c, const char *account_name, const char *envelope_from,
-                            struct error *e);
+			    struct error *e);
 
 /* Replaces each local recipient (no '@') by its alias from an msmtp
  * aliases file ("name: addr, addr" lines, # comments, the alias "default"

@@ -25,11 +25,11 @@ void log_set_sink(void (*sink)(void *ctx, const char *line), void *ctx);
 struct log_record {
 	const char *host;
 	bool tls;
-	const char *auth;        /* mechanism or NULL */
+	const char *auth; /* mechanism or NULL */
 	const char *user;
 	const char *from;
-	const char *recipients;  /* comma separated, Bcc recipients left out */
-	unsigned long bcc;       /* how many were left out */
+	const char *recipients; /* comma separated, Bcc recipients left out */
+	unsigned long bcc;      /* how many were left out */
 	unsigned long long mailsize;
 	int smtpstatus;
 	const char *smtpmsg;

@@ -64,8 +64,7 @@ run(const struct request *r, struct error *e)
 		break;
 	case CLI_FLUSH:
 	case CLI_SMTP_STDIO:
-		rc = error_set(e, ST_USAGE,
-			       _("%s is not available in this version of outbox yet"),
+		rc = error_set(e, ST_USAGE, _("%s is not available in this version of outbox yet"),
 			       r->mode == CLI_FLUSH ? "-q" : "-bs");
 		break;
 	case CLI_PRETEND:
@@ -76,9 +75,10 @@ run(const struct request *r, struct error *e)
 		break;
 	case CLI_DELIVER:
 		if (r->delivery != DELIVER_FOREGROUND) {
-			rc = error_set(e, ST_USAGE,
-				       _("-odb and -odq need the queue, which this version of outbox "
-					 "does not have yet; use -odi"));
+			rc = error_set(
+				e, ST_USAGE,
+				_("-odb and -odq need the queue, which this version of outbox "
+				  "does not have yet; use -odi"));
 			break;
 		}
 		rc = submit_deliver(r, STDIN_FILENO, e);

@@ -102,7 +102,7 @@ flush_field(struct message_field *f, message_field_cb cb, void *ctx, struct erro
  * on error. */
 static int
 scan_headers(const char *buf, size_t len, size_t max, message_field_cb cb, void *ctx,
-             struct message_layout *lay, struct error *e)
+	     struct message_layout *lay, struct error *e)
 {
 	struct message_field f = {.raw = NULL};
 	size_t pos = 0, line = 1;
@@ -143,12 +143,12 @@ scan_headers(const char *buf, size_t len, size_t max, message_field_cb cb, void 
 			if (lay->header_end == lay->header_start && n + 2 == next - pos)
 				lay->eol = "\r\n";
 			f = (struct message_field){
-			        .name = buf + pos,
-			        .name_len = name_len,
-			        .raw = buf + pos,
-			        .raw_len = next - pos,
-			        .value = buf + pos + colon + 1,
-			        .line = line,
+				.name = buf + pos,
+				.name_len = name_len,
+				.raw = buf + pos,
+				.raw_len = next - pos,
+				.value = buf + pos + colon + 1,
+				.line = line,
 			};
 		}
 		lay->header_end = pos = next;
@@ -161,7 +161,7 @@ scan_headers(const char *buf, size_t len, size_t max, message_field_cb cb, void 
 
 int
 message_layout(const char *buf, size_t len, size_t max_header, struct message_layout *out,
-               struct error *e)
+	       struct error *e)
 {
 	return scan_headers(buf, len, max_header, NULL, NULL, out, e) < 0 ? -1 : 0;
 }
@@ -210,11 +210,11 @@ static const struct {
 	bool resent;
 	bool recipients;
 } rcpt_fields[] = {
-        {"To", false, true},          {"Cc", false, true},
-        {"Bcc", false, true},         {"Resent-Date", true, false},
-        {"Resent-From", true, false}, {"Resent-Sender", true, false},
-        {"Resent-To", true, true},    {"Resent-Cc", true, true},
-        {"Resent-Bcc", true, true},   {"Resent-Message-ID", true, false},
+	{"To", false, true},          {"Cc", false, true},
+	{"Bcc", false, true},         {"Resent-Date", true, false},
+	{"Resent-From", true, false}, {"Resent-Sender", true, false},
+	{"Resent-To", true, true},    {"Resent-Cc", true, true},
+	{"Resent-Bcc", true, true},   {"Resent-Message-ID", true, false},
 };
 
 #define N_RCPT_FIELDS (sizeof rcpt_fields / sizeof rcpt_fields[0])
@@ -342,7 +342,7 @@ message_format_date(time_t t, char *out, size_t size)
 	/* Fixed English names: RFC 5322 3.3 does not follow LC_TIME. */
 	static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 	static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+					   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	struct tm tm;
 	long off;
 	int n;
@@ -352,8 +352,8 @@ message_format_date(time_t t, char *out, size_t size)
 		return -1;
 	off = tm.tm_gmtoff / 60;
 	n = snprintf(out, size, "%s, %d %s %d %02d:%02d:%02d %c%02ld%02ld", days[tm.tm_wday],
-	             tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-	             tm.tm_sec, off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
+		     tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+		     tm.tm_sec, off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
@@ -378,7 +378,7 @@ static void
 base64_append(struct buf *b, const unsigned char *p, size_t n)
 {
 	static const char tab[] =
-	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 	for (size_t i = 0; i < n; i += 3) {
 		unsigned long v = (unsigned long)p[i] << 16;
@@ -460,7 +460,7 @@ append_display_name(struct buf *b, const char *name, const char *eol)
 		if (c == ' ')
 			phrase = phrase && name[i + 1] != ' ' && name[i + 1] != '\0';
 		else if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') &&
-		         !(c >= '0' && c <= '9') && strchr(atext_specials, c) == NULL)
+			 !(c >= '0' && c <= '9') && strchr(atext_specials, c) == NULL)
 			phrase = false;
 	}
 	if (phrase) {
@@ -493,9 +493,8 @@ static const struct {
 	const char *name;
 	enum rewrite_kind kind;
 } rewrite_fields[] = {
-        {"Bcc", RW_BCC},   {"Resent-Bcc", RW_BCC},   {"From", RW_FROM},
-        {"Date", RW_DATE}, {"Message-ID", RW_MSGID}, {"To", RW_TO_CC},
-        {"Cc", RW_TO_CC},
+	{"Bcc", RW_BCC},          {"Resent-Bcc", RW_BCC}, {"From", RW_FROM}, {"Date", RW_DATE},
+	{"Message-ID", RW_MSGID}, {"To", RW_TO_CC},       {"Cc", RW_TO_CC},
 };
 
 struct rewrite_ctx {
@@ -578,8 +577,8 @@ append_missing(struct rewrite_ctx *rc, const char *eol, struct error *e)
 	if (opts->date_header != MESSAGE_SET_OFF && !rc->have[RW_DATE]) {
 		if (message_format_date(opts->now, date, sizeof date) < 0)
 			return error_set(e, ST_SOFTWARE,
-			                 _("cannot convert the time for a Date "
-			                   "header"));
+					 _("cannot convert the time for a Date "
+					   "header"));
 		if (rewrite_append(out, "Date: ", 6, e) < 0 ||
 		    rewrite_append(out, date, strlen(date), e) < 0 ||
 		    rewrite_append(out, eol, strlen(eol), e) < 0)
@@ -588,11 +587,11 @@ append_missing(struct rewrite_ctx *rc, const char *eol, struct error *e)
 	if (opts->msgid_header == MESSAGE_SET_OFF || rc->have[RW_MSGID])
 		return 0;
 	id = opts->msgid_override != NULL ? xstrdup(opts->msgid_override)
-	                                  : message_make_msgid(opts->msgid_domain);
+					  : message_make_msgid(opts->msgid_domain);
 	if (id == NULL)
 		return error_set(e, ST_SOFTWARE,
-		                 _("cannot generate a Message-ID: the random "
-		                   "number generator failed"));
+				 _("cannot generate a Message-ID: the random "
+				   "number generator failed"));
 	r = rewrite_append(out, "Message-ID: ", 12, e) < 0 ||
 	    rewrite_append(out, id, strlen(id), e) < 0 ||
 	    rewrite_append(out, eol, strlen(eol), e) < 0;
@@ -602,7 +601,7 @@ append_missing(struct rewrite_ctx *rc, const char *eol, struct error *e)
 
 int
 message_rewrite_headers(const char *hdr, size_t hlen, const struct message_rewrite *opts,
-                        struct buf *out, struct error *e)
+			struct buf *out, struct error *e)
 {
 	struct rewrite_ctx rc = {.opts = opts, .out = out};
 	struct message_layout lay;

@@ -48,7 +48,7 @@ struct message_layout {
  * the end of the headers (the mbox line included) is an ST_DATAERR error
  * "headers larger than N bytes"; so is a NUL in a header line. */
 int message_layout(const char *buf, size_t len, size_t max_header, struct message_layout *out,
-                   struct error *e);
+		   struct error *e);
 
 /* One field, exactly as in the input. */
 struct message_field {
@@ -92,7 +92,7 @@ enum message_set {
 };
 
 struct message_rewrite {
-	bool remove_bcc; /* drop Bcc: and Resent-Bcc: fields with their folded lines */
+	bool remove_bcc;             /* drop Bcc: and Resent-Bcc: fields with their folded lines */
 	bool undisclosed_recipients; /* drop To:, Cc:, Bcc:; add "To: undisclosed-recipients:;" */
 	enum message_set from_header;
 	enum message_set date_header;
@@ -115,7 +115,7 @@ struct message_rewrite {
  * from_addr with a line break, or out growing past its bound, is an
  * ST_DATAERR error. */
 int message_rewrite_headers(const char *hdr, size_t hlen, const struct message_rewrite *opts,
-                            struct buf *out, struct error *e);
+			    struct buf *out, struct error *e);
 
 /* RFC 5322 3.3 date-time in local time with a numeric zone, English day
  * and month names whatever the locale: "Thu, 26 Nov 2026 09:25:45 +0100".

@@ -85,7 +85,7 @@ gai_message(int code)
  * timeout) and *bind_failed telling which step failed. */
 static int
 try_address(const struct addrinfo *ai, const struct addrinfo *src, int64_t deadline, int *err,
-            bool *bind_failed)
+	    bool *bind_failed)
 {
 	socklen_t len = sizeof *err;
 	int fd;
@@ -134,26 +134,26 @@ static int
 resolve_source(const char *source_ip, struct addrinfo **src, struct error *e)
 {
 	const struct addrinfo hints = {
-	        .ai_family = AF_UNSPEC,
-	        .ai_socktype = SOCK_STREAM,
-	        .ai_flags = AI_NUMERICHOST | AI_PASSIVE,
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICHOST | AI_PASSIVE,
 	};
 	int rc;
 
 	rc = getaddrinfo(source_ip, NULL, &hints, src);
 	if (rc != 0)
 		return error_set(e, ST_CONFIG, _("source_ip '%s' is not an IP address: %s"),
-		                 source_ip, gai_message(rc));
+				 source_ip, gai_message(rc));
 	return 0;
 }
 
 int
 net_connect(const char *host, const char *port_or_service, const char *source_ip, int timeout_ms,
-            struct error *e)
+	    struct error *e)
 {
 	const struct addrinfo hints = {
-	        .ai_family = AF_UNSPEC,
-	        .ai_socktype = SOCK_STREAM,
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
 	};
 	int64_t deadline = net_deadline(timeout_ms);
 	struct addrinfo *list, *src = NULL;
@@ -168,12 +168,12 @@ net_connect(const char *host, const char *port_or_service, const char *source_ip
 			freeaddrinfo(src);
 		if (rc == EAI_SERVICE)
 			return error_set(e, ST_CONFIG,
-			                 _("unknown port '%s' for host %s; set port to a number"),
-			                 port_or_service, host);
+					 _("unknown port '%s' for host %s; set port to a number"),
+					 port_or_service, host);
 		/* Every other resolver failure (EAI_AGAIN offline, EAI_NONAME,
 		 * EAI_FAIL) counts as being offline. */
 		return error_set(e, rc == EAI_MEMORY ? ST_OSERR : ST_CONNECT,
-		                 _("cannot resolve host %s: %s"), host, gai_message(rc));
+				 _("cannot resolve host %s: %s"), host, gai_message(rc));
 	}
 	for (const struct addrinfo *ai = list; ai && fd < 0; ai = ai->ai_next) {
 		if (src && ai->ai_family != src->ai_family)
@@ -188,25 +188,25 @@ net_connect(const char *host, const char *port_or_service, const char *source_ip
 		freeaddrinfo(src);
 	if (!tried)
 		return error_set(e, ST_CONFIG,
-		                 _("source_ip %s and host %s have no address family in common"),
-		                 source_ip, host);
+				 _("source_ip %s and host %s have no address family in common"),
+				 source_ip, host);
 	if (fd < 0 && err == 0)
 		return error_set(e, ST_CONNECT, _("connection to %s port %s timed out after %g s"),
-		                 host, port_or_service, timeout_ms / 1000.0);
+				 host, port_or_service, timeout_ms / 1000.0);
 	if (fd < 0 && bind_failed)
 		return error_set(e, ST_CONNECT, _("cannot bind to source_ip %s: %s"), source_ip,
-		                 strerror(err));
+				 strerror(err));
 	if (fd < 0)
 		return error_set(e, ST_CONNECT, _("cannot connect to %s port %s: %s"), host,
-		                 port_or_service, strerror(err));
+				 port_or_service, strerror(err));
 	/* Commands are written in whole pipelined groups: Nagle only adds a
 	 * delayed-ACK round trip to each of them. */
 	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0) {
 		err = errno;
 		close(fd);
 		return error_set(e, ST_CONNECT,
-		                 _("cannot set TCP_NODELAY on the connection to %s: %s"), host,
-		                 strerror(err));
+				 _("cannot set TCP_NODELAY on the connection to %s: %s"), host,
+				 strerror(err));
 	}
 	return fd;
 }
@@ -249,28 +249,28 @@ net_connect_unix(const char *path, int timeout_ms, struct error *e)
 
 	if (len == 0 || len >= sizeof sun.sun_path)
 		return error_set(e, ST_CONFIG, _("socket path '%s' must be 1 to %zu bytes long"),
-		                 path, sizeof sun.sun_path - 1);
+				 path, sizeof sun.sun_path - 1);
 	memcpy(sun.sun_path, path, len + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return error_set(e, ST_CONNECT, _("cannot create a socket for %s: %s"), path,
-		                 strerror(errno));
+				 strerror(errno));
 	if (connect_unix_blocking(fd, &sun, net_deadline(timeout_ms)) < 0) {
 		err = errno;
 		close(fd);
 		if (err == EAGAIN || err == EINPROGRESS)
 			return error_set(e, ST_CONNECT,
-			                 _("connection to socket %s timed out after %g s"), path,
-			                 timeout_ms / 1000.0);
+					 _("connection to socket %s timed out after %g s"), path,
+					 timeout_ms / 1000.0);
 		return error_set(e, ST_CONNECT, _("cannot connect to socket %s: %s"), path,
-		                 strerror(err));
+				 strerror(err));
 	}
 	flags = fcntl(fd, F_GETFL);
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
 		err = errno;
 		close(fd);
 		return error_set(e, ST_CONNECT, _("cannot make socket %s non-blocking: %s"), path,
-		                 strerror(err));
+				 strerror(err));
 	}
 	return fd;
 }

@@ -21,7 +21,7 @@
  * closes it), or -1 with e filled: ST_CONNECT for resolution, refusal,
  * unreachability and timeouts, ST_CONFIG for an unusable port or source_ip. */
 int net_connect(const char *host, const char *port_or_service, const char *source_ip,
-                int timeout_ms, struct error *e);
+		int timeout_ms, struct error *e);
 
 /* Connects to the Unix-domain stream socket at path (msmtp's `socket`),
  * within timeout_ms.  Returns a non-blocking descriptor or -1 with e filled

@@ -139,8 +139,7 @@ caps_add_auth(struct caps *c, const char *p, size_t len)
 			for (size_t i = 0; i < n; i++)
 				mech[i] = (char)toupper((unsigned char)p[i]);
 			mech[n] = '\0';
-			if (!caps_has_auth(c, mech) &&
-			    strlen(c->auth) + n + 2 < sizeof c->auth) {
+			if (!caps_has_auth(c, mech) && strlen(c->auth) + n + 2 < sizeof c->auth) {
 				if (c->auth[0] != '\0')
 					strcat(c->auth, " ");
 				strcat(c->auth, mech);

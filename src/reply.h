@@ -11,13 +11,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define REPLY_LINE_MAX 2048  /* RFC 5321 says 512; be generous, not unbounded */
-#define REPLY_LINES_MAX 128  /* lines in one multi-line reply */
-#define REPLY_TEXT_MAX 8192  /* kept text of one reply */
+#define REPLY_LINE_MAX 2048 /* RFC 5321 says 512; be generous, not unbounded */
+#define REPLY_LINES_MAX 128 /* lines in one multi-line reply */
+#define REPLY_TEXT_MAX 8192 /* kept text of one reply */
 
 struct reply {
-	int code;              /* 3-digit code, 0 while incomplete */
-	char enhanced[16];     /* "5.1.1" when the first line carries one */
+	int code;                  /* 3-digit code, 0 while incomplete */
+	char enhanced[16];         /* "5.1.1" when the first line carries one */
 	char text[REPLY_TEXT_MAX]; /* text of every line without code, joined by '\n' */
 	size_t text_len;
 	size_t lines;
@@ -48,8 +48,8 @@ enum caps_flag {
 
 struct caps {
 	unsigned flags;
-	unsigned long size_max;    /* SIZE argument; 0 = no limit given */
-	char auth[512];            /* AUTH mechanisms, upper case, space separated */
+	unsigned long size_max; /* SIZE argument; 0 = no limit given */
+	char auth[512];         /* AUTH mechanisms, upper case, space separated */
 };
 
 /* Reads the extension keywords of a 250 EHLO reply (the greeting line is

@@ -16,8 +16,9 @@ static int
 plain_step(struct sasl *s, const char *challenge, size_t len, struct buf *out, struct error *e)
 {
 	if (s->step_no > 0)
-		return error_set(e, ST_ACCOUNT,
-				 _("the server asked for more after AUTH PLAIN; check user and password"));
+		return error_set(
+			e, ST_ACCOUNT,
+			_("the server asked for more after AUTH PLAIN; check user and password"));
 	if (buf_append(out, "", 1) < 0 || buf_puts(out, s->user) < 0 ||
 	    buf_append(out, "", 1) < 0 || buf_puts(out, s->password) < 0)
 		return error_set(e, ST_ACCOUNT, _("user name or password too long for AUTH PLAIN"));
@@ -36,8 +37,9 @@ login_step(struct sasl *s, const char *challenge, size_t len, struct buf *out, s
 	else if (s->step_no == 1)
 		answer = s->password;
 	else
-		return error_set(e, ST_ACCOUNT,
-				 _("the server asked for more after AUTH LOGIN; check user and password"));
+		return error_set(
+			e, ST_ACCOUNT,
+			_("the server asked for more after AUTH LOGIN; check user and password"));
 	if (buf_puts(out, answer) < 0)
 		return error_set(e, ST_ACCOUNT, _("user name or password too long for AUTH LOGIN"));
 	return 0;

@@ -15,9 +15,9 @@
 struct sasl;
 
 struct sasl_mech {
-	const char *name;            /* as in the AUTH capability, upper case */
-	bool reveals_password;       /* sends the password in a recoverable form */
-	bool initial_response;       /* the first step needs no challenge */
+	const char *name;      /* as in the AUTH capability, upper case */
+	bool reveals_password; /* sends the password in a recoverable form */
+	bool initial_response; /* the first step needs no challenge */
 	int (*step)(struct sasl *s, const char *challenge, size_t len, struct buf *out,
 		    struct error *e);
 };
@@ -25,7 +25,7 @@ struct sasl_mech {
 struct sasl {
 	const struct sasl_mech *mech;
 	const char *user;
-	const char *password;        /* owned by the caller, who wipes it */
+	const char *password; /* owned by the caller, who wipes it */
 	int step_no;
 };
 
@@ -45,7 +45,6 @@ void sasl_begin(struct sasl *s, const struct sasl_mech *mech, const char *user,
 
 /* Computes the next response.  Returns 0 with the response in out (which
  * the caller wipes), or -1 (ST_ACCOUNT) when the exchange cannot go on. */
-int sasl_step(struct sasl *s, const char *challenge, size_t len, struct buf *out,
-	      struct error *e);
+int sasl_step(struct sasl *s, const char *challenge, size_t len, struct buf *out, struct error *e);
 
 #endif

@@ -70,10 +70,11 @@ secret_eval(const char *cmd, char **out, struct error *e)
 			return error_set(e, ST_ACCOUNT,
 					 _("passwordeval printed more than %d bytes"),
 					 EVAL_OUTPUT_MAX);
-		return error_set(e, ST_ACCOUNT,
-				 _("passwordeval command failed (%s %d); run it by hand to see why"),
-				 WIFEXITED(status) ? _("exit status") : _("signal"),
-				 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		return error_set(
+			e, ST_ACCOUNT,
+			_("passwordeval command failed (%s %d); run it by hand to see why"),
+			WIFEXITED(status) ? _("exit status") : _("signal"),
+			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	}
 	while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r'))
 		b.data[--b.len] = '\0';

@@ -8,11 +8,11 @@
 #include "status.h"
 
 struct secret_source {
-	const char *account;       /* for messages */
+	const char *account; /* for messages */
 	const char *host;
 	const char *user;
-	const char *password;      /* `password`, or NULL */
-	const char *passwordeval;  /* `passwordeval`, or NULL */
+	const char *password;     /* `password`, or NULL */
+	const char *passwordeval; /* `passwordeval`, or NULL */
 };
 
 /* Fills *out with a newly allocated password.  ST_ACCOUNT when no source

@@ -66,23 +66,23 @@ static const struct {
 
 struct smtp {
 	const struct smtp_params *p;
-	struct smtp_mail *m;          /* NULL for --serverinfo */
+	struct smtp_mail *m; /* NULL for --serverinfo */
 	struct smtp_outcome *o;
-	struct error *result;         /* the caller's: written by fail() only */
-	struct error io;              /* the latest I/O or step error */
+	struct error *result; /* the caller's: written by fail() only */
+	struct error io;      /* the latest I/O or step error */
 	struct transport t;
 	enum smtp_state state;
 	bool tls_done;
-	bool need_reply;              /* the current state awaits a reply */
-	bool failed;                  /* a failure is recorded; only QUIT is left */
+	bool need_reply; /* the current state awaits a reply */
+	bool failed;     /* a failure is recorded; only QUIT is left */
 	bool connection_lost;
-	bool pipelined;               /* MAIL, RCPTs and DATA went out together */
-	size_t rcpt_next;             /* index of the RCPT whose reply is due */
-	size_t pending_replies;       /* pipelined replies still to read */
+	bool pipelined;         /* MAIL, RCPTs and DATA went out together */
+	size_t rcpt_next;       /* index of the RCPT whose reply is due */
+	size_t pending_replies; /* pipelined replies still to read */
 	struct sasl sasl;
 	char *password;
 	struct buf greeting;
-	struct buf *info;             /* --serverinfo output, else NULL */
+	struct buf *info; /* --serverinfo output, else NULL */
 };
 
 static void
@@ -93,8 +93,8 @@ trace(struct smtp *s, const char *dir, const char *line)
 }
 
 /* Records the failure that ends the transaction: the first one wins. */
-static enum smtp_state
-fail(struct smtp *s, enum status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static enum smtp_state fail(struct smtp *s, enum status st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static enum smtp_state
 fail(struct smtp *s, enum status st, const char *fmt, ...)
@@ -131,8 +131,7 @@ fail_reply(struct smtp *s, const struct reply *r, const char *what)
 }
 
 /* The choke point for commands: nothing with CR, LF or NUL gets out. */
-static int
-smtp_command(struct smtp *s, bool secret, const char *fmt, ...)
+static int smtp_command(struct smtp *s, bool secret, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static int
@@ -218,8 +217,7 @@ auth_wanted(const struct smtp *s)
 	case SMTP_AUTH_OFF:
 		return false;
 	case SMTP_AUTH_AUTO:
-		return s->p->user != NULL && *s->p->user != '\0' &&
-		       (s->o->caps.flags & CAP_AUTH);
+		return s->p->user != NULL && *s->p->user != '\0' && (s->o->caps.flags & CAP_AUTH);
 	default:
 		return true;
 	}
@@ -279,7 +277,8 @@ send_body(struct smtp *s)
 		ssize_t n = pread(s->m->body_fd, chunk, sizeof chunk, off);
 
 		if (n < 0) {
-			rc = error_set(&s->io, ST_LOCAL_TEMP, _("reading the spooled message failed: %m"));
+			rc = error_set(&s->io, ST_LOCAL_TEMP,
+				       _("reading the spooled message failed: %m"));
 			break;
 		}
 		if (n == 0)
@@ -292,7 +291,8 @@ send_body(struct smtp *s)
 	}
 	if (rc == 0) {
 		out.len = 0;
-		if (wire_finish(&w, &out) < 0 || transport_write(&s->t, out.data, out.len, &s->io) < 0 ||
+		if (wire_finish(&w, &out) < 0 ||
+		    transport_write(&s->t, out.data, out.len, &s->io) < 0 ||
 		    transport_flush(&s->t, &s->io) < 0)
 			rc = -1;
 	}
@@ -334,7 +334,8 @@ send_auth_continue(struct smtp *s, const struct reply *r)
 	buf_init(&b64, 0);
 	rc = base64_decode(text, strcspn(text, "\n"), &challenge);
 	if (rc < 0)
-		rc = error_set(&s->io, ST_SERVER_TEMP, _("the server sent a malformed AUTH challenge"));
+		rc = error_set(&s->io, ST_SERVER_TEMP,
+			       _("the server sent a malformed AUTH challenge"));
 	else
 		rc = sasl_step(&s->sasl, challenge.data ? challenge.data : "", challenge.len, &resp,
 			       &s->io);
@@ -358,9 +359,10 @@ auth_prepare(struct smtp *s, enum smtp_state *next)
 	const struct sasl_mech *mech;
 
 	if (!(c->flags & CAP_AUTH)) {
-		*next = fail(s, ST_CONFIG,
-			     _("the server %s does not offer AUTH; set 'auth off' if it needs none"),
-			     s->p->host);
+		*next = fail(
+			s, ST_CONFIG,
+			_("the server %s does not offer AUTH; set 'auth off' if it needs none"),
+			s->p->host);
 		return NULL;
 	}
 	if (s->p->auth_mode == SMTP_AUTH_MECH) {
@@ -373,15 +375,17 @@ auth_prepare(struct smtp *s, enum smtp_state *next)
 		}
 		if (!caps_has_auth(c, mech->name)) {
 			*next = fail(s, ST_CONFIG,
-				     _("the server does not offer AUTH %s (it offers: %s); use 'auth on'"),
+				     _("the server does not offer AUTH %s (it offers: %s); use "
+				       "'auth on'"),
 				     mech->name, c->auth);
 			return NULL;
 		}
 		if (mech->reveals_password && !encrypted(s) && !plaintext_ok) {
-			*next = fail(s, ST_CONFIG,
-				     _("refusing AUTH %s over an unencrypted connection; turn tls on, "
-				       "or set 'allow_plaintext_auth on' if you accept the risk"),
-				     mech->name);
+			*next = fail(
+				s, ST_CONFIG,
+				_("refusing AUTH %s over an unencrypted connection; turn tls on, "
+				  "or set 'allow_plaintext_auth on' if you accept the risk"),
+				mech->name);
 			return NULL;
 		}
 	} else {
@@ -390,7 +394,8 @@ auth_prepare(struct smtp *s, enum smtp_state *next)
 			if (!encrypted(s) && sasl_choose(c->auth, true, true) != NULL)
 				*next = fail(s, ST_CONFIG,
 					     _("refusing to send the password over an unencrypted "
-					       "connection; turn tls on, or set 'allow_plaintext_auth on' "
+					       "connection; turn tls on, or set "
+					       "'allow_plaintext_auth on' "
 					       "if you accept the risk"));
 			else
 				*next = fail(s, ST_CONFIG,
@@ -445,7 +450,7 @@ smtp_act(struct smtp *s)
 	case S_STARTTLS:
 		return smtp_command(s, false, "STARTTLS");
 	case S_AUTH:
-		return 0;  /* sent by the transition that chose the mechanism */
+		return 0; /* sent by the transition that chose the mechanism */
 	case S_MAIL:
 		if (send_mail_command(s) < 0)
 			return -1;
@@ -513,11 +518,12 @@ after_ehlo(struct smtp *s)
 {
 	if (s->p->tls_mode == SMTP_TLS_STARTTLS && !s->tls_done) {
 		if (!(s->o->caps.flags & CAP_STARTTLS))
-			return fail(s, ST_CONFIG,
-				    _("the server %s does not offer STARTTLS; use 'tls_starttls off' "
-				      "with port 465 if it speaks implicit TLS, or 'tls off' only if "
-				      "you accept sending in clear"),
-				    s->p->host);
+			return fail(
+				s, ST_CONFIG,
+				_("the server %s does not offer STARTTLS; use 'tls_starttls off' "
+				  "with port 465 if it speaks implicit TLS, or 'tls off' only if "
+				  "you accept sending in clear"),
+				s->p->host);
 		return S_STARTTLS;
 	}
 	if (s->m == NULL) {
@@ -577,9 +583,10 @@ after_rcpts(struct smtp *s)
 	for (size_t i = 0; i < s->m->nrcpts; i++)
 		any_temp |= s->m->rcpts[i].state == RCPT_TEMPFAIL;
 	if (any_temp)
-		return fail(s, ST_SERVER_TEMP,
-			    _("the server refused every recipient, some temporarily; last reply: %s"),
-			    s->o->reply);
+		return fail(
+			s, ST_SERVER_TEMP,
+			_("the server refused every recipient, some temporarily; last reply: %s"),
+			s->o->reply);
 	return fail(s, ST_NOUSER, _("the server refused every recipient; last reply: %s"),
 		    s->o->reply);
 }
@@ -618,7 +625,7 @@ smtp_transition(struct smtp *s, const struct reply *r)
 		return s->p->tls_mode == SMTP_TLS_IMPLICIT ? S_TLS : S_GREETING;
 	case S_TLS:
 		return s->p->tls_mode == SMTP_TLS_IMPLICIT && s->greeting.len == 0 ? S_GREETING
-										    : S_EHLO;
+										   : S_EHLO;
 	case S_GREETING:
 		if (cls != 2)
 			return fail_reply(s, r, _("connecting"));
@@ -701,7 +708,7 @@ smtp_io_failed(struct smtp *s, bool awaiting_reply)
 
 	s->connection_lost = true;
 	if (s->state == S_QUIT && s->o->status == ST_OK && !s->failed)
-		return;  /* the message went through; a lost QUIT changes nothing */
+		return; /* the message went through; a lost QUIT changes nothing */
 	if (st == ST_CONNECT) {
 		if (s->state == S_BODY) {
 			/* Lost after the final dot: the server may have taken it. */
@@ -767,8 +774,8 @@ smtp_run(struct smtp *s)
 }
 
 static void
-smtp_init(struct smtp *s, const struct smtp_params *p, struct smtp_mail *m,
-	  struct smtp_outcome *o, struct error *e)
+smtp_init(struct smtp *s, const struct smtp_params *p, struct smtp_mail *m, struct smtp_outcome *o,
+	  struct error *e)
 {
 	memset(s, 0, sizeof *s);
 	memset(o, 0, sizeof *o);
@@ -781,8 +788,7 @@ smtp_init(struct smtp *s, const struct smtp_params *p, struct smtp_mail *m,
 }
 
 int
-smtp_send(const struct smtp_params *p, struct smtp_mail *m, struct smtp_outcome *o,
-	  struct error *e)
+smtp_send(const struct smtp_params *p, struct smtp_mail *m, struct smtp_outcome *o, struct error *e)
 {
 	struct smtp s;
 

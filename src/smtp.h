@@ -20,16 +20,16 @@
 enum smtp_tls_mode { SMTP_TLS_OFF, SMTP_TLS_STARTTLS, SMTP_TLS_IMPLICIT };
 
 enum smtp_auth_mode {
-	SMTP_AUTH_AUTO,   /* authenticate when a user is set and AUTH is offered */
+	SMTP_AUTH_AUTO, /* authenticate when a user is set and AUTH is offered */
 	SMTP_AUTH_OFF,
-	SMTP_AUTH_ON,     /* required; the strongest usable mechanism */
-	SMTP_AUTH_MECH,   /* required; exactly auth_mech */
+	SMTP_AUTH_ON,   /* required; the strongest usable mechanism */
+	SMTP_AUTH_MECH, /* required; exactly auth_mech */
 };
 
 struct smtp_params {
 	const char *host;
 	const char *port;
-	const char *socket_path;      /* msmtp's `socket`: a local socket instead */
+	const char *socket_path; /* msmtp's `socket`: a local socket instead */
 	const char *source_ip;
 	int timeout_ms;
 	const char *helo_domain;
@@ -52,36 +52,36 @@ struct smtp_params {
 enum rcpt_state { RCPT_PENDING, RCPT_ACCEPTED, RCPT_TEMPFAIL, RCPT_PERMFAIL };
 
 struct smtp_rcpt {
-	const char *addr;             /* wire form, checked */
+	const char *addr; /* wire form, checked */
 	enum rcpt_state state;
 	int code;
 	char reply[512];
 };
 
 struct smtp_mail {
-	const char *from;             /* wire form; "" is the null sender */
+	const char *from; /* wire form; "" is the null sender */
 	struct smtp_rcpt *rcpts;
 	size_t nrcpts;
-	const char *dsn_notify;       /* NULL: no DSN parameters */
+	const char *dsn_notify; /* NULL: no DSN parameters */
 	const char *dsn_return;
 	const char *dsn_envid;
 	bool eightbit;
 	bool smtputf8;
-	unsigned long long size;      /* for SIZE=; an estimate is fine (RFC 1870) */
-	const char *headers;          /* rewritten header block, blank line included */
+	unsigned long long size; /* for SIZE=; an estimate is fine (RFC 1870) */
+	const char *headers;     /* rewritten header block, blank line included */
 	size_t headers_len;
-	int body_fd;                  /* the body: from body_offset to EOF */
+	int body_fd; /* the body: from body_offset to EOF */
 	off_t body_offset;
 };
 
 struct smtp_outcome {
-	enum status status;           /* ST_OK when the server took the message */
-	bool uncertain;               /* connection lost after the final dot */
-	bool dsn_dropped;             /* DSN asked for, server lacks it */
-	bool tls;                     /* the session was encrypted */
-	const char *auth_mech;        /* mechanism used, NULL without AUTH */
-	int code;                     /* last relevant reply code, 0 if none */
-	char reply[512];              /* its first line */
+	enum status status;    /* ST_OK when the server took the message */
+	bool uncertain;        /* connection lost after the final dot */
+	bool dsn_dropped;      /* DSN asked for, server lacks it */
+	bool tls;              /* the session was encrypted */
+	const char *auth_mech; /* mechanism used, NULL without AUTH */
+	int code;              /* last relevant reply code, 0 if none */
+	char reply[512];       /* its first line */
 	struct caps caps;
 };
 

@@ -56,9 +56,9 @@ write_all(int fd, const char *p, size_t n, struct error *e)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
-			return error_set(e, errno == ENOSPC || errno == EDQUOT ? ST_LOCAL_TEMP
-									  : ST_IOERR,
-					 _("cannot write the spool file: %s"), strerror(errno));
+			return error_set(
+				e, errno == ENOSPC || errno == EDQUOT ? ST_LOCAL_TEMP : ST_IOERR,
+				_("cannot write the spool file: %s"), strerror(errno));
 		p += w;
 		n -= (size_t)w;
 	}

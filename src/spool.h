@@ -12,18 +12,18 @@
 #include <stdbool.h>
 
 struct spool {
-	int fd;                        /* private (0600, unlinked) file, or -1 */
-	unsigned long long size;       /* bytes read */
-	unsigned long long bare_lf;    /* LFs without a CR before them */
-	bool eightbit;                 /* any byte >= 0x80 */
-	struct buf head;               /* the first head_max bytes, for the headers */
+	int fd;                     /* private (0600, unlinked) file, or -1 */
+	unsigned long long size;    /* bytes read */
+	unsigned long long bare_lf; /* LFs without a CR before them */
+	bool eightbit;              /* any byte >= 0x80 */
+	struct buf head;            /* the first head_max bytes, for the headers */
 };
 
 /* Copies everything from fd `in` into a new private file in dir.  More than
  * limit bytes: ST_DATAERR; the disk filling up: ST_LOCAL_TEMP; a read
  * error: ST_IOERR; dir unusable: ST_CANTCREAT. */
-int spool_read(int in, const char *dir, unsigned long long limit, size_t head_max,
-	       struct spool *sp, struct error *e);
+int spool_read(int in, const char *dir, unsigned long long limit, size_t head_max, struct spool *sp,
+	       struct error *e);
 
 void spool_close(struct spool *sp);
 

@@ -11,19 +11,19 @@
 
 enum status {
 	ST_OK = 0,
-	ST_USAGE,          /* bad command line, no recipients: 64 */
-	ST_DATAERR,        /* the input itself is unusable: 65 */
-	ST_NOUSER,         /* every recipient rejected permanently: 67 */
-	ST_MESSAGE_PERM,   /* server refused the message permanently: 69 */
-	ST_SOFTWARE,       /* internal error: 70 */
-	ST_OSERR,          /* out of memory, fork failed: 71 */
-	ST_CANTCREAT,      /* queue/spool directory unusable: 73 */
-	ST_IOERR,          /* reading the input failed: 74 */
-	ST_CONNECT,        /* connectivity: DNS, refused, timeout: 75 */
-	ST_SERVER_TEMP,    /* 4xx, drop during the transaction: 75 */
-	ST_LOCAL_TEMP,     /* disk full and the like: 75 */
-	ST_ACCOUNT,        /* AUTH refused, no password: 77 */
-	ST_CONFIG,         /* configuration, TLS verification: 78 */
+	ST_USAGE,        /* bad command line, no recipients: 64 */
+	ST_DATAERR,      /* the input itself is unusable: 65 */
+	ST_NOUSER,       /* every recipient rejected permanently: 67 */
+	ST_MESSAGE_PERM, /* server refused the message permanently: 69 */
+	ST_SOFTWARE,     /* internal error: 70 */
+	ST_OSERR,        /* out of memory, fork failed: 71 */
+	ST_CANTCREAT,    /* queue/spool directory unusable: 73 */
+	ST_IOERR,        /* reading the input failed: 74 */
+	ST_CONNECT,      /* connectivity: DNS, refused, timeout: 75 */
+	ST_SERVER_TEMP,  /* 4xx, drop during the transaction: 75 */
+	ST_LOCAL_TEMP,   /* disk full and the like: 75 */
+	ST_ACCOUNT,      /* AUTH refused, no password: 77 */
+	ST_CONFIG,       /* configuration, TLS verification: 78 */
 	ST__COUNT
 };
 
@@ -40,8 +40,7 @@ int error_set(struct error *e, enum status s, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Prepends "prefix: " to an existing message, keeping the class. */
-void error_prefix(struct error *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void error_prefix(struct error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void error_clear(struct error *e);
 

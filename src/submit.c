@@ -125,8 +125,8 @@ smtp_params_from(const struct account *a, bool verbose, struct smtp_params *p)
 	if (!account_bool(a, KW_TLS))
 		p->tls_mode = SMTP_TLS_OFF;
 	else
-		p->tls_mode = account_bool(a, KW_TLS_STARTTLS) ? SMTP_TLS_STARTTLS
-							       : SMTP_TLS_IMPLICIT;
+		p->tls_mode =
+			account_bool(a, KW_TLS_STARTTLS) ? SMTP_TLS_STARTTLS : SMTP_TLS_IMPLICIT;
 	p->tls.host = p->host;
 	p->tls.host_override = account_get(a, KW_TLS_HOST_OVERRIDE);
 	p->tls.trust_file = account_get(a, KW_TLS_TRUST_FILE);
@@ -217,7 +217,7 @@ envelope_sender(const struct session *s, const char *header_from, char **out, st
 }
 
 struct header_addrs {
-	struct strlist visible;   /* To, Cc (and Resent-) addresses */
+	struct strlist visible; /* To, Cc (and Resent-) addresses */
 	char *msgid;
 };
 
@@ -318,8 +318,8 @@ syslog_facility(const struct account *a)
 }
 
 struct envelope {
-	char *from;                /* wire form */
-	struct strlist rcpts;      /* wire form */
+	char *from;           /* wire form */
+	struct strlist rcpts; /* wire form */
 	bool smtputf8;
 };
 
@@ -508,7 +508,8 @@ submit_deliver(const struct request *r, int in_fd, struct error *e)
 		rw.date_header = set_mode(s.account, KW_SET_DATE_HEADER);
 		rw.msgid_header = set_mode(s.account, KW_SET_MSGID_HEADER);
 		rw.from_addr = sender;
-		rw.from_name = r->full_name ? r->full_name : account_get(s.account, KW_FROM_FULL_NAME);
+		rw.from_name =
+			r->full_name ? r->full_name : account_get(s.account, KW_FROM_FULL_NAME);
 		rw.msgid_domain = sender_domain(sender, "localhost");
 		rw.undisclosed_recipients = account_bool(s.account, KW_UNDISCLOSED_RECIPIENTS);
 		if (info.msgid == NULL && rw.msgid_header != MESSAGE_SET_OFF)
@@ -546,10 +547,11 @@ submit_deliver(const struct request *r, int in_fd, struct error *e)
 	if (rc == 0) {
 		for (size_t i = 0; i < mail.nrcpts; i++) {
 			if (rcpts[i].state == RCPT_TEMPFAIL) {
-				rc = error_set(e, ST_SERVER_TEMP,
-					       _("not delivered to every recipient: %s was "
-						 "temporarily refused (the others got the message)"),
-					       rcpts[i].addr);
+				rc = error_set(
+					e, ST_SERVER_TEMP,
+					_("not delivered to every recipient: %s was "
+					  "temporarily refused (the others got the message)"),
+					rcpts[i].addr);
 				break;
 			}
 		}
@@ -612,7 +614,8 @@ describe_files(const struct session *s, struct buf *out)
 	if (f->user != NULL)
 		buf_printf(out, "%s %s\n", _("user configuration file:"), f->user);
 	if (f->msmtp)
-		buf_printf(out, "%s\n", _("(no outbox configuration found; msmtp's files were read)"));
+		buf_printf(out, "%s\n",
+			   _("(no outbox configuration found; msmtp's files were read)"));
 }
 
 int

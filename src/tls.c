@@ -58,8 +58,8 @@ static const struct {
 	size_t len;
 	gnutls_digest_algorithm_t algo;
 } pin_kinds[] = {
-        {32, GNUTLS_DIG_SHA256},
-        {20, GNUTLS_DIG_SHA1},
+	{32, GNUTLS_DIG_SHA256},
+	{20, GNUTLS_DIG_SHA1},
 };
 
 enum detail { DETAIL_NONE, DETAIL_NAMES, DETAIL_EXPIRATION, DETAIL_ACTIVATION };
@@ -73,22 +73,22 @@ static const struct {
 	const char *fix;
 	bool offer_pin;
 } verify_failures[] = {
-        {GNUTLS_CERT_SIGNER_NOT_FOUND, N_("is not trusted: signer not found"), DETAIL_NONE,
-         N_("set tls_trust_file to the CA that signed it"), true},
-        {GNUTLS_CERT_SIGNER_NOT_CA, N_("is not trusted: its signer is not a CA"), DETAIL_NONE,
-         N_("set tls_trust_file to the CA that signed it"), true},
-        {GNUTLS_CERT_REVOKED, N_("has been revoked"), DETAIL_NONE,
-         N_("ask the server's administrator for a new certificate"), false},
-        {GNUTLS_CERT_EXPIRED, N_("expired on"), DETAIL_EXPIRATION,
-         N_("ask the server's administrator to renew it"), true},
-        {GNUTLS_CERT_NOT_ACTIVATED, N_("is not valid before"), DETAIL_ACTIVATION,
-         N_("check the system clock"), false},
-        {GNUTLS_CERT_INSECURE_ALGORITHM, N_("uses an insecure signature algorithm"), DETAIL_NONE,
-         N_("ask the server's administrator for a new certificate"), true},
-        {GNUTLS_CERT_PURPOSE_MISMATCH, N_("is not meant for a TLS server"), DETAIL_NONE,
-         N_("ask the server's administrator for a server certificate"), true},
-        {GNUTLS_CERT_UNEXPECTED_OWNER, N_("is issued for"), DETAIL_NAMES,
-         N_("check host or set tls_host_override"), false},
+	{GNUTLS_CERT_SIGNER_NOT_FOUND, N_("is not trusted: signer not found"), DETAIL_NONE,
+	 N_("set tls_trust_file to the CA that signed it"), true},
+	{GNUTLS_CERT_SIGNER_NOT_CA, N_("is not trusted: its signer is not a CA"), DETAIL_NONE,
+	 N_("set tls_trust_file to the CA that signed it"), true},
+	{GNUTLS_CERT_REVOKED, N_("has been revoked"), DETAIL_NONE,
+	 N_("ask the server's administrator for a new certificate"), false},
+	{GNUTLS_CERT_EXPIRED, N_("expired on"), DETAIL_EXPIRATION,
+	 N_("ask the server's administrator to renew it"), true},
+	{GNUTLS_CERT_NOT_ACTIVATED, N_("is not valid before"), DETAIL_ACTIVATION,
+	 N_("check the system clock"), false},
+	{GNUTLS_CERT_INSECURE_ALGORITHM, N_("uses an insecure signature algorithm"), DETAIL_NONE,
+	 N_("ask the server's administrator for a new certificate"), true},
+	{GNUTLS_CERT_PURPOSE_MISMATCH, N_("is not meant for a TLS server"), DETAIL_NONE,
+	 N_("ask the server's administrator for a server certificate"), true},
+	{GNUTLS_CERT_UNEXPECTED_OWNER, N_("is issued for"), DETAIL_NAMES,
+	 N_("check host or set tls_host_override"), false},
 };
 
 /* Handshake failures that a retry will not cure.  A plain SMTP greeting
@@ -100,23 +100,23 @@ static const struct {
 	int code;
 	const char *hint;
 } handshake_failures[] = {
-        {GNUTLS_E_UNEXPECTED_PACKET, NOT_TLS_HINT},
-        {GNUTLS_E_UNEXPECTED_PACKET_LENGTH, NOT_TLS_HINT},
-        {GNUTLS_E_UNSUPPORTED_VERSION_PACKET, NOT_TLS_HINT},
-        {GNUTLS_E_FATAL_ALERT_RECEIVED, N_("the server refused the connection's TLS parameters; "
-                                           "check tls_priorities, tls_cert_file and tls_key_file")},
-        {GNUTLS_E_NO_CIPHER_SUITES, N_("no cipher suite in common; check tls_priorities")},
-        {GNUTLS_E_UNKNOWN_CIPHER_SUITE, N_("no cipher suite in common; check tls_priorities")},
-        {GNUTLS_E_INSUFFICIENT_CREDENTIALS, N_("no cipher suite in common; check tls_priorities")},
-        {GNUTLS_E_NO_COMMON_KEY_SHARE, N_("no key exchange in common; check tls_priorities")},
+	{GNUTLS_E_UNEXPECTED_PACKET, NOT_TLS_HINT},
+	{GNUTLS_E_UNEXPECTED_PACKET_LENGTH, NOT_TLS_HINT},
+	{GNUTLS_E_UNSUPPORTED_VERSION_PACKET, NOT_TLS_HINT},
+	{GNUTLS_E_FATAL_ALERT_RECEIVED, N_("the server refused the connection's TLS parameters; "
+					   "check tls_priorities, tls_cert_file and tls_key_file")},
+	{GNUTLS_E_NO_CIPHER_SUITES, N_("no cipher suite in common; check tls_priorities")},
+	{GNUTLS_E_UNKNOWN_CIPHER_SUITE, N_("no cipher suite in common; check tls_priorities")},
+	{GNUTLS_E_INSUFFICIENT_CREDENTIALS, N_("no cipher suite in common; check tls_priorities")},
+	{GNUTLS_E_NO_COMMON_KEY_SHARE, N_("no key exchange in common; check tls_priorities")},
 };
 
 static const struct {
 	const char *name;
 	gnutls_channel_binding_t type;
 } channel_bindings[] = {
-        {"tls-exporter", GNUTLS_CB_TLS_EXPORTER},
-        {"tls-unique", GNUTLS_CB_TLS_UNIQUE},
+	{"tls-exporter", GNUTLS_CB_TLS_EXPORTER},
+	{"tls-unique", GNUTLS_CB_TLS_UNIQUE},
 };
 
 /* Certificate text comes from the server: keep it from steering the
@@ -177,7 +177,7 @@ format_hex(const unsigned char *md, size_t len, char out[HEX_MAX])
 
 static int
 cert_fingerprint(const gnutls_datum_t *der, gnutls_digest_algorithm_t algo,
-                 unsigned char md[DIGEST_MAX], size_t *len)
+		 unsigned char md[DIGEST_MAX], size_t *len)
 {
 	*len = DIGEST_MAX;
 	return gnutls_fingerprint(algo, der, md, len) < 0 ? -1 : 0;
@@ -242,7 +242,7 @@ cert_names(gnutls_x509_crt_t crt, struct buf *out)
 		if (type == GNUTLS_SAN_DNSNAME) {
 			name[size] = '\0';
 		} else if (type == GNUTLS_SAN_IPADDRESS && (size == 4 || size == 16) &&
-		           inet_ntop(size == 4 ? AF_INET : AF_INET6, name, ip, sizeof ip)) {
+			   inet_ntop(size == 4 ? AF_INET : AF_INET6, name, ip, sizeof ip)) {
 			snprintf(name, sizeof name, "%s", ip);
 		} else {
 			continue;
@@ -258,7 +258,7 @@ cert_names(gnutls_x509_crt_t crt, struct buf *out)
 		size_t size = sizeof name;
 
 		if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, name,
-		                                  &size) < 0)
+						  &size) < 0)
 			snprintf(name, sizeof name, "%s", _("(no name)"));
 		make_printable(name);
 		buf_puts(out, name);
@@ -300,7 +300,7 @@ reject_untrusted(struct tls *t, unsigned status, gnutls_x509_crt_t crt, const gn
 			break;
 		}
 	} else if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &text,
-	                                                        0) == 0) {
+								0) == 0) {
 		buf_append(&detail, text.data, text.size);
 		gnutls_free(text.data);
 		make_printable(detail.data);
@@ -332,10 +332,10 @@ check_pin(struct tls *t, const gnutls_datum_t *der)
 	format_hex(t->pin, t->pin_len, want);
 	cert_fingerprint_hex(der, t->pin_algo, seen);
 	return error_set(&t->verify_error, ST_CONFIG,
-	                 _("TLS certificate of %s does not match tls_fingerprint: expected %s, "
-	                   "seen %s; if the server's certificate was replaced, check the new one "
-	                   "and update tls_fingerprint"),
-	                 t->name, want, seen);
+			 _("TLS certificate of %s does not match tls_fingerprint: expected %s, "
+			   "seen %s; if the server's certificate was replaced, check the new one "
+			   "and update tls_fingerprint"),
+			 t->name, want, seen);
 }
 
 /* What gnutls_session_set_verify_cert() checks: the chain, the name (an
@@ -345,9 +345,9 @@ static int
 verify_chain(gnutls_session_t session, const char *name, unsigned *status)
 {
 	gnutls_typed_vdata_st data[] = {
-	        {.type = GNUTLS_DT_DNS_HOSTNAME, .data = (unsigned char *)name},
-	        {.type = GNUTLS_DT_KEY_PURPOSE_OID,
-	         .data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER},
+		{.type = GNUTLS_DT_DNS_HOSTNAME, .data = (unsigned char *)name},
+		{.type = GNUTLS_DT_KEY_PURPOSE_OID,
+		 .data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER},
 	};
 
 	return gnutls_certificate_verify_peers(session, data, 2, status);
@@ -367,15 +367,15 @@ verify_peer(gnutls_session_t session)
 
 	if (peer_certificate(session, &der, &crt) < 0)
 		return error_set(&t->verify_error, ST_CONFIG,
-		                 _("the server %s sent no usable TLS certificate"), t->name);
+				 _("the server %s sent no usable TLS certificate"), t->name);
 	if (t->check == CHECK_PIN) {
 		rc = check_pin(t, &der);
 	} else {
 		rc = verify_chain(session, t->name, &status);
 		if (rc < 0)
 			error_set(&t->verify_error, ST_CONFIG,
-			          _("cannot verify the TLS certificate of %s: %s"), t->name,
-			          gnutls_strerror(rc));
+				  _("cannot verify the TLS certificate of %s: %s"), t->name,
+				  gnutls_strerror(rc));
 		else if (status != 0)
 			reject_untrusted(t, status, crt, &der);
 		rc = rc < 0 || status != 0 ? -1 : 0;
@@ -390,9 +390,9 @@ file_error(struct error *e, const char *keyword, const char *file, int rc)
 {
 	if (access(file, R_OK) < 0)
 		return error_set(e, ST_CONFIG, _("cannot read %s %s: %s"), keyword, file,
-		                 strerror(errno));
+				 strerror(errno));
 	return error_set(e, ST_CONFIG, _("cannot load %s %s: %s"), keyword, file,
-	                 rc == 0 ? _("no certificates in it") : gnutls_strerror(rc));
+			 rc == 0 ? _("no certificates in it") : gnutls_strerror(rc));
 }
 
 static int
@@ -404,18 +404,18 @@ load_trust(struct tls *t, const struct tls_params *p, struct error *e)
 		rc = gnutls_certificate_set_x509_system_trust(t->cred);
 		if (rc <= 0)
 			return error_set(e, ST_CONFIG,
-			                 _("cannot load the system's trusted CAs: %s; set "
-			                   "tls_trust_file"),
-			                 rc == 0 ? _("there are none") : gnutls_strerror(rc));
+					 _("cannot load the system's trusted CAs: %s; set "
+					   "tls_trust_file"),
+					 rc == 0 ? _("there are none") : gnutls_strerror(rc));
 	} else {
 		rc = gnutls_certificate_set_x509_trust_file(t->cred, p->trust_file,
-		                                            GNUTLS_X509_FMT_PEM);
+							    GNUTLS_X509_FMT_PEM);
 		if (rc <= 0)
 			return file_error(e, "tls_trust_file", p->trust_file, rc);
 	}
 	if (p->crl_file) {
 		rc = gnutls_certificate_set_x509_crl_file(t->cred, p->crl_file,
-		                                          GNUTLS_X509_FMT_PEM);
+							  GNUTLS_X509_FMT_PEM);
 		if (rc < 0)
 			return file_error(e, "tls_crl_file", p->crl_file, rc);
 	}
@@ -434,18 +434,18 @@ load_credentials(struct tls *t, const struct tls_params *p, struct error *e)
 		return -1;
 	if (!p->cert_file != !p->key_file)
 		return error_set(e, ST_CONFIG,
-		                 _("tls_cert_file and tls_key_file must be set together"));
+				 _("tls_cert_file and tls_key_file must be set together"));
 	if (p->cert_file) {
 		rc = gnutls_certificate_set_x509_key_file(t->cred, p->cert_file, p->key_file,
-		                                          GNUTLS_X509_FMT_PEM);
+							  GNUTLS_X509_FMT_PEM);
 		if (rc < 0) {
 			if (access(p->key_file, R_OK) < 0)
 				return file_error(e, "tls_key_file", p->key_file, rc);
 			if (access(p->cert_file, R_OK) < 0)
 				return file_error(e, "tls_cert_file", p->cert_file, rc);
 			return error_set(e, ST_CONFIG,
-			                 _("cannot load tls_cert_file %s with tls_key_file %s: %s"),
-			                 p->cert_file, p->key_file, gnutls_strerror(rc));
+					 _("cannot load tls_cert_file %s with tls_key_file %s: %s"),
+					 p->cert_file, p->key_file, gnutls_strerror(rc));
 		}
 	}
 	return 0;
@@ -474,10 +474,10 @@ set_up_session(struct tls *t, const struct tls_params *p, struct error *e)
 	rc = gnutls_priority_set_direct(t->session, priorities, &where);
 	if (rc == GNUTLS_E_INVALID_REQUEST && where)
 		return error_set(e, ST_CONFIG, _("invalid tls_priorities '%s': error at '%s'"),
-		                 priorities, where);
+				 priorities, where);
 	if (rc < 0)
 		return error_set(e, ST_CONFIG, _("invalid tls_priorities '%s': %s"), priorities,
-		                 gnutls_strerror(rc));
+				 gnutls_strerror(rc));
 	rc = gnutls_credentials_set(t->session, GNUTLS_CRD_CERTIFICATE, t->cred);
 	if (rc < 0)
 		return error_set(e, ST_OSERR, _("cannot set up TLS: %s"), gnutls_strerror(rc));
@@ -486,7 +486,7 @@ set_up_session(struct tls *t, const struct tls_params *p, struct error *e)
 		rc = gnutls_server_name_set(t->session, GNUTLS_NAME_DNS, t->name, strlen(t->name));
 		if (rc < 0)
 			return error_set(e, ST_CONFIG, _("cannot use %s as a TLS server name: %s"),
-			                 t->name, gnutls_strerror(rc));
+					 t->name, gnutls_strerror(rc));
 	}
 	gnutls_session_set_ptr(t->session, t);
 	if (t->check != CHECK_NONE)
@@ -528,18 +528,18 @@ handshake_error(struct tls *t, int rc, int saved_errno, struct error *e)
 			continue;
 		if (rc == GNUTLS_E_FATAL_ALERT_RECEIVED)
 			return error_set(
-			        e, ST_CONFIG,
-			        _("TLS handshake with %s failed: the server sent alert '%s'; %s"),
-			        t->name, gnutls_alert_get_name(gnutls_alert_get(t->session)),
-			        _(handshake_failures[i].hint));
+				e, ST_CONFIG,
+				_("TLS handshake with %s failed: the server sent alert '%s'; %s"),
+				t->name, gnutls_alert_get_name(gnutls_alert_get(t->session)),
+				_(handshake_failures[i].hint));
 		return error_set(e, ST_CONFIG, _("TLS handshake with %s failed: %s"), t->name,
-		                 _(handshake_failures[i].hint));
+				 _(handshake_failures[i].hint));
 	}
 	if (rc == GNUTLS_E_PREMATURE_TERMINATION)
 		return error_set(e, ST_CONNECT,
-		                 _("connection closed by %s during the TLS handshake"), t->name);
+				 _("connection closed by %s during the TLS handshake"), t->name);
 	return error_set(e, ST_CONNECT, _("TLS handshake with %s failed: %s"), t->name,
-	                 io_reason(rc, saved_errno));
+			 io_reason(rc, saved_errno));
 }
 
 static int
@@ -561,11 +561,11 @@ handshake(struct tls *t, int timeout_ms, struct error *e)
 		switch (wait_for_io(t, deadline)) {
 		case 0:
 			return error_set(e, ST_CONNECT,
-			                 _("TLS handshake with %s timed out after %g s"), t->name,
-			                 timeout_ms / 1000.0);
+					 _("TLS handshake with %s timed out after %g s"), t->name,
+					 timeout_ms / 1000.0);
 		case -1:
 			return error_set(e, ST_CONNECT, _("TLS handshake with %s failed: %s"),
-			                 t->name, strerror(errno));
+					 t->name, strerror(errno));
 		}
 	}
 }
@@ -602,9 +602,9 @@ tls_start(int fd, const struct tls_params *p, struct error *e)
 		}
 		if (t->check != CHECK_PIN) {
 			error_set(e, ST_CONFIG,
-			          _("tls_fingerprint '%s' is not a SHA-256 fingerprint "
-			            "(32 hexadecimal pairs like AA:BB:...)"),
-			          p->fingerprint);
+				  _("tls_fingerprint '%s' is not a SHA-256 fingerprint "
+				    "(32 hexadecimal pairs like AA:BB:...)"),
+				  p->fingerprint);
 			goto fail;
 		}
 	}
@@ -642,12 +642,12 @@ tls_read(struct tls *t, void *buf, size_t n, int timeout_ms, struct error *e)
 		if (rc == GNUTLS_E_PREMATURE_TERMINATION) {
 			t->broken = true;
 			return error_set(e, ST_CONNECT,
-			                 _("connection closed by server during TLS read"));
+					 _("connection closed by server during TLS read"));
 		}
 		if (gnutls_error_is_fatal((int)rc)) {
 			t->broken = true;
 			return error_set(e, ST_CONNECT, _("TLS read from server failed: %s"),
-			                 io_reason((int)rc, saved_errno));
+					 io_reason((int)rc, saved_errno));
 		}
 		/* Warning alerts and a TLS 1.2 renegotiation request, which a
 		 * client may ignore, need no waiting. */
@@ -659,14 +659,14 @@ tls_read(struct tls *t, void *buf, size_t n, int timeout_ms, struct error *e)
 		case 0:
 			t->broken = true;
 			return error_set(
-			        e, ST_CONNECT,
-			        _("TLS read timed out after %g s without an answer from the "
-			          "server"),
-			        timeout_ms / 1000.0);
+				e, ST_CONNECT,
+				_("TLS read timed out after %g s without an answer from the "
+				  "server"),
+				timeout_ms / 1000.0);
 		case -1:
 			t->broken = true;
 			return error_set(e, ST_CONNECT, _("TLS read from server failed: %s"),
-			                 strerror(errno));
+					 strerror(errno));
 		}
 	}
 }
@@ -695,8 +695,8 @@ tls_write_all(struct tls *t, const void *buf, size_t n, int timeout_ms, struct e
 		if (rc == 0 || gnutls_error_is_fatal((int)rc)) {
 			t->broken = true;
 			return error_set(e, ST_CONNECT, _("TLS write to server failed: %s"),
-			                 rc == 0 ? _("nothing was sent")
-			                         : io_reason((int)rc, saved_errno));
+					 rc == 0 ? _("nothing was sent")
+						 : io_reason((int)rc, saved_errno));
 		}
 		if (rc != GNUTLS_E_AGAIN && rc != GNUTLS_E_INTERRUPTED)
 			continue;
@@ -704,13 +704,13 @@ tls_write_all(struct tls *t, const void *buf, size_t n, int timeout_ms, struct e
 		case 0:
 			t->broken = true;
 			return error_set(e, ST_CONNECT,
-			                 _("TLS write timed out after %g s: the server stopped "
-			                   "reading"),
-			                 timeout_ms / 1000.0);
+					 _("TLS write timed out after %g s: the server stopped "
+					   "reading"),
+					 timeout_ms / 1000.0);
 		case -1:
 			t->broken = true;
 			return error_set(e, ST_CONNECT, _("TLS write to server failed: %s"),
-			                 strerror(errno));
+					 strerror(errno));
 		}
 	}
 	return 0;
@@ -736,7 +736,7 @@ tls_close(struct tls *t)
 
 static void
 describe_dn(struct buf *out, const char *key,
-            int (*get)(gnutls_x509_crt_t, gnutls_datum_t *, unsigned), gnutls_x509_crt_t crt)
+	    int (*get)(gnutls_x509_crt_t, gnutls_datum_t *, unsigned), gnutls_x509_crt_t crt)
 {
 	gnutls_datum_t dn = {NULL, 0};
 	char *text;
@@ -756,9 +756,9 @@ static const char *
 verification_result(const struct tls *t)
 {
 	static const char *const results[] = {
-	        [CHECK_NONE] = N_("not checked (tls_certcheck off)"),
-	        [CHECK_CA] = N_("trusted"),
-	        [CHECK_PIN] = N_("matches tls_fingerprint"),
+		[CHECK_NONE] = N_("not checked (tls_certcheck off)"),
+		[CHECK_CA] = N_("trusted"),
+		[CHECK_PIN] = N_("matches tls_fingerprint"),
 	};
 
 	return _(results[t->check]);
@@ -778,7 +778,7 @@ tls_describe(const struct tls *t, struct buf *out)
 	buf_init(&lines, 0);
 	desc = gnutls_session_get_desc(t->session);
 	buf_printf(&lines, "  protocol: %s\n",
-	           gnutls_protocol_get_name(gnutls_protocol_get_version(t->session)));
+		   gnutls_protocol_get_name(gnutls_protocol_get_version(t->session)));
 	buf_printf(&lines, "  cipher: %s\n", desc ? desc : "?");
 	gnutls_free(desc);
 	if (peer_certificate(t->session, &der, &crt) == 0) {

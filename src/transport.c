@@ -165,8 +165,8 @@ transport_read_line(struct transport *t, char *line, struct error *e)
 		if (fill(t, e) < 0)
 			return -1;
 	}
-	return error_set(e, ST_SERVER_TEMP,
-			 _("the server sent a reply line longer than %d bytes"), REPLY_LINE_MAX);
+	return error_set(e, ST_SERVER_TEMP, _("the server sent a reply line longer than %d bytes"),
+			 REPLY_LINE_MAX);
 }
 
 void

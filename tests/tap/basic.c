@@ -150,8 +150,7 @@ is_string(const char *expected, const char *seen, const char *fmt, ...)
 }
 
 bool
-is_mem(const void *expected, size_t elen, const void *seen, size_t slen,
-       const char *fmt, ...)
+is_mem(const void *expected, size_t elen, const void *seen, size_t slen, const char *fmt, ...)
 {
 	bool success = elen == slen && (elen == 0 || memcmp(expected, seen, elen) == 0);
 	va_list ap;

@@ -16,12 +16,11 @@ void bail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 void diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 bool ok(bool success, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-bool is_int(long expected, long seen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+bool is_int(long expected, long seen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 bool is_string(const char *expected, const char *seen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-bool is_mem(const void *expected, size_t elen, const void *seen, size_t slen,
-	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+bool is_mem(const void *expected, size_t elen, const void *seen, size_t slen, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 void skip(const char *reason);
 
 /* The directory holding the test sources (automake's $srcdir), for data

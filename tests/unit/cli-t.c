@@ -64,8 +64,8 @@ main(void)
 
 	/* mutt */
 	is_int(0,
-	       parse(&r, &e, "/usr/sbin/sendmail", "-oem", "-oi", "-f", "me@x", "--", "a@x",
-		     "-b@y", NULL),
+	       parse(&r, &e, "/usr/sbin/sendmail", "-oem", "-oi", "-f", "me@x", "--", "a@x", "-b@y",
+		     NULL),
 	       "mutt argv with --");
 	is_int(2, (long)r.recipients.n, "mutt: recipients after --, even with a dash");
 	is_string("-b@y", rcpt(&r, 1), "mutt: '-b@y' is a recipient after --");
@@ -158,12 +158,14 @@ main(void)
 	is_int(-1, parse(&r, &e, "sendmail", "--frobnicate", NULL), "unknown long option");
 	ok(strstr(e.msg, "--frobnicate") != NULL, "the message names it: %s", e.msg);
 	cli_request_free(&r);
-	is_int(-1, parse(&r, &e, "sendmail", "--password=x", NULL), "no --password (secrets stay out of argv)");
+	is_int(-1, parse(&r, &e, "sendmail", "--password=x", NULL),
+	       "no --password (secrets stay out of argv)");
 	cli_request_free(&r);
 	is_int(-1, parse(&r, &e, "sendmail", "--acc", "work", NULL), "abbreviated long option");
 	ok(strstr(e.msg, "--account") != NULL, "abbreviation: suggests the full name: %s", e.msg);
 	cli_request_free(&r);
-	is_int(-1, parse(&r, &e, "sendmail", "--password=x", NULL), "--password is no abbreviation");
+	is_int(-1, parse(&r, &e, "sendmail", "--password=x", NULL),
+	       "--password is no abbreviation");
 	cli_request_free(&r);
 	is_int(-1, parse(&r, &e, "sendmail", "-f", NULL), "-f without value");
 	ok(strstr(e.msg, "-f") != NULL, "missing value names the flag: %s", e.msg);

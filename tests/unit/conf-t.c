@@ -79,67 +79,67 @@ static const struct {
 	const char *argument;
 	const char *expected; /* "~/" is replaced by $HOME/ */
 } roundtrip[] = {
-        {"host", "smtp.example.org", "smtp.example.org"},
-        {"port", "2525", "2525"},
-        {"source_ip", "192.0.2.1", "192.0.2.1"},
-        {"timeout", "off", "off"},
-        {"timeout", "86400", "86400"},
-        {"domain", "client.example.org", "client.example.org"},
-        {"protocol", "LMTP", "lmtp"},
-        {"socket", "~/smtp.sock", "~/smtp.sock"},
-        {"proxy_host", "127.0.0.1", "127.0.0.1"},
-        {"proxy_port", "9050", "9050"},
-        {"proxy_port", "", "1080"},
-        {"tls", "off", "off"},
-        {"tls", "", "on"},
-        {"tls_starttls", "OFF", "off"},
-        {"tls_trust_file", "/etc/ssl/certs/ca-certificates.crt",
-         "/etc/ssl/certs/ca-certificates.crt"},
-        {"tls_trust_file", "", NULL},
-        {"tls_crl_file", "~/crl.pem", "~/crl.pem"},
-        {"tls_fingerprint",
-         "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:"
-         "dd:ee:ff",
-         "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:"
-         "dd:ee:ff"},
-        {"tls_cert_file", "~/client.pem", "~/client.pem"},
-        {"tls_key_file", "~", "~"},
-        {"tls_certcheck", "off", "off"},
-        {"tls_priorities", "NORMAL:-VERS-TLS1.0", "NORMAL:-VERS-TLS1.0"},
-        {"tls_host_override", "mx.example.org", "mx.example.org"},
-        {"tls_min_dh_prime_bits", "1024", "1024"},
-        {"auth", "scram-sha-256-plus", "scram-sha-256-plus"},
-        {"auth", "PLAIN", "plain"},
-        {"auth", "", "on"},
-        {"user", "jane", "jane"},
-        {"password", "s3cret pass", "s3cret pass"},
-        {"passwordeval", "pass show mail", "pass show mail"},
-        {"allow_plaintext_auth", "on", "on"},
-        {"from", "*@example.org", "*@example.org"},
-        {"from_full_name", "Jane Doe", "Jane Doe"},
-        {"allow_from_override", "off", "off"},
-        {"set_from_header", "on", "on"},
-        {"set_from_header", "", "on"},
-        {"set_date_header", "off", "off"},
-        {"set_date_header", "", "auto"},
-        {"set_msgid_header", "off", "off"},
-        {"remove_bcc_headers", "off", "off"},
-        {"undisclosed_recipients", "", "on"},
-        {"dsn_notify", "Success,delay", "success,delay"},
-        {"dsn_notify", "never", "never"},
-        {"dsn_return", "headers", "headers"},
-        {"aliases", "~/aliases", "~/aliases"},
-        {"logfile", "-", "-"},
-        {"logfile_time_format", "%F %T", "%F %T"},
-        {"logfile_time_format", "", "%b %d %H:%M:%S"},
-        {"syslog", "LOG_MAIL", "LOG_MAIL"},
-        {"syslog", "", "on"},
-        {"queue", "off", "off"},
-        {"queue_dir", "/var/spool/q", "/var/spool/q"},
-        {"queue_max_age", "12h", "12h"},
-        {"delivery_mode", "Background", "background"},
-        {"hold_on_account_error", "off", "off"},
-        {"max_message_size", "10M", "10M"},
+	{"host", "smtp.example.org", "smtp.example.org"},
+	{"port", "2525", "2525"},
+	{"source_ip", "192.0.2.1", "192.0.2.1"},
+	{"timeout", "off", "off"},
+	{"timeout", "86400", "86400"},
+	{"domain", "client.example.org", "client.example.org"},
+	{"protocol", "LMTP", "lmtp"},
+	{"socket", "~/smtp.sock", "~/smtp.sock"},
+	{"proxy_host", "127.0.0.1", "127.0.0.1"},
+	{"proxy_port", "9050", "9050"},
+	{"proxy_port", "", "1080"},
+	{"tls", "off", "off"},
+	{"tls", "", "on"},
+	{"tls_starttls", "OFF", "off"},
+	{"tls_trust_file", "/etc/ssl/certs/ca-certificates.crt",
+	 "/etc/ssl/certs/ca-certificates.crt"},
+	{"tls_trust_file", "", NULL},
+	{"tls_crl_file", "~/crl.pem", "~/crl.pem"},
+	{"tls_fingerprint",
+	 "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:"
+	 "dd:ee:ff",
+	 "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:"
+	 "dd:ee:ff"},
+	{"tls_cert_file", "~/client.pem", "~/client.pem"},
+	{"tls_key_file", "~", "~"},
+	{"tls_certcheck", "off", "off"},
+	{"tls_priorities", "NORMAL:-VERS-TLS1.0", "NORMAL:-VERS-TLS1.0"},
+	{"tls_host_override", "mx.example.org", "mx.example.org"},
+	{"tls_min_dh_prime_bits", "1024", "1024"},
+	{"auth", "scram-sha-256-plus", "scram-sha-256-plus"},
+	{"auth", "PLAIN", "plain"},
+	{"auth", "", "on"},
+	{"user", "jane", "jane"},
+	{"password", "s3cret pass", "s3cret pass"},
+	{"passwordeval", "pass show mail", "pass show mail"},
+	{"allow_plaintext_auth", "on", "on"},
+	{"from", "*@example.org", "*@example.org"},
+	{"from_full_name", "Jane Doe", "Jane Doe"},
+	{"allow_from_override", "off", "off"},
+	{"set_from_header", "on", "on"},
+	{"set_from_header", "", "on"},
+	{"set_date_header", "off", "off"},
+	{"set_date_header", "", "auto"},
+	{"set_msgid_header", "off", "off"},
+	{"remove_bcc_headers", "off", "off"},
+	{"undisclosed_recipients", "", "on"},
+	{"dsn_notify", "Success,delay", "success,delay"},
+	{"dsn_notify", "never", "never"},
+	{"dsn_return", "headers", "headers"},
+	{"aliases", "~/aliases", "~/aliases"},
+	{"logfile", "-", "-"},
+	{"logfile_time_format", "%F %T", "%F %T"},
+	{"logfile_time_format", "", "%b %d %H:%M:%S"},
+	{"syslog", "LOG_MAIL", "LOG_MAIL"},
+	{"syslog", "", "on"},
+	{"queue", "off", "off"},
+	{"queue_dir", "/var/spool/q", "/var/spool/q"},
+	{"queue_max_age", "12h", "12h"},
+	{"delivery_mode", "Background", "background"},
+	{"hold_on_account_error", "off", "off"},
+	{"max_message_size", "10M", "10M"},
 };
 
 static void
@@ -151,7 +151,7 @@ test_roundtrip(void)
 	for (size_t i = 0; i < sizeof roundtrip / sizeof roundtrip[0]; i++) {
 		int k = conf_keyword_lookup(roundtrip[i].keyword);
 		char *text = xasprintf("account a\n%s %s\n", roundtrip[i].keyword,
-		                       roundtrip[i].argument);
+				       roundtrip[i].argument);
 		struct conf *c = load(text, &e);
 		char *want = NULL;
 
@@ -168,7 +168,7 @@ test_roundtrip(void)
 
 			covered[k] = true;
 			is_string(want, account_get(a, k), "%s '%s' reads back",
-			          roundtrip[i].keyword, roundtrip[i].argument);
+				  roundtrip[i].keyword, roundtrip[i].argument);
 			is_int(2, a->line[k], "%s remembers its line", roundtrip[i].keyword);
 		}
 		free(want);
@@ -186,48 +186,48 @@ static const struct {
 	unsigned line;
 	const char *message;
 } invalid[] = {
-        {"account a\nport 0\n", 2, "1 to 65535"},
-        {"account a\nport 65536\n", 2, "port"},
-        {"account a\nport 25x\n", 2, "port"},
-        {"account a\nport\n", 2, "needs an argument"},
-        {"account a\nhost\n", 2, "needs an argument"},
-        {"account a\ntimeout 0\n", 2, "timeout"},
-        {"account a\ntimeout 86401\n", 2, "timeout"},
-        {"account a\ntls maybe\n", 2, "on|off"},
-        {"account a\nauth digest-md5\n", 2, "auth"},
-        {"account a\nsyslog LOG_DAEMON\n", 2, "syslog"},
-        {"account a\ndsn_notify never,success\n", 2, "dsn_notify"},
-        {"account a\ndsn_notify success,success\n", 2, "dsn_notify"},
-        {"account a\ndsn_notify success,\n", 2, "dsn_notify"},
-        {"account a\ndsn_return all\n", 2, "dsn_return"},
-        {"account a\nprotocol http\n", 2, "protocol"},
-        {"account a\nset_date_header on\n", 2, "set_date_header"},
-        {"account a\ntls_fingerprint 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33\n",
-         2, "SHA-256"},
-        {"account a\ntls_fingerprint 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\n", 2,
-         "SHA-256"},
-        {"account a\ntls_fingerprint 0011\n", 2, "fingerprint"},
-        {"account a\nqueue_max_age 5x\n", 2, "queue_max_age"},
-        {"account a\nqueue_max_age 10\n", 2, "queue_max_age"},
-        {"account a\nmax_message_size 3G\n", 2, "max_message_size"},
-        {"account a\nmax_message_size 99999999999999999999k\n", 2, "max_message_size"},
-        {"account a\ndelivery_mode later\n", 2, "delivery_mode"},
-        {"account a\n\n  frobnicate yes\n", 3, "unknown keyword 'frobnicate'"},
-        {"account a\nHost x\n", 2, "unknown keyword"},
-        {"account a\nport 25 # a comment\n", 2, "port"},
-        {"defaults now\n", 1, "no argument"},
-        {"account\n", 1, "needs a name"},
-        {"account a,b\n", 1, "must not contain"},
-        {"account a\naccount b : nosuch\n", 2, "nosuch is not defined"},
-        {"account a\naccount b : a,\n", 2, "missing account name"},
-        {"account a : a\n", 1, "a is not defined"},
-        {"account a\nhost h\naccount a\n", 3, "already defined on line 1"},
-        {"account a\nhost h\rx\n", 2, "carriage return"},
-        {"account a\neval\n", 2, "needs an argument"},
-        {"account a\neval exit 3\n", 2, "exit status 3"},
-        {"account a\neval true\n", 2, "printed nothing"},
-        {"account a\neval echo eval echo host x\n", 2, "another eval"},
-        {"account a\neval echo port 0\n", 2, "port"},
+	{"account a\nport 0\n", 2, "1 to 65535"},
+	{"account a\nport 65536\n", 2, "port"},
+	{"account a\nport 25x\n", 2, "port"},
+	{"account a\nport\n", 2, "needs an argument"},
+	{"account a\nhost\n", 2, "needs an argument"},
+	{"account a\ntimeout 0\n", 2, "timeout"},
+	{"account a\ntimeout 86401\n", 2, "timeout"},
+	{"account a\ntls maybe\n", 2, "on|off"},
+	{"account a\nauth digest-md5\n", 2, "auth"},
+	{"account a\nsyslog LOG_DAEMON\n", 2, "syslog"},
+	{"account a\ndsn_notify never,success\n", 2, "dsn_notify"},
+	{"account a\ndsn_notify success,success\n", 2, "dsn_notify"},
+	{"account a\ndsn_notify success,\n", 2, "dsn_notify"},
+	{"account a\ndsn_return all\n", 2, "dsn_return"},
+	{"account a\nprotocol http\n", 2, "protocol"},
+	{"account a\nset_date_header on\n", 2, "set_date_header"},
+	{"account a\ntls_fingerprint 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33\n",
+	 2, "SHA-256"},
+	{"account a\ntls_fingerprint 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\n", 2,
+	 "SHA-256"},
+	{"account a\ntls_fingerprint 0011\n", 2, "fingerprint"},
+	{"account a\nqueue_max_age 5x\n", 2, "queue_max_age"},
+	{"account a\nqueue_max_age 10\n", 2, "queue_max_age"},
+	{"account a\nmax_message_size 3G\n", 2, "max_message_size"},
+	{"account a\nmax_message_size 99999999999999999999k\n", 2, "max_message_size"},
+	{"account a\ndelivery_mode later\n", 2, "delivery_mode"},
+	{"account a\n\n  frobnicate yes\n", 3, "unknown keyword 'frobnicate'"},
+	{"account a\nHost x\n", 2, "unknown keyword"},
+	{"account a\nport 25 # a comment\n", 2, "port"},
+	{"defaults now\n", 1, "no argument"},
+	{"account\n", 1, "needs a name"},
+	{"account a,b\n", 1, "must not contain"},
+	{"account a\naccount b : nosuch\n", 2, "nosuch is not defined"},
+	{"account a\naccount b : a,\n", 2, "missing account name"},
+	{"account a : a\n", 1, "a is not defined"},
+	{"account a\nhost h\naccount a\n", 3, "already defined on line 1"},
+	{"account a\nhost h\rx\n", 2, "carriage return"},
+	{"account a\neval\n", 2, "needs an argument"},
+	{"account a\neval exit 3\n", 2, "exit status 3"},
+	{"account a\neval true\n", 2, "printed nothing"},
+	{"account a\neval echo eval echo host x\n", 2, "another eval"},
+	{"account a\neval echo port 0\n", 2, "port"},
 };
 
 static void
@@ -242,7 +242,7 @@ test_invalid(void)
 		ok(c == NULL, "rejected: %s", oneline(invalid[i].text));
 		is_int(ST_CONFIG, e.status, "... as a configuration error");
 		ok(strncmp(e.msg, prefix, strlen(prefix)) == 0 &&
-		           contains(e.msg, invalid[i].message),
+			   contains(e.msg, invalid[i].message),
 		   "... with '%s' and '%s': %s", prefix, invalid[i].message, e.msg);
 		free(prefix);
 		conf_free(c);
@@ -258,7 +258,7 @@ test_nul_and_crlf(void)
 
 	error_clear(&e);
 	ok(conf_load_string(c, "t", with_nul, sizeof with_nul - 1, &e) < 0 &&
-	           contains(e.msg, "t:2: ") && contains(e.msg, "NUL"),
+		   contains(e.msg, "t:2: ") && contains(e.msg, "NUL"),
 	   "a NUL byte is an error: %s", e.msg);
 	conf_free(c);
 	c = load("account a\r\nhost h\r\nport 26\r\n", &e);
@@ -274,14 +274,14 @@ static const struct {
 	const char *line;
 	const char *expected;
 } quoting[] = {
-        {"user \"  spaced  \"", "  spaced  "},
-        {"user \"h\" x", "\"h\" x"},
-        {"user \"a\\\"b\"", "a\\\"b"}, /* msmtp: no escapes, only the outer quotes go */
-        {"user \"a\"b\"", "a\"b"},
-        {"user \"\"\"", "\""},
-        {"user \t trimmed\t ", "trimmed"},
-        {"user \"\"", NULL},
-        {"   user indented", "indented"},
+	{"user \"  spaced  \"", "  spaced  "},
+	{"user \"h\" x", "\"h\" x"},
+	{"user \"a\\\"b\"", "a\\\"b"}, /* msmtp: no escapes, only the outer quotes go */
+	{"user \"a\"b\"", "a\"b"},
+	{"user \"\"\"", "\""},
+	{"user \t trimmed\t ", "trimmed"},
+	{"user \"\"", NULL},
+	{"   user indented", "indented"},
 };
 
 static void
@@ -291,13 +291,13 @@ test_quoting(void)
 
 	for (size_t i = 0; i < sizeof quoting / sizeof quoting[0]; i++) {
 		char *text = xasprintf("account a\n# comment\n   # indented comment\n%s\n",
-		                       quoting[i].line);
+				       quoting[i].line);
 		struct conf *c = load(text, &e);
 
 		ok(c != NULL, "parses: %s", quoting[i].line);
 		if (c != NULL)
 			is_string(quoting[i].expected,
-			          account_get(conf_find_account(c, "a"), KW_USER), "... value");
+				  account_get(conf_find_account(c, "a"), KW_USER), "... value");
 		conf_free(c);
 		free(text);
 	}
@@ -319,7 +319,7 @@ test_long_line(void)
 	ok(c != NULL, "a 10 KB password line is accepted");
 	if (c != NULL)
 		is_string(token, account_get(conf_find_account(c, "a"), KW_PASSWORD),
-		          "... and read in full");
+			  "... and read in full");
 	conf_free(c);
 	buf_free(&text);
 	free(token);
@@ -328,7 +328,7 @@ test_long_line(void)
 	token = xcalloc(4 * 1024 * 1024 + 1, 1);
 	memset(token, '#', 4 * 1024 * 1024);
 	ok(conf_load_string(c, "t", token, 4 * 1024 * 1024 + 1, &e) < 0 &&
-	           contains(e.msg, "larger than"),
+		   contains(e.msg, "larger than"),
 	   "more than 4 MiB is refused: %s", e.msg);
 	free(token);
 	conf_free(c);
@@ -338,31 +338,31 @@ static void
 test_inheritance(void)
 {
 	static const char text[] = "defaults\n"
-	                           "port 26\n"
-	                           "tls off\n"
-	                           "account a\n"
-	                           "host ha\n"
-	                           "defaults\n"
-	                           "port 27\n"
-	                           "account b : a\n"
-	                           "user ub\n"
-	                           "account c\n"
-	                           "host hc\n"
-	                           "user uc\n"
-	                           "account d : b, c\n"
-	                           "account default : d\n";
+				   "port 26\n"
+				   "tls off\n"
+				   "account a\n"
+				   "host ha\n"
+				   "defaults\n"
+				   "port 27\n"
+				   "account b : a\n"
+				   "user ub\n"
+				   "account c\n"
+				   "host hc\n"
+				   "user uc\n"
+				   "account d : b, c\n"
+				   "account default : d\n";
 	static const struct {
 		const char *account;
 		enum conf_keyword k;
 		const char *expected;
 	} cases[] = {
-	        {"a", KW_PORT, "26"},          {"a", KW_HOST, "ha"},
-	        {"a", KW_TLS, "off"},          {"b", KW_PORT, "27"},
-	        {"b", KW_HOST, "ha"},          {"b", KW_USER, "ub"},
-	        {"c", KW_HOST, "hc"},          {"d", KW_HOST, "hc"},
-	        {"d", KW_USER, "uc"},          {"d", KW_PORT, "27"},
-	        {"default", KW_HOST, "hc"},    {"default", KW_PORT, "27"},
-	        {"a", KW_DOMAIN, "localhost"},
+		{"a", KW_PORT, "26"},          {"a", KW_HOST, "ha"},
+		{"a", KW_TLS, "off"},          {"b", KW_PORT, "27"},
+		{"b", KW_HOST, "ha"},          {"b", KW_USER, "ub"},
+		{"c", KW_HOST, "hc"},          {"d", KW_HOST, "hc"},
+		{"d", KW_USER, "uc"},          {"d", KW_PORT, "27"},
+		{"default", KW_HOST, "hc"},    {"default", KW_PORT, "27"},
+		{"a", KW_DOMAIN, "localhost"},
 	};
 	struct error e;
 	struct conf *c = load(text, &e);
@@ -376,7 +376,7 @@ test_inheritance(void)
 		ok(a != NULL, "account %s exists", cases[i].account);
 		if (a != NULL)
 			is_string(cases[i].expected, account_get(a, cases[i].k), "%s: %s",
-			          cases[i].account, conf_keywords[cases[i].k].name);
+				  cases[i].account, conf_keywords[cases[i].k].name);
 	}
 	a = conf_select(c, NULL, NULL, &e);
 	ok(a != NULL && strcmp(a->name, "default") == 0, "account default : d is the default");
@@ -388,7 +388,7 @@ test_inheritance(void)
 	ok(c != NULL, "settings before any account parse");
 	a = c != NULL ? conf_select(c, NULL, NULL, &e) : NULL;
 	ok(a != NULL && strcmp(a->name, "default") == 0 &&
-	           strcmp(account_get(a, KW_HOST), "implicit") == 0,
+		   strcmp(account_get(a, KW_HOST), "implicit") == 0,
 	   "... and form the account named default (msmtp)");
 	conf_free(c);
 }
@@ -415,9 +415,9 @@ test_files_override(void)
 }
 
 static const char selection_text[] = "account exact\nhost h1\nfrom Jane@Example.org\n"
-                                     "account glob\nhost h2\nfrom *@lists.example.org\n"
-                                     "account plain\nhost h3\nfrom bob@example.net\n"
-                                     "account default : plain\n";
+				     "account glob\nhost h2\nfrom *@lists.example.org\n"
+				     "account plain\nhost h3\nfrom bob@example.net\n"
+				     "account default : plain\n";
 
 static const struct {
 	const char *name;
@@ -425,16 +425,16 @@ static const struct {
 	const char *expected; /* NULL: an error */
 	const char *message;
 } selection[] = {
-        {"glob", "jane@example.org", "glob", NULL},
-        {"nosuch", NULL, NULL, "nosuch"},
-        {NULL, "jane@example.org", "exact", NULL},
-        {NULL, "JANE@EXAMPLE.ORG", "exact", NULL},
-        {NULL, "jane+tag@example.org", "exact", NULL},
-        {NULL, "x@lists.example.org", "glob", NULL},
-        {NULL, "x+y@LISTS.example.org", "glob", NULL},
-        {NULL, "janet@example.org", "default", NULL},
-        {NULL, "", "default", NULL},
-        {NULL, NULL, "default", NULL},
+	{"glob", "jane@example.org", "glob", NULL},
+	{"nosuch", NULL, NULL, "nosuch"},
+	{NULL, "jane@example.org", "exact", NULL},
+	{NULL, "JANE@EXAMPLE.ORG", "exact", NULL},
+	{NULL, "jane+tag@example.org", "exact", NULL},
+	{NULL, "x@lists.example.org", "glob", NULL},
+	{NULL, "x+y@LISTS.example.org", "glob", NULL},
+	{NULL, "janet@example.org", "default", NULL},
+	{NULL, "", "default", NULL},
+	{NULL, NULL, "default", NULL},
 };
 
 static void
@@ -452,18 +452,18 @@ test_selection(void)
 		a = conf_select(c, selection[i].name, selection[i].from, &e);
 		if (selection[i].expected != NULL)
 			is_string(selection[i].expected, a != NULL ? a->name : e.msg, "-a %s -f %s",
-			          selection[i].name ? selection[i].name : "-",
-			          selection[i].from ? selection[i].from : "-");
+				  selection[i].name ? selection[i].name : "-",
+				  selection[i].from ? selection[i].from : "-");
 		else
 			ok(a == NULL && e.status == ST_CONFIG &&
-			           contains(e.msg, selection[i].message),
+				   contains(e.msg, selection[i].message),
 			   "-a %s fails: %s", selection[i].name, e.msg);
 	}
 	conf_free(c);
 
 	c = load("account a\nhost h\nfrom a@example.org\n", &e);
 	ok(conf_select(c, NULL, "b@example.org", &e) == NULL &&
-	           contains(e.msg, "no account given and no default account"),
+		   contains(e.msg, "no account given and no default account"),
 	   "no match and no default is an error: %s", e.msg);
 	conf_free(c);
 }
@@ -473,18 +473,18 @@ static const struct {
 	const char *port;
 	const char *check_error; /* NULL: account_check passes */
 } ports[] = {
-        {"", "587", NULL},
-        {"tls_starttls off\n", "465", NULL},
-        {"tls off\n", "25", NULL},
-        {"tls off\ntls_starttls off\n", "25", NULL},
-        {"port 2525\ntls off\n", "2525", NULL},
-        {"protocol lmtp\n", NULL, "port"},
-        {"protocol lmtp\nport 24\n", "24", NULL},
-        {"tls_cert_file /c.pem\n", "587", "together"},
-        {"tls_certcheck off\ntls_fingerprint "
-         "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:"
-         "dd:ee:ff\n",
-         "587", "tls_fingerprint"},
+	{"", "587", NULL},
+	{"tls_starttls off\n", "465", NULL},
+	{"tls off\n", "25", NULL},
+	{"tls off\ntls_starttls off\n", "25", NULL},
+	{"port 2525\ntls off\n", "2525", NULL},
+	{"protocol lmtp\n", NULL, "port"},
+	{"protocol lmtp\nport 24\n", "24", NULL},
+	{"tls_cert_file /c.pem\n", "587", "together"},
+	{"tls_certcheck off\ntls_fingerprint "
+	 "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:"
+	 "dd:ee:ff\n",
+	 "587", "tls_fingerprint"},
 };
 
 static void
@@ -500,7 +500,7 @@ test_ports_and_check(void)
 		if (a == NULL)
 			bail("port config: %s", e.msg);
 		is_string(ports[i].port, account_get(a, KW_PORT), "port with '%s'",
-		          oneline(ports[i].settings));
+			  oneline(ports[i].settings));
 		error_clear(&e);
 		if (ports[i].check_error == NULL)
 			is_int(0, account_check(a, &e), "... account is usable %s", e.msg);
@@ -520,19 +520,19 @@ test_typed_getters(void)
 		enum conf_keyword k;
 		long value;
 	} cases[] = {
-	        {"", KW_TIMEOUT, 60},
-	        {"timeout off", KW_TIMEOUT, 0},
-	        {"", KW_QUEUE_MAX_AGE, 5 * 86400},
-	        {"queue_max_age 3600", KW_QUEUE_MAX_AGE, 3600},
-	        {"queue_max_age 90m", KW_QUEUE_MAX_AGE, 5400},
-	        {"queue_max_age 2w", KW_QUEUE_MAX_AGE, 14 * 86400},
-	        {"", KW_MAX_MESSAGE_SIZE, 50L * 1024 * 1024},
-	        {"max_message_size 500k", KW_MAX_MESSAGE_SIZE, 500L * 1024},
-	        {"max_message_size 1G", KW_MAX_MESSAGE_SIZE, 1024L * 1024 * 1024},
-	        {"max_message_size 4096", KW_MAX_MESSAGE_SIZE, 4096},
-	        {"", KW_PORT, 587},
-	        {"", KW_PROXY_PORT, 1080},
-	        {"", KW_USER, -1},
+		{"", KW_TIMEOUT, 60},
+		{"timeout off", KW_TIMEOUT, 0},
+		{"", KW_QUEUE_MAX_AGE, 5 * 86400},
+		{"queue_max_age 3600", KW_QUEUE_MAX_AGE, 3600},
+		{"queue_max_age 90m", KW_QUEUE_MAX_AGE, 5400},
+		{"queue_max_age 2w", KW_QUEUE_MAX_AGE, 14 * 86400},
+		{"", KW_MAX_MESSAGE_SIZE, 50L * 1024 * 1024},
+		{"max_message_size 500k", KW_MAX_MESSAGE_SIZE, 500L * 1024},
+		{"max_message_size 1G", KW_MAX_MESSAGE_SIZE, 1024L * 1024 * 1024},
+		{"max_message_size 4096", KW_MAX_MESSAGE_SIZE, 4096},
+		{"", KW_PORT, 587},
+		{"", KW_PROXY_PORT, 1080},
+		{"", KW_USER, -1},
 	};
 	struct error e;
 
@@ -553,8 +553,8 @@ test_typed_getters(void)
 		struct account *a = conf_find_account(c, "a");
 
 		ok(account_bool(a, KW_AUTH) && account_bool(a, KW_SYSLOG) &&
-		           !account_bool(a, KW_TLS) && account_bool(a, KW_TLS_CERTCHECK) &&
-		           !account_bool(a, KW_USER),
+			   !account_bool(a, KW_TLS) && account_bool(a, KW_TLS_CERTCHECK) &&
+			   !account_bool(a, KW_USER),
 		   "account_bool");
 		ok(account_is_set(a, KW_TLS) && !account_is_set(a, KW_TLS_CERTCHECK),
 		   "account_is_set");
@@ -567,8 +567,8 @@ test_eval(void)
 {
 	struct error e;
 	struct conf *c = load("defaults\neval printf 'port 2626\\nhost ignored\\n'\n"
-	                      "account a\neval echo host evaluated\n",
-	                      &e);
+			      "account a\neval echo host evaluated\n",
+			      &e);
 	struct account *a;
 
 	ok(c != NULL, "eval lines parse %s", c == NULL ? e.msg : "");
@@ -583,7 +583,7 @@ test_eval(void)
 	ok(c != NULL, "eval with read parses %s", c == NULL ? e.msg : "");
 	if (c != NULL)
 		is_string("eof", account_get(conf_find_account(c, "a"), KW_HOST),
-		          "eval's stdin is /dev/null");
+			  "eval's stdin is /dev/null");
 	conf_free(c);
 }
 
@@ -628,16 +628,16 @@ test_permissions(void)
 		bool system;
 		bool good;
 	} cases[] = {
-	        {"account a\nhost h\npassword x\n", 0600, false, true},
-	        {"account a\nhost h\npassword x\n", 0644, false, false},
-	        {"account a\nhost h\npassword x\n", 0640, false, false},
-	        {"account a\nhost h\npassword x\n", 0640, true, true},
-	        {"account a\nhost h\npassword x\n", 0604, true, false},
-	        {"account a\nhost h\npassword\n", 0644, false, true},
-	        {"account a\nhost h\npasswordeval echo x\n", 0644, false, true},
-	        {"account a\nhost h\neval echo password x\n", 0644, false, true},
-	        {"defaults\npassword x\naccount a\nhost h\n", 0644, false, false},
-	        {"account a\nhost h\n", 0666, false, true},
+		{"account a\nhost h\npassword x\n", 0600, false, true},
+		{"account a\nhost h\npassword x\n", 0644, false, false},
+		{"account a\nhost h\npassword x\n", 0640, false, false},
+		{"account a\nhost h\npassword x\n", 0640, true, true},
+		{"account a\nhost h\npassword x\n", 0604, true, false},
+		{"account a\nhost h\npassword\n", 0644, false, true},
+		{"account a\nhost h\npasswordeval echo x\n", 0644, false, true},
+		{"account a\nhost h\neval echo password x\n", 0644, false, true},
+		{"defaults\npassword x\naccount a\nhost h\n", 0644, false, false},
+		{"account a\nhost h\n", 0666, false, true},
 	};
 	char *path = tmp_path("perm");
 
@@ -655,7 +655,7 @@ test_permissions(void)
 			   (unsigned)cases[i].mode, cases[i].system ? " (system)" : "", e.msg);
 		else
 			ok(rc < 0 && e.status == ST_CONFIG && contains(e.msg, chmod) &&
-			           conf_find_account(c, "a") == NULL,
+				   conf_find_account(c, "a") == NULL,
 			   "mode %o%s is refused: %s", (unsigned)cases[i].mode,
 			   cases[i].system ? " (system)" : "", e.msg);
 		free(chmod);
@@ -673,20 +673,20 @@ static const struct {
 	const char *system;
 	bool msmtp;
 } layouts[] = {
-        {{NULL}, false, NULL, NULL, false},
-        {{"home/.msmtprc"}, false, "home/.msmtprc", NULL, true},
-        {{"xdg/msmtp/config"}, false, "xdg/msmtp/config", NULL, true},
-        {{"home/.msmtprc", "etc/msmtprc"}, false, "home/.msmtprc", "etc/msmtprc", true},
-        {{"home/.outboxrc", "home/.msmtprc"}, false, "home/.outboxrc", NULL, false},
-        {{"xdg/outbox/config", "home/.outboxrc"}, false, "xdg/outbox/config", NULL, false},
-        {{"sys/outbox.conf", "home/.msmtprc", "etc/msmtprc"},
-         false,
-         NULL,
-         "sys/outbox.conf",
-         false},
-        {{"sys/outbox.conf", "home/.outboxrc"}, false, "home/.outboxrc", "sys/outbox.conf", false},
-        {{"home/.msmtprc", "custom"}, true, "custom", NULL, false},
-        {{"home/.msmtprc"}, true, NULL, NULL, false}, /* -C names a missing file */
+	{{NULL}, false, NULL, NULL, false},
+	{{"home/.msmtprc"}, false, "home/.msmtprc", NULL, true},
+	{{"xdg/msmtp/config"}, false, "xdg/msmtp/config", NULL, true},
+	{{"home/.msmtprc", "etc/msmtprc"}, false, "home/.msmtprc", "etc/msmtprc", true},
+	{{"home/.outboxrc", "home/.msmtprc"}, false, "home/.outboxrc", NULL, false},
+	{{"xdg/outbox/config", "home/.outboxrc"}, false, "xdg/outbox/config", NULL, false},
+	{{"sys/outbox.conf", "home/.msmtprc", "etc/msmtprc"},
+	 false,
+	 NULL,
+	 "sys/outbox.conf",
+	 false},
+	{{"sys/outbox.conf", "home/.outboxrc"}, false, "home/.outboxrc", "sys/outbox.conf", false},
+	{{"home/.msmtprc", "custom"}, true, "custom", NULL, false},
+	{{"home/.msmtprc"}, true, NULL, NULL, false}, /* -C names a missing file */
 };
 
 static void
@@ -718,13 +718,13 @@ test_find_files(void)
 		}
 		custom = xasprintf("%s/custom", rootpath);
 		paths = (struct conf_paths){.home = dir[0],
-		                            .xdg_config_home = dir[1],
-		                            .sysconfdir = dir[4],
-		                            .msmtp_sysconfdir = dir[5],
-		                            .user_file = layouts[i].dash_c ? custom : NULL};
+					    .xdg_config_home = dir[1],
+					    .sysconfdir = dir[4],
+					    .msmtp_sysconfdir = dir[5],
+					    .user_file = layouts[i].dash_c ? custom : NULL};
 		want_user = layouts[i].user ? xasprintf("%s/%s", rootpath, layouts[i].user) : NULL;
 		want_system =
-		        layouts[i].system ? xasprintf("%s/%s", rootpath, layouts[i].system) : NULL;
+			layouts[i].system ? xasprintf("%s/%s", rootpath, layouts[i].system) : NULL;
 		error_clear(&e);
 		rc = conf_find_files(&paths, &f, &e);
 		if (layouts[i].dash_c && layouts[i].user == NULL) {
@@ -738,10 +738,10 @@ test_find_files(void)
 			c = conf_new();
 			rc = conf_load(c, &paths, &e);
 			ok(rc == 0 && (want_user == NULL && want_system == NULL) ==
-			                      (conf_find_account(c, "x") == NULL),
+					      (conf_find_account(c, "x") == NULL),
 			   "layout %zu: conf_load reads what was found %s", i, e.msg);
 			is_string(want_user, conf_loaded_files(c)->user,
-			          "layout %zu: conf_loaded_files", i);
+				  "layout %zu: conf_loaded_files", i);
 			conf_free(c);
 		}
 		conf_files_free(&f);
@@ -763,11 +763,11 @@ test_aliases(void)
 		const char *expected[6];
 		const char *error;
 	} cases[] = {
-	        {{"root", "x@example.net", "stranger"},
-	         {"a@example.org", "ops@example.org", "x@example.net", "catch@example.org"},
-	         NULL},
-	        {{"staff"}, {"a@example.org", "ops@example.org", "b@example.org"}, NULL},
-	        {{"loop1"}, {NULL}, "loop"},
+		{{"root", "x@example.net", "stranger"},
+		 {"a@example.org", "ops@example.org", "x@example.net", "catch@example.org"},
+		 NULL},
+		{{"staff"}, {"a@example.org", "ops@example.org", "b@example.org"}, NULL},
+		{{"loop1"}, {NULL}, "loop"},
 	};
 	char *path = tmp_path("aliases");
 	char *bad = tmp_path("aliases.bad");
@@ -775,15 +775,15 @@ test_aliases(void)
 	struct error e;
 
 	write_file(path,
-	           "# aliases\n"
-	           "root: admin, ops@example.org\n"
-	           "admin: a@example.org  # trailing comment\n"
-	           "\n"
-	           "staff: root,, b@example.org\n"
-	           "default: catch@example.org\n"
-	           "loop1: loop2\n"
-	           "loop2: loop1\n",
-	           0644);
+		   "# aliases\n"
+		   "root: admin, ops@example.org\n"
+		   "admin: a@example.org  # trailing comment\n"
+		   "\n"
+		   "staff: root,, b@example.org\n"
+		   "default: catch@example.org\n"
+		   "loop1: loop2\n"
+		   "loop2: loop1\n",
+		   0644);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		int rc;
 
@@ -804,7 +804,7 @@ test_aliases(void)
 			is_int((long)n, (long)l.n, "aliases case %zu: count", i);
 			for (size_t j = 0; j < n && j < l.n; j++)
 				is_string(cases[i].expected[j], l.v[j], "aliases case %zu: #%zu", i,
-				          j);
+					  j);
 		}
 		strlist_free(&l);
 	}
@@ -814,7 +814,7 @@ test_aliases(void)
 	       "without local recipients the file is not read");
 	strlist_add(&l, "root");
 	ok(conf_aliases_expand("/nonexistent/aliases", &l, &e) < 0 &&
-	           contains(e.msg, "/nonexistent/aliases"),
+		   contains(e.msg, "/nonexistent/aliases"),
 	   "a missing aliases file is an error: %s", e.msg);
 	strlist_free(&l);
 

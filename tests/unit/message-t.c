@@ -28,42 +28,42 @@ static const struct {
 	bool separator;
 	const char *eol;
 } layout_cases[] = {
-        {MEM("To: a@b\nSubject: x\n\nbody\n"), 0, "To: a@b\nSubject: x\n", MEM("body\n"), true,
-         "\n"},
-        {MEM("To: a@b\r\nSubject: x\r\n\r\nbody\r\n"), 0, "To: a@b\r\nSubject: x\r\n",
-         MEM("body\r\n"), true, "\r\n"},
-        {MEM("To: a@b\r\nSubject: x\n\r\nbody\n"), 0, "To: a@b\r\nSubject: x\n", MEM("body\n"),
-         true, "\r\n"},
-        {MEM("To: a@b\nSubject: x\r\n\nb"), 0, "To: a@b\nSubject: x\r\n", MEM("b"), true, "\n"},
-        {MEM("To: a@b\nSubject: x\n"), 0, "To: a@b\nSubject: x\n", MEM(""), false, "\n"},
-        {MEM("To: a@b\nSubject: x"), 0, "To: a@b\nSubject: x", MEM(""), false, "\n"},
-        {MEM(""), 0, "", MEM(""), false, "\n"},
-        {MEM("\n"), 0, "", MEM(""), true, "\n"},
-        {MEM("\nbody\n"), 0, "", MEM("body\n"), true, "\n"},
-        {MEM("hello world\n"), 0, "", MEM("hello world\n"), false, "\n"},
-        {MEM("To: a@b\nThis is the body\nmore\n"), 0, "To: a@b\n", MEM("This is the body\nmore\n"),
-         false, "\n"},
-        {MEM("To: a@b\n: no name\n"), 0, "To: a@b\n", MEM(": no name\n"), false, "\n"},
-        {MEM("To: a@b\n--boundary\n"), 0, "To: a@b\n", MEM("--boundary\n"), false, "\n"},
-        {MEM("From me@x Thu Nov 26 09:25:45 2026\nTo: a@b\n\nbody"), 0, "To: a@b\n", MEM("body"),
-         true, "\n"},
-        {MEM("From me@x Thu Nov 26 09:25:45 2026\r\nTo: a@b\r\n\r\nbody"), 0, "To: a@b\r\n",
-         MEM("body"), true, "\r\n"},
-        {MEM("From me@x Thu Nov 26 09:25:45 2026\n"), 0, "", MEM(""), false, "\n"},
-        {MEM("From: me@x\nTo: a@b\n\nb"), 0, "From: me@x\nTo: a@b\n", MEM("b"), true, "\n"},
-        {MEM("From : me@x\n\nb"), 0, "From : me@x\n", MEM("b"), true, "\n"},
-        {MEM("Subject: a\n b\n\tc\nTo: x\n\nbody"), 0, "Subject: a\n b\n\tc\nTo: x\n", MEM("body"),
-         true, "\n"},
-        {MEM("To: a\n  \n\nbody"), 0, "To: a\n  \n", MEM("body"), true, "\n"},
-        {MEM(" To: x\n\nbody"), 0, "", MEM(" To: x\n\nbody"), false, "\n"},
-        {MEM("To: a\n\nb\0dy\n"), 0, "To: a\n", MEM("b\0dy\n"), true, "\n"},
-        {MEM("To: a\nSubject: b\0c\n\n"), 0, NULL, MEM("NUL byte in header line 2"), false, NULL},
-        {MEM("From x\nTo: a\n\tb\0c\n\n"), 0, NULL, MEM("NUL byte in header line 3"), false, NULL},
-        {MEM("Subject: 0123456789\n\n"), 10, NULL, MEM("headers larger than 10 bytes"), false,
-         NULL},
-        {MEM("Subject: 012345678\n\nmuch longer body"), 19, "Subject: 012345678\n",
-         MEM("much longer body"), true, "\n"},
-        {MEM("Subject: 012345678\n\n"), 18, NULL, MEM("headers larger than 18 bytes"), false, NULL},
+	{MEM("To: a@b\nSubject: x\n\nbody\n"), 0, "To: a@b\nSubject: x\n", MEM("body\n"), true,
+	 "\n"},
+	{MEM("To: a@b\r\nSubject: x\r\n\r\nbody\r\n"), 0, "To: a@b\r\nSubject: x\r\n",
+	 MEM("body\r\n"), true, "\r\n"},
+	{MEM("To: a@b\r\nSubject: x\n\r\nbody\n"), 0, "To: a@b\r\nSubject: x\n", MEM("body\n"),
+	 true, "\r\n"},
+	{MEM("To: a@b\nSubject: x\r\n\nb"), 0, "To: a@b\nSubject: x\r\n", MEM("b"), true, "\n"},
+	{MEM("To: a@b\nSubject: x\n"), 0, "To: a@b\nSubject: x\n", MEM(""), false, "\n"},
+	{MEM("To: a@b\nSubject: x"), 0, "To: a@b\nSubject: x", MEM(""), false, "\n"},
+	{MEM(""), 0, "", MEM(""), false, "\n"},
+	{MEM("\n"), 0, "", MEM(""), true, "\n"},
+	{MEM("\nbody\n"), 0, "", MEM("body\n"), true, "\n"},
+	{MEM("hello world\n"), 0, "", MEM("hello world\n"), false, "\n"},
+	{MEM("To: a@b\nThis is the body\nmore\n"), 0, "To: a@b\n", MEM("This is the body\nmore\n"),
+	 false, "\n"},
+	{MEM("To: a@b\n: no name\n"), 0, "To: a@b\n", MEM(": no name\n"), false, "\n"},
+	{MEM("To: a@b\n--boundary\n"), 0, "To: a@b\n", MEM("--boundary\n"), false, "\n"},
+	{MEM("From me@x Thu Nov 26 09:25:45 2026\nTo: a@b\n\nbody"), 0, "To: a@b\n", MEM("body"),
+	 true, "\n"},
+	{MEM("From me@x Thu Nov 26 09:25:45 2026\r\nTo: a@b\r\n\r\nbody"), 0, "To: a@b\r\n",
+	 MEM("body"), true, "\r\n"},
+	{MEM("From me@x Thu Nov 26 09:25:45 2026\n"), 0, "", MEM(""), false, "\n"},
+	{MEM("From: me@x\nTo: a@b\n\nb"), 0, "From: me@x\nTo: a@b\n", MEM("b"), true, "\n"},
+	{MEM("From : me@x\n\nb"), 0, "From : me@x\n", MEM("b"), true, "\n"},
+	{MEM("Subject: a\n b\n\tc\nTo: x\n\nbody"), 0, "Subject: a\n b\n\tc\nTo: x\n", MEM("body"),
+	 true, "\n"},
+	{MEM("To: a\n  \n\nbody"), 0, "To: a\n  \n", MEM("body"), true, "\n"},
+	{MEM(" To: x\n\nbody"), 0, "", MEM(" To: x\n\nbody"), false, "\n"},
+	{MEM("To: a\n\nb\0dy\n"), 0, "To: a\n", MEM("b\0dy\n"), true, "\n"},
+	{MEM("To: a\nSubject: b\0c\n\n"), 0, NULL, MEM("NUL byte in header line 2"), false, NULL},
+	{MEM("From x\nTo: a\n\tb\0c\n\n"), 0, NULL, MEM("NUL byte in header line 3"), false, NULL},
+	{MEM("Subject: 0123456789\n\n"), 10, NULL, MEM("headers larger than 10 bytes"), false,
+	 NULL},
+	{MEM("Subject: 012345678\n\nmuch longer body"), 19, "Subject: 012345678\n",
+	 MEM("much longer body"), true, "\n"},
+	{MEM("Subject: 012345678\n\n"), 18, NULL, MEM("headers larger than 18 bytes"), false, NULL},
 };
 
 static void
@@ -109,7 +109,7 @@ collect_cb(void *ctx, const struct message_field *f, struct error *e)
 	struct collect *c = ctx;
 
 	buf_printf(&c->b, "%s%.*s=%.*s", c->n ? "|" : "", (int)f->name_len, f->name,
-	           (int)f->raw_len, f->raw);
+		   (int)f->raw_len, f->raw);
 	c->n++;
 	if (c->fail_after != 0 && c->n == c->fail_after)
 		return error_set(e, ST_DATAERR, "stop %zu", f->line);
@@ -122,13 +122,13 @@ static const struct {
 	int rc;
 	const char *want;
 } field_cases[] = {
-        {"To: a\nSubject: s\n\nX: body\n", 0, 0, 0, "To=To: a\n|Subject=Subject: s\n"},
-        {"Subject: a\r\n b\r\nTo : c\r\n\r\n", 0, 0, 0,
-         "Subject=Subject: a\r\n b\r\n|To=To : c\r\n"},
-        {"From x y\nA: 1\nB: 2", 0, 0, 0, "A=A: 1\n|B=B: 2"},
-        {"A: 1\nB: 2\nC: 3\n", 2, 0, 0, "A=A: 1\n|B=B: 2\n"},
-        {"A: 1\nB: 2\nC: 3\n", 0, 2, -1, "A=A: 1\n|B=B: 2\n"},
-        {"body only\nA: 1\n", 0, 0, 0, ""},
+	{"To: a\nSubject: s\n\nX: body\n", 0, 0, 0, "To=To: a\n|Subject=Subject: s\n"},
+	{"Subject: a\r\n b\r\nTo : c\r\n\r\n", 0, 0, 0,
+	 "Subject=Subject: a\r\n b\r\n|To=To : c\r\n"},
+	{"From x y\nA: 1\nB: 2", 0, 0, 0, "A=A: 1\n|B=B: 2"},
+	{"A: 1\nB: 2\nC: 3\n", 2, 0, 0, "A=A: 1\n|B=B: 2\n"},
+	{"A: 1\nB: 2\nC: 3\n", 0, 2, -1, "A=A: 1\n|B=B: 2\n"},
+	{"body only\nA: 1\n", 0, 0, 0, ""},
 };
 
 static void
@@ -136,14 +136,14 @@ test_fields(void)
 {
 	for (size_t i = 0; i < COUNT(field_cases); i++) {
 		struct collect c = {.stop_after = field_cases[i].stop_after,
-		                    .fail_after = field_cases[i].fail_after};
+				    .fail_after = field_cases[i].fail_after};
 		struct error e;
 		int rc;
 
 		buf_init(&c.b, 0);
 		error_clear(&e);
 		rc = message_fields(field_cases[i].in, strlen(field_cases[i].in), collect_cb, &c,
-		                    &e);
+				    &e);
 		is_int(field_cases[i].rc, rc, "fields %zu: result", i);
 		is_string(field_cases[i].want, c.b.data ? c.b.data : "", "fields %zu: fields", i);
 		buf_free(&c.b);
@@ -175,30 +175,30 @@ static const struct {
 	const char *want; /* NULL: error, and this text in its message: */
 	const char *error;
 } rcpt_cases[] = {
-        {NULL, MEM("To: a@x, b@y\nCc: c@z\nBcc: d@w\nSubject: s\n\n"), "a@x|b@y|c@z|d@w", NULL},
-        {NULL, MEM("TO: a@x\ncc: b@x\nbcc: c@x\n"), "a@x|b@x|c@x", NULL},
-        {NULL, MEM("To: a@x, A@X\nCc: a@x, b@y\nTo: B@Y\n"), "a@x|b@y", NULL},
-        {NULL, MEM("Bcc: a@x,\n b@y\nTo: c@z\n"), "a@x|b@y|c@z", NULL},
-        {NULL, MEM("To: undisclosed-recipients:;\nBcc: h@x\n"), "h@x", NULL},
-        {NULL, MEM("To: Team: a@x, \"Doe, J\" <j@x>;\n"), "a@x|j@x", NULL},
-        {NULL, MEM("To: a@x\n\nCc: b@y\n"), "a@x", NULL},
-        {NULL, MEM("Subject: none\n"), "", NULL},
-        {NULL, MEM("To: root (Cron Daemon)\n"), "root", NULL},
-        {NULL,
-         MEM("Resent-To: r1@x\nResent-Cc: r2@x\nResent-Date: d\nReceived: by x\n"
-             "Resent-To: old@x\nTo: orig@x\n"),
-         "r1@x|r2@x", NULL},
-        {NULL,
-         MEM("Resent-To: new@x\nResent-Date: d1\nResent-To: old@x\nResent-Date: d2\nTo: o@x\n"),
-         "new@x", NULL},
-        {NULL, MEM("Received: by x\nResent-From: f@x\nResent-Bcc: b@x\nTo: o@x\n"), "b@x", NULL},
-        {NULL, MEM("Resent-From: f@x\nTo: o@x\n"), "", NULL},
-        {NULL, MEM("resent-to: r@x\nTO: t@x\n"), "r@x", NULL},
-        {NULL, MEM("Resent-X-Custom: 1\nResent-Cc: c@x\nResent-X-Custom: 2\n"), "c@x", NULL},
-        {"a@x", MEM("To: A@x, b@y\n"), "a@x|b@y", NULL},
-        {NULL, MEM("Subject: s\nTo: John Doe\n"), NULL, "To header on line 2"},
-        {NULL, MEM("Resent-To: <a@b\nTo: x@y\n"), NULL, "Resent-To header on line 1"},
-        {NULL, MEM("To: a@x\nCc: b\0@x\n"), NULL, "NUL byte in header line 2"},
+	{NULL, MEM("To: a@x, b@y\nCc: c@z\nBcc: d@w\nSubject: s\n\n"), "a@x|b@y|c@z|d@w", NULL},
+	{NULL, MEM("TO: a@x\ncc: b@x\nbcc: c@x\n"), "a@x|b@x|c@x", NULL},
+	{NULL, MEM("To: a@x, A@X\nCc: a@x, b@y\nTo: B@Y\n"), "a@x|b@y", NULL},
+	{NULL, MEM("Bcc: a@x,\n b@y\nTo: c@z\n"), "a@x|b@y|c@z", NULL},
+	{NULL, MEM("To: undisclosed-recipients:;\nBcc: h@x\n"), "h@x", NULL},
+	{NULL, MEM("To: Team: a@x, \"Doe, J\" <j@x>;\n"), "a@x|j@x", NULL},
+	{NULL, MEM("To: a@x\n\nCc: b@y\n"), "a@x", NULL},
+	{NULL, MEM("Subject: none\n"), "", NULL},
+	{NULL, MEM("To: root (Cron Daemon)\n"), "root", NULL},
+	{NULL,
+	 MEM("Resent-To: r1@x\nResent-Cc: r2@x\nResent-Date: d\nReceived: by x\n"
+	     "Resent-To: old@x\nTo: orig@x\n"),
+	 "r1@x|r2@x", NULL},
+	{NULL,
+	 MEM("Resent-To: new@x\nResent-Date: d1\nResent-To: old@x\nResent-Date: d2\nTo: o@x\n"),
+	 "new@x", NULL},
+	{NULL, MEM("Received: by x\nResent-From: f@x\nResent-Bcc: b@x\nTo: o@x\n"), "b@x", NULL},
+	{NULL, MEM("Resent-From: f@x\nTo: o@x\n"), "", NULL},
+	{NULL, MEM("resent-to: r@x\nTO: t@x\n"), "r@x", NULL},
+	{NULL, MEM("Resent-X-Custom: 1\nResent-Cc: c@x\nResent-X-Custom: 2\n"), "c@x", NULL},
+	{"a@x", MEM("To: A@x, b@y\n"), "a@x|b@y", NULL},
+	{NULL, MEM("Subject: s\nTo: John Doe\n"), NULL, "To header on line 2"},
+	{NULL, MEM("Resent-To: <a@b\nTo: x@y\n"), NULL, "Resent-To header on line 1"},
+	{NULL, MEM("To: a@x\nCc: b\0@x\n"), NULL, "NUL byte in header line 2"},
 };
 
 static void
@@ -235,15 +235,15 @@ static const struct {
 	const char *in;
 	const char *want; /* "" for NULL, "!" for an error */
 } from_cases[] = {
-        {"To: x@y\nFrom: Joe <joe@x>\n", "joe@x"},
-        {"From: root (Cron Daemon)\n", "root"},
-        {"From: a@x, b@y\nFrom: c@z\n", "a@x"},
-        {"To: x@y\n", ""},
-        {"From:\n", ""},
-        {"Subject: x\n\nFrom: body@x\n", ""},
-        {"From sender@x Thu Nov 26 09:25:45 2026\nTo: a@b\n", ""},
-        {"Sender: s@x\nFrom: \"A, B\" <ab@x>\n", "ab@x"},
-        {"From: John Doe\n", "!"},
+	{"To: x@y\nFrom: Joe <joe@x>\n", "joe@x"},
+	{"From: root (Cron Daemon)\n", "root"},
+	{"From: a@x, b@y\nFrom: c@z\n", "a@x"},
+	{"To: x@y\n", ""},
+	{"From:\n", ""},
+	{"Subject: x\n\nFrom: body@x\n", ""},
+	{"From sender@x Thu Nov 26 09:25:45 2026\nTo: a@b\n", ""},
+	{"Sender: s@x\nFrom: \"A, B\" <ab@x>\n", "ab@x"},
+	{"From: John Doe\n", "!"},
 };
 
 static void
@@ -288,71 +288,71 @@ static const struct {
 	const char *want; /* NULL: error, with this in the message: */
 	const char *error;
 } rewrite_cases[] = {
-        {MEM("To: a@x\nBcc: b@x,\n c@x\nSubject: s\n"), true, AUTO, AUTO, AUTO, "me@x", NULL, 0,
-         "To: a@x\nSubject: s\nFrom: me@x\n" GEN, NULL},
-        {MEM("To: a@x\nBcc: b@x,\n c@x\nSubject: s\n"), false, AUTO, AUTO, AUTO, "me@x", NULL, 0,
-         "To: a@x\nBcc: b@x,\n c@x\nSubject: s\nFrom: me@x\n" GEN, NULL},
-        {MEM("BCC: b@x\nResent-Bcc: c@x\n\tmore\nresent-bcc: d@x\nTo: a@x\n"), true, OFF, OFF, OFF,
-         NULL, NULL, 0, "To: a@x\n", NULL},
-        {MEM("Bcc:\nTo: a@x\n"), true, OFF, OFF, OFF, NULL, NULL, 0, "To: a@x\n", NULL},
-        {MEM("From: f@x\nDate: d\nMessage-ID: <m@x>\n"), true, AUTO, AUTO, AUTO, "me@x", NULL, 0,
-         "From: f@x\nDate: d\nMessage-ID: <m@x>\n", NULL},
-        {MEM("FROM: f@x\ndate: d\nmessage-id: <m@x>\n"), true, AUTO, AUTO, AUTO, "me@x", NULL, 0,
-         "FROM: f@x\ndate: d\nmessage-id: <m@x>\n", NULL},
-        {MEM("From: old@x\nTo: a@x\nFrom: old2@x\n"), true, ON, OFF, OFF, "me@x", "Me", 0,
-         "From: Me <me@x>\nTo: a@x\n", NULL},
-        {MEM("From: old@x\n (folded)\nTo: a@x\n"), true, ON, OFF, OFF, "me@x", NULL, 0,
-         "From: me@x\nTo: a@x\n", NULL},
-        {MEM("To: a@x\n"), true, ON, OFF, OFF, "me@x", NULL, 0, "To: a@x\nFrom: me@x\n", NULL},
-        {MEM("From: old@x\nTo: a@x\n"), true, ON, OFF, OFF, "", NULL, 0, "From: old@x\nTo: a@x\n",
-         NULL},
-        {MEM("To: a@x\n"), true, OFF, AUTO, AUTO, "me@x", NULL, 0, "To: a@x\n" GEN, NULL},
-        {MEM("To: a@x\n"), true, AUTO, OFF, OFF, NULL, NULL, 0, "To: a@x\n", NULL},
-        {MEM("To: a@x\n"), true, AUTO, ON, ON, "", NULL, 0, "To: a@x\n" GEN, NULL},
-        {MEM("To: a@x\r\nSubject: s\r\n"), true, AUTO, AUTO, AUTO, "me@x", NULL, 0,
-         "To: a@x\r\nSubject: s\r\nFrom: me@x\r\n" DATE "\r\n" MSGID "\r\n", NULL},
-        {MEM("To: a@x"), true, AUTO, OFF, OFF, "me@x", NULL, 0, "To: a@x\nFrom: me@x\n", NULL},
-        {MEM("To: a@x\r\nSubject: s"), true, AUTO, OFF, OFF, "me@x", NULL, 0,
-         "To: a@x\r\nSubject: s\r\nFrom: me@x\r\n", NULL},
-        {MEM(""), true, AUTO, AUTO, AUTO, "me@x", NULL, 0, "From: me@x\n" GEN, NULL},
-        {MEM("From me@x Thu Nov 26 2026\nTo: a@x\n"), true, OFF, OFF, OFF, NULL, NULL, 0,
-         "To: a@x\n", NULL},
-        {MEM("To: a@x\n\nBcc: in-body@x\n"), true, OFF, OFF, OFF, NULL, NULL, 0, "To: a@x\n", NULL},
-        {MEM("To: a@x\nnot a header\nBcc: b@x\n"), true, OFF, OFF, OFF, NULL, NULL, 0, "To: a@x\n",
-         NULL},
-        {MEM("To: a@x\n"), true, AUTO, OFF, OFF, "me@x", "John Doe", 0,
-         "To: a@x\nFrom: John Doe <me@x>\n", NULL},
-        {MEM(""), true, AUTO, OFF, OFF, "root@h", "CronDaemon", 0, "From: CronDaemon <root@h>\n",
-         NULL},
-        {MEM(""), true, AUTO, OFF, OFF, "me@x", "John Q. Doe", 0, "From: \"John Q. Doe\" <me@x>\n",
-         NULL},
-        {MEM(""), true, AUTO, OFF, OFF, "me@x", "Doe, John", 0, "From: \"Doe, John\" <me@x>\n",
-         NULL},
-        {MEM(""), true, AUTO, OFF, OFF, "me@x", "Say \"hi\" \\o/", 0,
-         "From: \"Say \\\"hi\\\" \\\\o/\" <me@x>\n", NULL},
-        {MEM(""), true, AUTO, OFF, OFF, "me@x", "two  spaces", 0, "From: \"two  spaces\" <me@x>\n",
-         NULL},
-        {MEM(""), true, AUTO, OFF, OFF, "me@x", " lead", 0, "From: \" lead\" <me@x>\n", NULL},
-        {MEM(""), true, AUTO, OFF, OFF, "me@x", "J\xc3\xbcrgen", 0,
-         "From: =?UTF-8?B?SsO8cmdlbg==?= <me@x>\n", NULL},
-        {MEM(""), true, AUTO, OFF, OFF, "me@x", "tab\there", 0,
-         "From: =?UTF-8?B?dGFiCWhlcmU=?= <me@x>\n", NULL},
-        /* 23 two-byte characters: 44 bytes in the first word, 2 in the second. */
-        {MEM(""), true, AUTO, OFF, OFF, "me@x",
-         "\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4"
-         "\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4"
-         "\xc3\xa4\xc3\xa4\xc3\xa4",
-         0,
-         "From: =?UTF-8?B?w6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOkw6Q=?=\n"
-         " =?UTF-8?B?w6Q=?= <me@x>\n",
-         NULL},
-        {MEM(""), true, AUTO, OFF, OFF, "me@x", "Evil\r\nBcc: x@y", 0, NULL, "line break"},
-        {MEM(""), true, AUTO, OFF, OFF, "me@x\nBcc: x@y", NULL, 0, NULL, "line break"},
-        {MEM("To: a\0b\n"), true, OFF, OFF, OFF, NULL, NULL, 0, NULL, "NUL byte in header line 1"},
-        {MEM("Subject: 0123456789\nTo: 0123456789\n"), true, OFF, OFF, OFF, NULL, NULL, 30, NULL,
-         "headers larger than 30 bytes"},
-        {MEM("Subject: 0123\n"), true, AUTO, AUTO, OFF, "me@x", NULL, 40, NULL,
-         "headers larger than 40 bytes"},
+	{MEM("To: a@x\nBcc: b@x,\n c@x\nSubject: s\n"), true, AUTO, AUTO, AUTO, "me@x", NULL, 0,
+	 "To: a@x\nSubject: s\nFrom: me@x\n" GEN, NULL},
+	{MEM("To: a@x\nBcc: b@x,\n c@x\nSubject: s\n"), false, AUTO, AUTO, AUTO, "me@x", NULL, 0,
+	 "To: a@x\nBcc: b@x,\n c@x\nSubject: s\nFrom: me@x\n" GEN, NULL},
+	{MEM("BCC: b@x\nResent-Bcc: c@x\n\tmore\nresent-bcc: d@x\nTo: a@x\n"), true, OFF, OFF, OFF,
+	 NULL, NULL, 0, "To: a@x\n", NULL},
+	{MEM("Bcc:\nTo: a@x\n"), true, OFF, OFF, OFF, NULL, NULL, 0, "To: a@x\n", NULL},
+	{MEM("From: f@x\nDate: d\nMessage-ID: <m@x>\n"), true, AUTO, AUTO, AUTO, "me@x", NULL, 0,
+	 "From: f@x\nDate: d\nMessage-ID: <m@x>\n", NULL},
+	{MEM("FROM: f@x\ndate: d\nmessage-id: <m@x>\n"), true, AUTO, AUTO, AUTO, "me@x", NULL, 0,
+	 "FROM: f@x\ndate: d\nmessage-id: <m@x>\n", NULL},
+	{MEM("From: old@x\nTo: a@x\nFrom: old2@x\n"), true, ON, OFF, OFF, "me@x", "Me", 0,
+	 "From: Me <me@x>\nTo: a@x\n", NULL},
+	{MEM("From: old@x\n (folded)\nTo: a@x\n"), true, ON, OFF, OFF, "me@x", NULL, 0,
+	 "From: me@x\nTo: a@x\n", NULL},
+	{MEM("To: a@x\n"), true, ON, OFF, OFF, "me@x", NULL, 0, "To: a@x\nFrom: me@x\n", NULL},
+	{MEM("From: old@x\nTo: a@x\n"), true, ON, OFF, OFF, "", NULL, 0, "From: old@x\nTo: a@x\n",
+	 NULL},
+	{MEM("To: a@x\n"), true, OFF, AUTO, AUTO, "me@x", NULL, 0, "To: a@x\n" GEN, NULL},
+	{MEM("To: a@x\n"), true, AUTO, OFF, OFF, NULL, NULL, 0, "To: a@x\n", NULL},
+	{MEM("To: a@x\n"), true, AUTO, ON, ON, "", NULL, 0, "To: a@x\n" GEN, NULL},
+	{MEM("To: a@x\r\nSubject: s\r\n"), true, AUTO, AUTO, AUTO, "me@x", NULL, 0,
+	 "To: a@x\r\nSubject: s\r\nFrom: me@x\r\n" DATE "\r\n" MSGID "\r\n", NULL},
+	{MEM("To: a@x"), true, AUTO, OFF, OFF, "me@x", NULL, 0, "To: a@x\nFrom: me@x\n", NULL},
+	{MEM("To: a@x\r\nSubject: s"), true, AUTO, OFF, OFF, "me@x", NULL, 0,
+	 "To: a@x\r\nSubject: s\r\nFrom: me@x\r\n", NULL},
+	{MEM(""), true, AUTO, AUTO, AUTO, "me@x", NULL, 0, "From: me@x\n" GEN, NULL},
+	{MEM("From me@x Thu Nov 26 2026\nTo: a@x\n"), true, OFF, OFF, OFF, NULL, NULL, 0,
+	 "To: a@x\n", NULL},
+	{MEM("To: a@x\n\nBcc: in-body@x\n"), true, OFF, OFF, OFF, NULL, NULL, 0, "To: a@x\n", NULL},
+	{MEM("To: a@x\nnot a header\nBcc: b@x\n"), true, OFF, OFF, OFF, NULL, NULL, 0, "To: a@x\n",
+	 NULL},
+	{MEM("To: a@x\n"), true, AUTO, OFF, OFF, "me@x", "John Doe", 0,
+	 "To: a@x\nFrom: John Doe <me@x>\n", NULL},
+	{MEM(""), true, AUTO, OFF, OFF, "root@h", "CronDaemon", 0, "From: CronDaemon <root@h>\n",
+	 NULL},
+	{MEM(""), true, AUTO, OFF, OFF, "me@x", "John Q. Doe", 0, "From: \"John Q. Doe\" <me@x>\n",
+	 NULL},
+	{MEM(""), true, AUTO, OFF, OFF, "me@x", "Doe, John", 0, "From: \"Doe, John\" <me@x>\n",
+	 NULL},
+	{MEM(""), true, AUTO, OFF, OFF, "me@x", "Say \"hi\" \\o/", 0,
+	 "From: \"Say \\\"hi\\\" \\\\o/\" <me@x>\n", NULL},
+	{MEM(""), true, AUTO, OFF, OFF, "me@x", "two  spaces", 0, "From: \"two  spaces\" <me@x>\n",
+	 NULL},
+	{MEM(""), true, AUTO, OFF, OFF, "me@x", " lead", 0, "From: \" lead\" <me@x>\n", NULL},
+	{MEM(""), true, AUTO, OFF, OFF, "me@x", "J\xc3\xbcrgen", 0,
+	 "From: =?UTF-8?B?SsO8cmdlbg==?= <me@x>\n", NULL},
+	{MEM(""), true, AUTO, OFF, OFF, "me@x", "tab\there", 0,
+	 "From: =?UTF-8?B?dGFiCWhlcmU=?= <me@x>\n", NULL},
+	/* 23 two-byte characters: 44 bytes in the first word, 2 in the second. */
+	{MEM(""), true, AUTO, OFF, OFF, "me@x",
+	 "\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4"
+	 "\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4"
+	 "\xc3\xa4\xc3\xa4\xc3\xa4",
+	 0,
+	 "From: =?UTF-8?B?w6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOkw6TDpMOkw6Q=?=\n"
+	 " =?UTF-8?B?w6Q=?= <me@x>\n",
+	 NULL},
+	{MEM(""), true, AUTO, OFF, OFF, "me@x", "Evil\r\nBcc: x@y", 0, NULL, "line break"},
+	{MEM(""), true, AUTO, OFF, OFF, "me@x\nBcc: x@y", NULL, 0, NULL, "line break"},
+	{MEM("To: a\0b\n"), true, OFF, OFF, OFF, NULL, NULL, 0, NULL, "NUL byte in header line 1"},
+	{MEM("Subject: 0123456789\nTo: 0123456789\n"), true, OFF, OFF, OFF, NULL, NULL, 30, NULL,
+	 "headers larger than 30 bytes"},
+	{MEM("Subject: 0123\n"), true, AUTO, AUTO, OFF, "me@x", NULL, 40, NULL,
+	 "headers larger than 40 bytes"},
 };
 
 static void
@@ -360,11 +360,11 @@ test_undisclosed(void)
 {
 	static const char in[] = "To: a@x\nCc: b@x,\n c@x\nBcc: d@x\nSubject: s\n";
 	struct message_rewrite opts = {
-	        .remove_bcc = false,
-	        .undisclosed_recipients = true,
-	        .from_header = OFF,
-	        .date_header = OFF,
-	        .msgid_header = OFF,
+		.remove_bcc = false,
+		.undisclosed_recipients = true,
+		.from_header = OFF,
+		.date_header = OFF,
+		.msgid_header = OFF,
 	};
 	struct error e;
 	struct buf out;
@@ -373,7 +373,7 @@ test_undisclosed(void)
 	is_int(0, message_rewrite_headers(in, sizeof in - 1, &opts, &out, &e),
 	       "undisclosed_recipients: rewrite");
 	is_string("Subject: s\nTo: undisclosed-recipients:;\n", out.data,
-	          "undisclosed_recipients: To, Cc, Bcc replaced");
+		  "undisclosed_recipients: To, Cc, Bcc replaced");
 	buf_free(&out);
 }
 
@@ -382,15 +382,15 @@ test_rewrite(void)
 {
 	for (size_t i = 0; i < COUNT(rewrite_cases); i++) {
 		struct message_rewrite opts = {
-		        .remove_bcc = rewrite_cases[i].remove_bcc,
-		        .from_header = rewrite_cases[i].from,
-		        .date_header = rewrite_cases[i].date,
-		        .msgid_header = rewrite_cases[i].msgid,
-		        .from_addr = rewrite_cases[i].from_addr,
-		        .from_name = rewrite_cases[i].from_name,
-		        .msgid_domain = "test",
-		        .msgid_override = "<id@test>",
-		        .now = NOW,
+			.remove_bcc = rewrite_cases[i].remove_bcc,
+			.from_header = rewrite_cases[i].from,
+			.date_header = rewrite_cases[i].date,
+			.msgid_header = rewrite_cases[i].msgid,
+			.from_addr = rewrite_cases[i].from_addr,
+			.from_name = rewrite_cases[i].from_name,
+			.msgid_domain = "test",
+			.msgid_override = "<id@test>",
+			.now = NOW,
 		};
 		const char *in = rewrite_cases[i].in;
 		size_t len = rewrite_cases[i].len;
@@ -408,7 +408,7 @@ test_rewrite(void)
 		} else {
 			is_int(0, rc, "rewrite %zu: ok (%s)", i, e.msg);
 			is_string(rewrite_cases[i].want, out.data ? out.data : "",
-			          "rewrite %zu: headers", i);
+				  "rewrite %zu: headers", i);
 		}
 		buf_free(&out);
 	}
@@ -418,9 +418,9 @@ static void
 test_generated_msgid(void)
 {
 	struct message_rewrite opts = {
-	        .from_header = MESSAGE_SET_OFF,
-	        .date_header = MESSAGE_SET_OFF,
-	        .msgid_domain = "host.example",
+		.from_header = MESSAGE_SET_OFF,
+		.date_header = MESSAGE_SET_OFF,
+		.msgid_domain = "host.example",
 	};
 	char *a = message_make_msgid("host.example");
 	char *b = message_make_msgid("host.example");
@@ -441,7 +441,7 @@ test_generated_msgid(void)
 	buf_init(&out, 0);
 	is_int(0, message_rewrite_headers(MEM("To: a@x\n"), &opts, &out, &e), "generated id");
 	ok(strncmp(out.data, "To: a@x\nMessage-ID: <", 21) == 0 &&
-	           strcmp(out.data + out.len - 15, "@host.example>\n") == 0,
+		   strcmp(out.data + out.len - 15, "@host.example>\n") == 0,
 	   "generated Message-ID field");
 	buf_free(&out);
 }
@@ -451,13 +451,13 @@ static const struct {
 	time_t t;
 	const char *want;
 } date_cases[] = {
-        {"UTC0", NOW, "Thu, 26 Nov 2026 08:25:45 +0000"},
-        {"CET-1CEST,M3.5.0,M10.5.0/3", NOW, "Thu, 26 Nov 2026 09:25:45 +0100"},
-        {"CET-1CEST,M3.5.0,M10.5.0/3", 1783166400, "Sat, 4 Jul 2026 14:00:00 +0200"},
-        {"EST5", 1799193599, "Tue, 5 Jan 2027 18:59:59 -0500"},
-        {"IST-5:30", NOW, "Thu, 26 Nov 2026 13:55:45 +0530"},
-        {"NST3:30", NOW, "Thu, 26 Nov 2026 04:55:45 -0330"},
-        {"UTC0", 0, "Thu, 1 Jan 1970 00:00:00 +0000"},
+	{"UTC0", NOW, "Thu, 26 Nov 2026 08:25:45 +0000"},
+	{"CET-1CEST,M3.5.0,M10.5.0/3", NOW, "Thu, 26 Nov 2026 09:25:45 +0100"},
+	{"CET-1CEST,M3.5.0,M10.5.0/3", 1783166400, "Sat, 4 Jul 2026 14:00:00 +0200"},
+	{"EST5", 1799193599, "Tue, 5 Jan 2027 18:59:59 -0500"},
+	{"IST-5:30", NOW, "Thu, 26 Nov 2026 13:55:45 +0530"},
+	{"NST3:30", NOW, "Thu, 26 Nov 2026 04:55:45 -0330"},
+	{"UTC0", 0, "Thu, 1 Jan 1970 00:00:00 +0000"},
 };
 
 static void
@@ -490,8 +490,8 @@ static const struct {
 	size_t len;
 	bool want;
 } eightbit_cases[] = {
-        {MEM("plain ASCII\r\n"), false}, {MEM(""), false},    {MEM("nul\0and del\x7f"), false},
-        {MEM("J\xc3\xbcrgen"), true},    {MEM("\x80"), true}, {MEM("end\xff"), true},
+	{MEM("plain ASCII\r\n"), false}, {MEM(""), false},    {MEM("nul\0and del\x7f"), false},
+	{MEM("J\xc3\xbcrgen"), true},    {MEM("\x80"), true}, {MEM("end\xff"), true},
 };
 
 static void

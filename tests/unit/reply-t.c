@@ -105,8 +105,9 @@ main(void)
 
 		is_int(1, feed_all(&r, ehlo, &e), "EHLO reply parsed");
 		caps_parse(&r, &c);
-		is_int(CAP_PIPELINING | CAP_SIZE | CAP_8BITMIME | CAP_AUTH | CAP_ENHANCEDSTATUSCODES |
-			       CAP_STARTTLS | CAP_SMTPUTF8 | CAP_DSN | CAP_CHUNKING,
+		is_int(CAP_PIPELINING | CAP_SIZE | CAP_8BITMIME | CAP_AUTH |
+			       CAP_ENHANCEDSTATUSCODES | CAP_STARTTLS | CAP_SMTPUTF8 | CAP_DSN |
+			       CAP_CHUNKING,
 		       c.flags, "every capability seen");
 		is_int(35882577, (long)c.size_max, "SIZE value");
 		is_string("PLAIN LOGIN CRAM-MD5", c.auth, "AUTH list upper-cased, no duplicates");

@@ -15,14 +15,10 @@ static const struct {
 	bool plaintext_ok;
 	const char *chosen;
 } choices[] = {
-	{"PLAIN LOGIN", true, false, "PLAIN"},
-	{"LOGIN PLAIN", true, false, "PLAIN"},
-	{"LOGIN", true, false, "LOGIN"},
-	{"login", true, false, "LOGIN"},
-	{"PLAIN LOGIN", false, false, NULL},
-	{"PLAIN LOGIN", false, true, "PLAIN"},
-	{"GSSAPI NTLM", true, false, NULL},
-	{"", true, false, NULL},
+	{"PLAIN LOGIN", true, false, "PLAIN"}, {"LOGIN PLAIN", true, false, "PLAIN"},
+	{"LOGIN", true, false, "LOGIN"},       {"login", true, false, "LOGIN"},
+	{"PLAIN LOGIN", false, false, NULL},   {"PLAIN LOGIN", false, true, "PLAIN"},
+	{"GSSAPI NTLM", true, false, NULL},    {"", true, false, NULL},
 };
 
 int
@@ -34,8 +30,8 @@ main(void)
 
 	plan_lazy();
 	for (size_t i = 0; i < sizeof choices / sizeof choices[0]; i++) {
-		const struct sasl_mech *m =
-			sasl_choose(choices[i].offered, choices[i].encrypted, choices[i].plaintext_ok);
+		const struct sasl_mech *m = sasl_choose(choices[i].offered, choices[i].encrypted,
+							choices[i].plaintext_ok);
 
 		is_string(choices[i].chosen, m ? m->name : NULL, "choose from '%s' (tls %d)",
 			  choices[i].offered, choices[i].encrypted);

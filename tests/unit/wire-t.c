@@ -50,8 +50,8 @@ main(void)
 			size_t n = strlen(cases[i].in);
 
 			encode(cases[i].in, n, split == 3 ? n + 1 : split, &out);
-			is_mem(cases[i].out, strlen(cases[i].out), out.data, out.len, "%s (split %zu)",
-			       cases[i].what, split);
+			is_mem(cases[i].out, strlen(cases[i].out), out.data, out.len,
+			       "%s (split %zu)", cases[i].what, split);
 			buf_free(&out);
 		}
 	}
