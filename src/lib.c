@@ -136,20 +136,29 @@ buf_puts(struct buf *b, const char *s)
 }
 
 int
-buf_printf(struct buf *b, const char *fmt, ...)
+buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
-	va_list ap;
 	char *p;
 	int n, rc;
 
-	va_start(ap, fmt);
 	n = vasprintf(&p, fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		out_of_memory();
 	rc = buf_append(b, p, (size_t)n);
 	wipe(p, (size_t)n);
 	free(p);
+	return rc;
+}
+
+int
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = buf_vprintf(b, fmt, ap);
+	va_end(ap);
 	return rc;
 }
 

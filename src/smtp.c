@@ -26,6 +26,10 @@
 #include <strings.h>
 #include <unistd.h>
 
+/* A command line, CRLF not counted: long enough for a 2-4 KB OAuth token
+ * in base64 with room to spare (RFC 4954 4 lifts the 512 limit for AUTH). */
+#define SMTP_COMMAND_MAX 65536
+
 enum smtp_state {
 	S_CONNECT,
 	S_TLS,
@@ -137,37 +141,36 @@ static int smtp_command(struct smtp *s, bool secret, const char *fmt, ...)
 static int
 smtp_command(struct smtp *s, bool secret, const char *fmt, ...)
 {
+	struct buf cmd;
 	va_list ap;
-	char *p;
-	int n, rc;
+	int rc;
 
+	buf_init(&cmd, SMTP_COMMAND_MAX);
 	va_start(ap, fmt);
-	n = vasprintf(&p, fmt, ap);
+	rc = buf_vprintf(&cmd, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return error_set(&s->io, ST_OSERR, _("out of memory"));
-	if (has_line_breaks(p, (size_t)n) || n > 65536) {
-		wipe(p, (size_t)n);
-		free(p);
+	if (rc < 0 || has_line_breaks(cmd.data, cmd.len)) {
+		buf_free(&cmd);
 		return error_set(&s->io, ST_DATAERR,
-				 _("refusing to send a command containing CR, LF or NUL"));
+				 _("refusing to send a command longer than %d bytes or containing "
+				   "CR, LF or NUL"),
+				 SMTP_COMMAND_MAX);
 	}
-	if (secret && strncmp(p, "AUTH ", 5) == 0) {
+	if (secret && strncmp(cmd.data, "AUTH ", 5) == 0) {
 		/* "AUTH PLAIN <initial response>": keep the mechanism name. */
-		const char *sp = strchr(p + 5, ' ');
+		const char *sp = strchr(cmd.data + 5, ' ');
 		char shown[96];
 
-		snprintf(shown, sizeof shown, "%.*s%s", sp ? (int)(sp - p) : n, p,
-			 sp ? " <redacted>" : "");
+		snprintf(shown, sizeof shown, "%.*s%s", sp ? (int)(sp - cmd.data) : (int)cmd.len,
+			 cmd.data, sp ? " <redacted>" : "");
 		trace(s, "C", shown);
 	} else {
-		trace(s, "C", secret ? "<redacted>" : p);
+		trace(s, "C", secret ? "<redacted>" : cmd.data);
 	}
-	rc = transport_write(&s->t, p, (size_t)n, &s->io);
+	rc = transport_write(&s->t, cmd.data, cmd.len, &s->io);
 	if (rc == 0)
 		rc = transport_write(&s->t, "\r\n", 2, &s->io);
-	wipe(p, (size_t)n);
-	free(p);
+	buf_free(&cmd);
 	return rc;
 }
 
