@@ -117,6 +117,14 @@ t_like "RET=HDRS" "$(server_dir srv)/msg-$n.env" 'RET=HDRS'
 t_like "ENVID" "$(server_dir srv)/msg-$n.env" 'ENVID=env-1'
 t_like "NOTIFY" "$(server_dir srv)/msg-$n.env" 'NOTIFY=FAILURE,DELAY'
 
+server_start nodsn --mode starttls --cert "$CERT" --key "$KEY" --auth bob:secret ||
+	bail "server did not start"
+t_exit "DSN asked of a server without DSN: still delivered" 0 "$OUTBOX" \
+	--port="$(server_port nodsn)" -N success -R full -V e1 alice@example.net <"$T/in4"
+t_like "a warning says DSN was dropped" "$ERR" 'warning: .*DSN'
+wait_messages nodsn 1
+t_unlike "no DSN parameters sent" "$(server_dir nodsn)/msg-1.env" 'NOTIFY|RET=|ENVID'
+
 send "unqualified recipient" root <"$T/in4"
 t_is "local name takes the sender's domain" "root@example.org" "$(env_field srv "$n" rcpt_tos)"
 
