@@ -234,6 +234,9 @@ enum {
 	LONG_VERSION = 256,
 	LONG_HELP,
 	LONG_READ_ENVELOPE_FROM,
+	LONG_STORE_PASSWORD,
+	LONG_DELETE_PASSWORD,
+	LONG_PASSWORD_SOURCE,
 	LONG_KEYWORD_BASE = 512,
 };
 
@@ -247,6 +250,21 @@ static const struct option fixed_long[] = {
 	{"read-envelope-from", no_argument, NULL, LONG_READ_ENVELOPE_FROM},
 	{"version", no_argument, NULL, LONG_VERSION},
 	{"help", no_argument, NULL, LONG_HELP},
+	{"store-password", no_argument, NULL, LONG_STORE_PASSWORD},
+	{"delete-password", no_argument, NULL, LONG_DELETE_PASSWORD},
+	{"password-source", no_argument, NULL, LONG_PASSWORD_SOURCE},
+};
+
+/* Long options that only pick a mode. */
+static const struct {
+	int val;
+	enum cli_mode mode;
+} mode_options[] = {
+	{LONG_VERSION, CLI_VERSION},
+	{LONG_HELP, CLI_HELP},
+	{LONG_STORE_PASSWORD, CLI_STORE_PASSWORD},
+	{LONG_DELETE_PASSWORD, CLI_DELETE_PASSWORD},
+	{LONG_PASSWORD_SOURCE, CLI_PASSWORD_SOURCE},
 };
 #define N_FIXED_LONG (sizeof fixed_long / sizeof fixed_long[0])
 
@@ -307,6 +325,18 @@ build_options(char *optstring, size_t optlen, struct option *longopts)
 		n++;
 	}
 	memset(&longopts[n], 0, sizeof longopts[n]);
+}
+
+static bool
+set_mode_option(struct request *r, int c)
+{
+	for (size_t i = 0; i < sizeof mode_options / sizeof mode_options[0]; i++) {
+		if (mode_options[i].val == c) {
+			r->mode = mode_options[i].mode;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* getopt_long takes unique abbreviations; outbox does not: --password
@@ -371,14 +401,8 @@ cli_parse(int argc, char **argv, struct request *r, struct error *e)
 				_("unknown option %s (did you mean --%s?); see '%s --help'"), flag,
 				longopts[longindex].name, name);
 		longindex = -1;
-		if (c == LONG_VERSION) {
-			r->mode = CLI_VERSION;
+		if (set_mode_option(r, c))
 			continue;
-		}
-		if (c == LONG_HELP) {
-			r->mode = CLI_HELP;
-			continue;
-		}
 		if (c == LONG_READ_ENVELOPE_FROM) {
 			r->read_envelope_from = true;
 			continue;
@@ -443,6 +467,9 @@ cli_help(void)
 		 "  -S, --serverinfo   describe the account's server\n"
 		 "  -P, --pretend      show the account that would be used\n"
 		 "  --KEYWORD=VALUE    override a configuration keyword (--host, --port...)\n"
+		 "  --store-password   put the account's password into the keyring\n"
+		 "  --delete-password  remove it from the keyring\n"
+		 "  --password-source  say where the account's password comes from\n"
 		 "  --version, --help\n"
 		 "\n"
 		 "Every flag, keyword and exit status: man outbox, man outbox.conf\n");

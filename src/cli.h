@@ -22,6 +22,9 @@ enum cli_mode {
 	CLI_PRETEND,    /* --pretend, -P */
 	CLI_VERSION,
 	CLI_HELP,
+	CLI_STORE_PASSWORD,  /* --store-password */
+	CLI_DELETE_PASSWORD, /* --delete-password */
+	CLI_PASSWORD_SOURCE, /* --password-source */
 };
 
 enum cli_delivery { DELIVER_FOREGROUND, DELIVER_BACKGROUND, DELIVER_QUEUE };

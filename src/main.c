@@ -67,6 +67,15 @@ run(const struct request *r, struct error *e)
 		rc = error_set(e, ST_USAGE, _("%s is not available in this version of outbox yet"),
 			       r->mode == CLI_FLUSH ? "-q" : "-bs");
 		break;
+	case CLI_STORE_PASSWORD:
+		rc = submit_store_password(r, &out, e);
+		break;
+	case CLI_DELETE_PASSWORD:
+		rc = submit_delete_password(r, &out, e);
+		break;
+	case CLI_PASSWORD_SOURCE:
+		rc = submit_password_source(r, &out, e);
+		break;
 	case CLI_PRETEND:
 		rc = submit_pretend(r, &out, e);
 		break;

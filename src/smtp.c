@@ -19,6 +19,7 @@
 #include "transport.h"
 #include "wire.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,8 @@ enum smtp_state {
 	S_RCPT,
 	S_DATA,
 	S_BODY,
+	S_READY, /* the session is open and idle, between transactions */
+	S_RSET,
 	S_QUIT,
 	S_DONE,
 	S__COUNT
@@ -64,14 +67,17 @@ static const struct {
 	[S_RCPT] = {"RCPT", ST_SERVER_TEMP, ST_NOUSER},
 	[S_DATA] = {"DATA", ST_SERVER_TEMP, ST_MESSAGE_PERM},
 	[S_BODY] = {"END-OF-DATA", ST_SERVER_TEMP, ST_MESSAGE_PERM},
+	[S_READY] = {"READY", ST_OK, ST_OK},
+	[S_RSET] = {"RSET", ST_SERVER_TEMP, ST_SERVER_TEMP},
 	[S_QUIT] = {"QUIT", ST_OK, ST_OK},
 	[S_DONE] = {"DONE", ST_OK, ST_OK},
 };
 
-struct smtp {
+struct smtp_session {
 	const struct smtp_params *p;
-	struct smtp_mail *m; /* NULL for --serverinfo */
-	struct smtp_outcome *o;
+	struct smtp_mail *m; /* the current transaction's, or NULL */
+	struct smtp_outcome *o; /* &out */
+	struct smtp_outcome out;
 	struct error *result; /* the caller's: written by fail() only */
 	struct error io;      /* the latest I/O or step error */
 	struct transport t;
@@ -80,28 +86,33 @@ struct smtp {
 	bool need_reply; /* the current state awaits a reply */
 	bool failed;     /* a failure is recorded; only QUIT is left */
 	bool connection_lost;
+	bool in_transaction;  /* between MAIL and the end of data */
+	bool session_broken;  /* 421 or a failed RSET: only QUIT is left */
 	bool pipelined;         /* MAIL, RCPTs and DATA went out together */
 	size_t rcpt_next;       /* index of the RCPT whose reply is due */
 	size_t pending_replies; /* pipelined replies still to read */
 	struct sasl sasl;
 	char *password;
+	const char *cb_type;   /* channel binding of the TLS session, for -PLUS */
+	unsigned char *cb_data;
+	size_t cb_len;
 	struct buf greeting;
 	struct buf *info; /* --serverinfo output, else NULL */
 };
 
 static void
-trace(struct smtp *s, const char *dir, const char *line)
+trace(struct smtp_session *s, const char *dir, const char *line)
 {
 	if (s->p->trace != NULL)
 		s->p->trace(s->p->trace_ctx, dir, line);
 }
 
 /* Records the failure that ends the transaction: the first one wins. */
-static enum smtp_state fail(struct smtp *s, enum status st, const char *fmt, ...)
+static enum smtp_state fail(struct smtp_session *s, enum status st, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static enum smtp_state
-fail(struct smtp *s, enum status st, const char *fmt, ...)
+fail(struct smtp_session *s, enum status st, const char *fmt, ...)
 {
 	char msg[ERROR_MSG_MAX];
 	va_list ap;
@@ -116,18 +127,23 @@ fail(struct smtp *s, enum status st, const char *fmt, ...)
 		memcpy(s->result->msg, msg, sizeof msg);
 		s->o->status = st;
 	}
-	return s->connection_lost ? S_DONE : S_QUIT;
+	if (s->connection_lost)
+		return S_DONE;
+	/* A failed transaction leaves a usable session: RSET and go on. */
+	return s->in_transaction && !s->session_broken ? S_RSET : S_QUIT;
 }
 
 /* A reply that is not what the state wanted. */
 static enum smtp_state
-fail_reply(struct smtp *s, const struct reply *r, const char *what)
+fail_reply(struct smtp_session *s, const struct reply *r, const char *what)
 {
 	char line[512];
 	enum status st = r->code >= 500 ? states[s->state].permanent : states[s->state].temporary;
 
-	if (r->code == 421)
+	if (r->code == 421) {
 		st = ST_SERVER_TEMP;
+		s->session_broken = true; /* the server is closing (RFC 5321 3.8) */
+	}
 	reply_first_line(r, line, sizeof line);
 	s->o->code = r->code;
 	snprintf(s->o->reply, sizeof s->o->reply, "%s", line);
@@ -135,11 +151,11 @@ fail_reply(struct smtp *s, const struct reply *r, const char *what)
 }
 
 /* The choke point for commands: nothing with CR, LF or NUL gets out. */
-static int smtp_command(struct smtp *s, bool secret, const char *fmt, ...)
+static int smtp_command(struct smtp_session *s, bool secret, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static int
-smtp_command(struct smtp *s, bool secret, const char *fmt, ...)
+smtp_command(struct smtp_session *s, bool secret, const char *fmt, ...)
 {
 	struct buf cmd;
 	va_list ap;
@@ -175,7 +191,7 @@ smtp_command(struct smtp *s, bool secret, const char *fmt, ...)
 }
 
 static int
-read_reply(struct smtp *s, struct reply *r)
+read_reply(struct smtp_session *s, struct reply *r)
 {
 	char line[REPLY_LINE_MAX + 1];
 
@@ -208,13 +224,13 @@ xtext(const char *in, struct buf *out)
 }
 
 static bool
-encrypted(const struct smtp *s)
+encrypted(const struct smtp_session *s)
 {
 	return s->t.tls != NULL;
 }
 
 static bool
-auth_wanted(const struct smtp *s)
+auth_wanted(const struct smtp_session *s)
 {
 	switch (s->p->auth_mode) {
 	case SMTP_AUTH_OFF:
@@ -227,7 +243,7 @@ auth_wanted(const struct smtp *s)
 }
 
 static int
-send_mail_command(struct smtp *s)
+send_mail_command(struct smtp_session *s)
 {
 	struct smtp_mail *m = s->m;
 	const struct caps *c = &s->o->caps;
@@ -253,7 +269,7 @@ send_mail_command(struct smtp *s)
 }
 
 static int
-send_rcpt_command(struct smtp *s, size_t i)
+send_rcpt_command(struct smtp_session *s, size_t i)
 {
 	if ((s->o->caps.flags & CAP_DSN) && s->m->dsn_notify != NULL)
 		return smtp_command(s, false, "RCPT TO:<%s> NOTIFY=%s", s->m->rcpts[i].addr,
@@ -262,12 +278,13 @@ send_rcpt_command(struct smtp *s, size_t i)
 }
 
 static int
-send_body(struct smtp *s)
+send_body(struct smtp_session *s)
 {
 	struct wire_encoder w;
 	struct buf out;
 	char chunk[65536];
 	off_t off = s->m->body_offset;
+	unsigned long long left = s->m->body_len;
 	int rc = 0;
 
 	trace(s, "C", "<message>");
@@ -276,17 +293,18 @@ send_body(struct smtp *s)
 	if (wire_encode(&w, s->m->headers, s->m->headers_len, &out) < 0 ||
 	    transport_write(&s->t, out.data, out.len, &s->io) < 0)
 		rc = -1;
-	while (rc == 0) {
-		ssize_t n = pread(s->m->body_fd, chunk, sizeof chunk, off);
+	while (rc == 0 && left > 0) {
+		size_t want = left < sizeof chunk ? (size_t)left : sizeof chunk;
+		ssize_t n = pread(s->m->body_fd, chunk, want, off);
 
-		if (n < 0) {
+		if (n <= 0) {
 			rc = error_set(&s->io, ST_LOCAL_TEMP,
-				       _("reading the spooled message failed: %m"));
+				       _("reading the spooled message failed: %s"),
+				       n < 0 ? strerror(errno) : _("it is shorter than expected"));
 			break;
 		}
-		if (n == 0)
-			break;
 		off += n;
+		left -= (unsigned long long)n;
 		out.len = 0;
 		if (wire_encode(&w, chunk, (size_t)n, &out) < 0 ||
 		    transport_write(&s->t, out.data, out.len, &s->io) < 0)
@@ -304,12 +322,23 @@ send_body(struct smtp *s)
 }
 
 static int
-send_auth_start(struct smtp *s, const struct sasl_mech *mech)
+send_auth_start(struct smtp_session *s, const struct sasl_mech *mech)
 {
 	struct buf resp, b64;
+	long port = 0;
 	int rc;
 
-	sasl_begin(&s->sasl, mech, s->p->user, s->password);
+	s->sasl.user = s->p->user != NULL ? s->p->user : "";
+	s->sasl.password = s->password != NULL ? s->password : "";
+	s->sasl.host = s->p->tls.host_override ? s->p->tls.host_override : s->p->host;
+	if (s->p->port != NULL && parse_long(s->p->port, 1, 65535, &port) == 0)
+		s->sasl.port = (unsigned)port;
+	s->sasl.cb_type = s->cb_data != NULL ? s->cb_type : NULL;
+	s->sasl.cb_data = s->cb_data;
+	s->sasl.cb_len = s->cb_len;
+	s->sasl.server_offers_plus = caps_has_auth(&s->o->caps, "SCRAM-SHA-1-PLUS") ||
+				     caps_has_auth(&s->o->caps, "SCRAM-SHA-256-PLUS");
+	sasl_begin(&s->sasl, mech);
 	s->o->auth_mech = mech->name;
 	if (!mech->initial_response)
 		return smtp_command(s, false, "AUTH %s", mech->name);
@@ -318,6 +347,7 @@ send_auth_start(struct smtp *s, const struct sasl_mech *mech)
 	rc = sasl_step(&s->sasl, "", 0, &resp, &s->io);
 	if (rc == 0) {
 		base64_encode((const unsigned char *)resp.data, resp.len, &b64);
+		/* RFC 4954 4: "=" is an empty initial response. */
 		rc = smtp_command(s, true, "AUTH %s %s", mech->name, b64.len ? b64.data : "=");
 	}
 	buf_free(&resp);
@@ -326,7 +356,7 @@ send_auth_start(struct smtp *s, const struct sasl_mech *mech)
 }
 
 static int
-send_auth_continue(struct smtp *s, const struct reply *r)
+send_auth_continue(struct smtp_session *s, const struct reply *r)
 {
 	struct buf challenge, resp, b64;
 	const char *text = r->text;
@@ -352,72 +382,108 @@ send_auth_continue(struct smtp *s, const struct reply *r)
 	return rc;
 }
 
-/* Picks the mechanism and fetches the password.  Returns NULL and fills a
- * failure when AUTH cannot be done safely. */
+/* The mechanism named with `auth MECH`, if it can be used safely here. */
 static const struct sasl_mech *
-auth_prepare(struct smtp *s, enum smtp_state *next)
+named_mechanism(struct smtp_session *s, enum smtp_state *next)
 {
 	const struct caps *c = &s->o->caps;
-	bool plaintext_ok = s->p->allow_plaintext_auth;
+	const struct sasl_mech *mech = sasl_find(s->p->auth_mech);
+
+	if (mech == NULL) {
+		*next = fail(s, ST_CONFIG, _("AUTH mechanism %s is not supported; outbox has: %s"),
+			     s->p->auth_mech, sasl_mechanisms());
+		return NULL;
+	}
+	if (!caps_has_auth(c, mech->name)) {
+		*next = fail(s, ST_CONFIG,
+			     _("the server does not offer AUTH %s (it offers: %s); use 'auth on'"),
+			     mech->name, c->auth);
+		return NULL;
+	}
+	if ((mech->needs_tls || mech->needs_channel_binding) && !encrypted(s)) {
+		*next = fail(s, ST_CONFIG, _("AUTH %s needs TLS; turn tls on"), mech->name);
+		return NULL;
+	}
+	if (mech->needs_channel_binding && s->cb_data == NULL) {
+		*next = fail(s, ST_CONFIG,
+			     _("AUTH %s needs TLS channel binding, which this TLS session cannot "
+			       "give; use the mechanism without -PLUS"),
+			     mech->name);
+		return NULL;
+	}
+	if (mech->reveals_password && !encrypted(s) && !s->p->allow_plaintext_auth) {
+		*next = fail(s, ST_CONFIG,
+			     _("refusing AUTH %s over an unencrypted connection; turn tls on, "
+			       "or set 'allow_plaintext_auth on' if you accept the risk"),
+			     mech->name);
+		return NULL;
+	}
+	return mech;
+}
+
+/* The strongest mechanism both sides have (`auth on` or `auto`). */
+static const struct sasl_mech *
+chosen_mechanism(struct smtp_session *s, enum smtp_state *next)
+{
+	const struct caps *c = &s->o->caps;
+	bool cb = s->cb_data != NULL;
+	const struct sasl_mech *mech =
+		sasl_choose(c->auth, encrypted(s), cb, s->p->allow_plaintext_auth);
+
+	if (mech != NULL)
+		return mech;
+	if (!encrypted(s) && sasl_choose(c->auth, true, cb, true) != NULL)
+		*next = fail(s, ST_CONFIG,
+			     _("refusing to send the password over an unencrypted connection; "
+			       "turn tls on, or set 'allow_plaintext_auth on' if you accept the "
+			       "risk"));
+	else
+		*next = fail(s, ST_CONFIG,
+			     _("no usable AUTH mechanism: the server offers %s, outbox has %s"),
+			     c->auth, sasl_mechanisms());
+	return NULL;
+}
+
+/* RFC 9266: tls-exporter on TLS 1.3, tls-unique before it. */
+static void
+fetch_channel_binding(struct smtp_session *s)
+{
+	if (s->t.tls == NULL || s->cb_data != NULL)
+		return;
+	s->cb_type = tls_is_tls13(s->t.tls) ? "tls-exporter" : "tls-unique";
+	if (tls_channel_binding(s->t.tls, s->cb_type, &s->cb_data, &s->cb_len) < 0) {
+		s->cb_data = NULL;
+		s->cb_len = 0;
+	}
+}
+
+/* Picks the mechanism and fetches the password if it needs one.  Returns
+ * NULL and fills a failure when AUTH cannot be done safely. */
+static const struct sasl_mech *
+auth_prepare(struct smtp_session *s, enum smtp_state *next)
+{
 	const struct sasl_mech *mech;
 
-	if (!(c->flags & CAP_AUTH)) {
+	if (!(s->o->caps.flags & CAP_AUTH)) {
 		*next = fail(
 			s, ST_CONFIG,
 			_("the server %s does not offer AUTH; set 'auth off' if it needs none"),
 			s->p->host);
 		return NULL;
 	}
-	if (s->p->auth_mode == SMTP_AUTH_MECH) {
-		mech = sasl_find(s->p->auth_mech);
-		if (mech == NULL) {
-			*next = fail(s, ST_CONFIG,
-				     _("AUTH mechanism %s is not supported; outbox has: %s"),
-				     s->p->auth_mech, sasl_mechanisms());
-			return NULL;
-		}
-		if (!caps_has_auth(c, mech->name)) {
-			*next = fail(s, ST_CONFIG,
-				     _("the server does not offer AUTH %s (it offers: %s); use "
-				       "'auth on'"),
-				     mech->name, c->auth);
-			return NULL;
-		}
-		if (mech->reveals_password && !encrypted(s) && !plaintext_ok) {
-			*next = fail(
-				s, ST_CONFIG,
-				_("refusing AUTH %s over an unencrypted connection; turn tls on, "
-				  "or set 'allow_plaintext_auth on' if you accept the risk"),
-				mech->name);
-			return NULL;
-		}
-	} else {
-		mech = sasl_choose(c->auth, encrypted(s), plaintext_ok);
-		if (mech == NULL) {
-			if (!encrypted(s) && sasl_choose(c->auth, true, true) != NULL)
-				*next = fail(s, ST_CONFIG,
-					     _("refusing to send the password over an unencrypted "
-					       "connection; turn tls on, or set "
-					       "'allow_plaintext_auth on' "
-					       "if you accept the risk"));
-			else
-				*next = fail(s, ST_CONFIG,
-					     _("no supported AUTH mechanism: the server offers %s, "
-					       "outbox has %s"),
-					     c->auth, sasl_mechanisms());
-			return NULL;
-		}
+	fetch_channel_binding(s);
+	mech = s->p->auth_mode == SMTP_AUTH_MECH ? named_mechanism(s, next)
+						 : chosen_mechanism(s, next);
+	if (mech == NULL || !mech->needs_password || s->password != NULL)
+		return mech;
+	if (s->p->get_password == NULL) {
+		*next = fail(s, ST_ACCOUNT, _("no password available for %s"),
+			     s->p->user ? s->p->user : "");
+		return NULL;
 	}
-	if (s->password == NULL) {
-		if (s->p->get_password == NULL) {
-			*next = fail(s, ST_ACCOUNT, _("no password available for %s"),
-				     s->p->user ? s->p->user : "");
-			return NULL;
-		}
-		if (s->p->get_password(s->p->password_ctx, &s->password, &s->io) < 0) {
-			*next = fail(s, s->io.status, "%s", s->io.msg);
-			return NULL;
-		}
+	if (s->p->get_password(s->p->password_ctx, &s->password, &s->io) < 0) {
+		*next = fail(s, s->io.status, "%s", s->io.msg);
+		return NULL;
 	}
 	return mech;
 }
@@ -425,7 +491,7 @@ auth_prepare(struct smtp *s, enum smtp_state *next)
 /* The action of the current state: connect, handshake, or queue its
  * command(s). */
 static int
-smtp_act(struct smtp *s)
+smtp_act(struct smtp_session *s)
 {
 	s->need_reply = true;
 	switch (s->state) {
@@ -478,6 +544,11 @@ smtp_act(struct smtp *s)
 		return smtp_command(s, false, "DATA");
 	case S_BODY:
 		return send_body(s);
+	case S_RSET:
+		return smtp_command(s, false, "RSET");
+	case S_READY:
+		s->need_reply = false;
+		return 0;
 	case S_QUIT:
 		return smtp_command(s, false, "QUIT");
 	case S_DONE:
@@ -488,20 +559,20 @@ smtp_act(struct smtp *s)
 	return 0;
 }
 
-static enum smtp_state check_mail_params(struct smtp *s);
+static enum smtp_state check_mail_params(struct smtp_session *s);
 
 /* Performs the action of the current state; what it queued goes out in
  * one write.  Returns -1 on an I/O error, leaving the failure to
  * smtp_io_failed(). */
 static int
-smtp_enter(struct smtp *s)
+smtp_enter(struct smtp_session *s)
 {
 	return smtp_act(s) < 0 ? -1 : transport_flush(&s->t, &s->io);
 }
 
 /* --serverinfo: what the session learned, once the capabilities are final. */
 static void
-describe_server(struct smtp *s)
+describe_server(struct smtp_session *s)
 {
 	char capline[1024];
 
@@ -517,7 +588,7 @@ describe_server(struct smtp *s)
 }
 
 static enum smtp_state
-after_ehlo(struct smtp *s)
+after_ehlo(struct smtp_session *s)
 {
 	if (s->p->tls_mode == SMTP_TLS_STARTTLS && !s->tls_done) {
 		if (!(s->o->caps.flags & CAP_STARTTLS))
@@ -529,7 +600,7 @@ after_ehlo(struct smtp *s)
 				s->p->host);
 		return S_STARTTLS;
 	}
-	if (s->m == NULL) {
+	if (s->info != NULL) {
 		describe_server(s);
 		return S_QUIT;
 	}
@@ -543,11 +614,11 @@ after_ehlo(struct smtp *s)
 			return fail(s, s->io.status, "%s", s->io.msg);
 		return S_AUTH;
 	}
-	return check_mail_params(s);
+	return S_READY;
 }
 
 static enum smtp_state
-check_mail_params(struct smtp *s)
+check_mail_params(struct smtp_session *s)
 {
 	const struct caps *c = &s->o->caps;
 
@@ -567,7 +638,7 @@ check_mail_params(struct smtp *s)
 }
 
 static size_t
-accepted_rcpts(const struct smtp *s)
+accepted_rcpts(const struct smtp_session *s)
 {
 	size_t n = 0;
 
@@ -577,7 +648,7 @@ accepted_rcpts(const struct smtp *s)
 }
 
 static enum smtp_state
-after_rcpts(struct smtp *s)
+after_rcpts(struct smtp_session *s)
 {
 	bool any_temp = false;
 
@@ -595,7 +666,7 @@ after_rcpts(struct smtp *s)
 }
 
 static void
-record_rcpt(struct smtp *s, const struct reply *r)
+record_rcpt(struct smtp_session *s, const struct reply *r)
 {
 	struct smtp_rcpt *rc = &s->m->rcpts[s->rcpt_next];
 	char line[512];
@@ -614,10 +685,31 @@ record_rcpt(struct smtp *s, const struct reply *r)
 	}
 }
 
+/* Answers a 334 challenge.  When the mechanism cannot answer (a wrong
+ * SCRAM server signature, say), the exchange is cancelled with "*" (RFC
+ * 4954 4) before the session ends. */
+static enum smtp_state
+auth_continue(struct smtp_session *s, const struct reply *r)
+{
+	struct reply cancelled;
+
+	if (send_auth_continue(s, r) == 0 && transport_flush(&s->t, &s->io) == 0)
+		return S_AUTH;
+	if (s->io.status == ST_ACCOUNT || s->io.status == ST_SERVER_TEMP) {
+		struct error step = s->io;
+
+		if (smtp_command(s, false, "*") < 0 || transport_flush(&s->t, &s->io) < 0 ||
+		    read_reply(s, &cancelled) < 0)
+			s->connection_lost = true;
+		return fail(s, step.status, "%s", step.msg);
+	}
+	return fail(s, s->io.status, "%s", s->io.msg);
+}
+
 /* The one function that changes state: r is the reply to the current
  * state's command, or NULL when the state's action needed none. */
 static enum smtp_state
-smtp_transition(struct smtp *s, const struct reply *r)
+smtp_transition(struct smtp_session *s, const struct reply *r)
 {
 	int cls = r != NULL ? r->code / 100 : 2;
 
@@ -658,14 +750,16 @@ smtp_transition(struct smtp *s, const struct reply *r)
 			return fail_reply(s, r, "STARTTLS");
 		return S_TLS;
 	case S_AUTH:
-		if (r->code == 334) {
-			if (send_auth_continue(s, r) < 0 || transport_flush(&s->t, &s->io) < 0)
-				return fail(s, s->io.status, "%s", s->io.msg);
-			return S_AUTH;
-		}
+		if (r->code == 334)
+			return auth_continue(s, r);
 		if (cls != 2)
 			return fail_reply(s, r, "AUTH");
-		return check_mail_params(s);
+		if (!sasl_complete(&s->sasl))
+			return fail(s, ST_ACCOUNT,
+				    _("the server accepted AUTH %s without proving that it knows the "
+				      "password; refusing to go on"),
+				    s->sasl.mech->name);
+		return S_READY;
 	case S_MAIL:
 		if (cls != 2)
 			return fail_reply(s, r, "MAIL FROM");
@@ -690,7 +784,13 @@ smtp_transition(struct smtp *s, const struct reply *r)
 			return fail_reply(s, r, _("sending the message"));
 		s->o->code = r->code;
 		reply_first_line(r, s->o->reply, sizeof s->o->reply);
-		return S_QUIT;
+		s->in_transaction = false;
+		return S_READY;
+	case S_RSET:
+		if (cls != 2)
+			s->session_broken = true;
+		return cls == 2 ? S_READY : S_QUIT;
+	case S_READY:
 	case S_QUIT:
 	case S_DONE:
 	case S__COUNT:
@@ -704,7 +804,7 @@ smtp_transition(struct smtp *s, const struct reply *r)
  * awaiting_reply: the state's command went out whole; only its reply is
  * missing. */
 static void
-smtp_io_failed(struct smtp *s, bool awaiting_reply)
+smtp_io_failed(struct smtp_session *s, bool awaiting_reply)
 {
 	struct error saved = s->io;
 	enum status st = saved.status;
@@ -727,7 +827,7 @@ smtp_io_failed(struct smtp *s, bool awaiting_reply)
 /* Reads the replies still due for a pipelined group after a failure, and
  * ends an accepted DATA with an empty message (RFC 2920 3.1). */
 static void
-drain_pipeline(struct smtp *s)
+drain_pipeline(struct smtp_session *s)
 {
 	struct reply r;
 
@@ -745,16 +845,16 @@ drain_pipeline(struct smtp *s)
 	}
 }
 
-static int
-smtp_run(struct smtp *s)
+/* Runs the machine until the session is idle (S_READY) or over. */
+static void
+smtp_run(struct smtp_session *s)
 {
 	struct reply r;
 
-	s->state = S_CONNECT;
-	while (s->state != S_DONE) {
+	while (s->state != S_READY && s->state != S_DONE) {
 		enum smtp_state next;
 
-		if (s->state == S_QUIT && s->failed && s->pipelined)
+		if ((s->state == S_QUIT || s->state == S_RSET) && s->pending_replies > 0)
 			drain_pipeline(s);
 		if (s->state == S_QUIT && s->connection_lost)
 			break;
@@ -769,47 +869,131 @@ smtp_run(struct smtp *s)
 		}
 		s->state = next;
 	}
-	transport_close(&s->t);
-	free_secret(s->password);
-	s->password = NULL;
-	buf_free(&s->greeting);
-	return s->failed ? -1 : 0;
+	if (s->state != S_READY)
+		s->state = S_DONE;
 }
 
-static void
-smtp_init(struct smtp *s, const struct smtp_params *p, struct smtp_mail *m, struct smtp_outcome *o,
-	  struct error *e)
+static struct smtp_session *
+smtp_new(const struct smtp_params *p, struct error *e)
 {
-	memset(s, 0, sizeof *s);
-	memset(o, 0, sizeof *o);
+	struct smtp_session *s = xcalloc(1, sizeof *s);
+
 	s->p = p;
-	s->m = m;
-	s->o = o;
+	s->o = &s->out;
 	s->result = e;
 	transport_init(&s->t, -1, p->timeout_ms);
 	buf_init(&s->greeting, 4096);
+	s->state = S_CONNECT;
+	return s;
+}
+
+static void
+smtp_free(struct smtp_session *s)
+{
+	transport_close(&s->t);
+	sasl_end(&s->sasl);
+	free_secret(s->password);
+	free(s->cb_data);
+	buf_free(&s->greeting);
+	free(s);
+}
+
+/* What the caller learns: the session's facts and the last transaction's. */
+static void
+report(const struct smtp_session *s, struct smtp_outcome *o)
+{
+	*o = s->out;
+}
+
+struct smtp_session *
+smtp_open(const struct smtp_params *p, struct smtp_outcome *o, struct error *e)
+{
+	struct smtp_session *s = smtp_new(p, e);
+
+	smtp_run(s);
+	report(s, o);
+	if (s->state == S_READY)
+		return s;
+	smtp_free(s);
+	return NULL;
+}
+
+int
+smtp_transaction(struct smtp_session *s, struct smtp_mail *m, struct smtp_outcome *o,
+		 struct error *e)
+{
+	for (size_t i = 0; i < m->nrcpts; i++)
+		m->rcpts[i].state = RCPT_PENDING;
+	s->m = m;
+	s->result = e;
+	s->failed = false;
+	s->pipelined = false;
+	s->rcpt_next = 0;
+	s->pending_replies = 0;
+	s->out.status = ST_OK;
+	s->out.uncertain = false;
+	s->out.dsn_dropped = false;
+	s->out.code = 0;
+	s->out.reply[0] = '\0';
+	if (s->state != S_READY) {
+		error_set(e, ST_SOFTWARE, _("the SMTP session is closed"));
+		s->out.status = ST_SOFTWARE;
+		report(s, o);
+		return -1;
+	}
+	s->in_transaction = true;
+	s->state = check_mail_params(s);
+	smtp_run(s);
+	s->in_transaction = false;
+	s->m = NULL;
+	report(s, o);
+	return s->failed ? -1 : 0;
+}
+
+bool
+smtp_usable(const struct smtp_session *s)
+{
+	return s != NULL && s->state == S_READY;
+}
+
+void
+smtp_close(struct smtp_session *s)
+{
+	struct error ignored;
+
+	if (s == NULL)
+		return;
+	if (s->state == S_READY) {
+		s->result = &ignored;
+		s->failed = false;
+		s->state = S_QUIT;
+		smtp_run(s);
+	}
+	smtp_free(s);
 }
 
 int
 smtp_send(const struct smtp_params *p, struct smtp_mail *m, struct smtp_outcome *o, struct error *e)
 {
-	struct smtp s;
+	struct smtp_session *s = smtp_open(p, o, e);
+	int rc;
 
-	for (size_t i = 0; i < m->nrcpts; i++)
-		m->rcpts[i].state = RCPT_PENDING;
-	smtp_init(&s, p, m, o, e);
-	if (smtp_run(&s) < 0)
+	if (s == NULL)
 		return -1;
-	return 0;
+	rc = smtp_transaction(s, m, o, e);
+	smtp_close(s);
+	return rc;
 }
 
 int
 smtp_serverinfo(const struct smtp_params *p, struct buf *out, struct error *e)
 {
-	struct smtp_outcome o;
-	struct smtp s;
+	struct smtp_session *s = smtp_new(p, e);
+	int rc;
 
-	smtp_init(&s, p, NULL, &o, e);
-	s.info = out;
-	return smtp_run(&s);
+	s->info = out;
+	smtp_run(s);
+	rc = s->failed ? -1 : 0;
+	smtp_free(s);
+	return rc;
 }

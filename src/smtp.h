@@ -70,8 +70,9 @@ struct smtp_mail {
 	unsigned long long size; /* for SIZE=; an estimate is fine (RFC 1870) */
 	const char *headers;     /* rewritten header block, blank line included */
 	size_t headers_len;
-	int body_fd; /* the body: from body_offset to EOF */
+	int body_fd; /* the body: body_len bytes from body_offset */
 	off_t body_offset;
+	unsigned long long body_len;
 };
 
 struct smtp_outcome {
@@ -84,6 +85,27 @@ struct smtp_outcome {
 	char reply[512];       /* its first line */
 	struct caps caps;
 };
+
+struct smtp_session;
+
+/* Connects, greets, does TLS and AUTH as configured.  NULL on failure,
+ * with o->status and e set.  The session then carries any number of
+ * transactions: a flush costs one handshake and one login. */
+struct smtp_session *smtp_open(const struct smtp_params *p, struct smtp_outcome *o,
+			       struct error *e);
+
+/* One MAIL/RCPT/DATA transaction on an open session.  Returns 0 when the
+ * message was accepted for at least one recipient (per-recipient results
+ * in m->rcpts), else -1 with o->status and e set.  After a failure the
+ * session stays usable (RSET) unless the connection is gone or the server
+ * said 421: check smtp_usable(). */
+int smtp_transaction(struct smtp_session *s, struct smtp_mail *m, struct smtp_outcome *o,
+		     struct error *e);
+
+bool smtp_usable(const struct smtp_session *s);
+
+/* QUIT (when the session is usable) and free. NULL is fine. */
+void smtp_close(struct smtp_session *s);
 
 /* Runs one whole session for one message.  Returns 0 when the message was
  * accepted for at least one recipient (per-recipient results are in

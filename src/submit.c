@@ -94,18 +94,24 @@ trace_line(void *ctx, const char *dir, const char *line)
 	fprintf(stderr, "%s %s\n", strcmp(dir, "C") == 0 ? "-->" : "<--", line);
 }
 
+static void
+secret_source_of(const struct account *a, struct secret_source *src)
+{
+	memset(src, 0, sizeof *src);
+	src->account = a->name;
+	src->host = account_get(a, KW_HOST);
+	src->user = account_get(a, KW_USER);
+	src->password = account_get(a, KW_PASSWORD);
+	src->passwordeval = account_get(a, KW_PASSWORDEVAL);
+	src->prompt = true;
+}
+
 static int
 get_password(void *ctx, char **password, struct error *e)
 {
-	const struct account *a = ctx;
-	struct secret_source src = {
-		.account = a->name,
-		.host = account_get(a, KW_HOST),
-		.user = account_get(a, KW_USER),
-		.password = account_get(a, KW_PASSWORD),
-		.passwordeval = account_get(a, KW_PASSWORDEVAL),
-	};
+	struct secret_source src;
 
+	secret_source_of(ctx, &src);
 	return secret_get_password(&src, password, e);
 }
 
@@ -536,6 +542,7 @@ submit_deliver(const struct request *r, int in_fd, struct error *e)
 	mail.headers_len = headers.len;
 	mail.body_fd = sp.fd;
 	mail.body_offset = (off_t)layout.body_start;
+	mail.body_len = sp.size - layout.body_start;
 	mail.size = headers.len + (sp.size - layout.body_start) + sp.bare_lf;
 
 	smtp_params_from(s.account, r->verbose, &params);
@@ -630,6 +637,80 @@ submit_pretend(const struct request *r, struct buf *out, struct error *e)
 		buf_printf(out, "%s %s\n", _("account:"), s.account->name);
 		conf_describe_account(s.account, out);
 		rc = 0;
+	}
+	conf_free(s.conf);
+	return rc;
+}
+
+/* The account for the keyring options: it needs a host and a user, the
+ * attributes of its keyring item. */
+static int
+keyring_account(const struct request *r, struct session *s, struct error *e)
+{
+	if (load_conf(r, s, e) < 0 || select_account(s, r->envelope_from, e) < 0)
+		return -1;
+	if (account_get(s->account, KW_USER) == NULL)
+		return error_set(e, ST_CONFIG,
+				 _("account %s has no user; set 'user' before storing a password"),
+				 s->account->name);
+	return 0;
+}
+
+int
+submit_store_password(const struct request *r, struct buf *out, struct error *e)
+{
+	struct session s = {0};
+	char *password = NULL;
+	int rc = -1;
+
+	if (keyring_account(r, &s, e) == 0) {
+		const char *host = account_get(s.account, KW_HOST);
+		const char *user = account_get(s.account, KW_USER);
+		char *prompt = xasprintf(_("Password for %s at %s: "), user, host);
+
+		if (secret_read_new(prompt, &password, e) == 0 &&
+		    secret_store(host, user, password, e) == 0) {
+			buf_printf(out, _("stored the password for %s at %s in the keyring\n"), user,
+				   host);
+			rc = 0;
+		}
+		free(prompt);
+		free_secret(password);
+	}
+	conf_free(s.conf);
+	return rc;
+}
+
+int
+submit_delete_password(const struct request *r, struct buf *out, struct error *e)
+{
+	struct session s = {0};
+	int rc = -1;
+
+	if (keyring_account(r, &s, e) == 0) {
+		const char *host = account_get(s.account, KW_HOST);
+		const char *user = account_get(s.account, KW_USER);
+
+		rc = secret_delete(host, user, e);
+		if (rc == 0)
+			buf_printf(out, _("deleted the password for %s at %s from the keyring\n"), user,
+				   host);
+	}
+	conf_free(s.conf);
+	return rc;
+}
+
+int
+submit_password_source(const struct request *r, struct buf *out, struct error *e)
+{
+	struct session s = {0};
+	struct secret_source src;
+	int rc = -1;
+
+	if (load_conf(r, &s, e) == 0 && select_account(&s, r->envelope_from, e) == 0) {
+		secret_source_of(s.account, &src);
+		buf_printf(out, "%s %s\n", _("account:"), s.account->name);
+		rc = secret_describe(&src, out, e);
 	}
 	conf_free(s.conf);
 	return rc;

@@ -16,6 +16,13 @@ int submit_deliver(const struct request *r, int in_fd, struct error *e);
 /* --pretend: the account that would be used, secrets masked. */
 int submit_pretend(const struct request *r, struct buf *out, struct error *e);
 
+/* --store-password, --delete-password: the account's keyring item. */
+int submit_store_password(const struct request *r, struct buf *out, struct error *e);
+int submit_delete_password(const struct request *r, struct buf *out, struct error *e);
+
+/* --password-source: where the account's password would come from. */
+int submit_password_source(const struct request *r, struct buf *out, struct error *e);
+
 /* --serverinfo: what the account's server offers. */
 int submit_serverinfo(const struct request *r, struct buf *out, struct error *e);
 

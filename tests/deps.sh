@@ -6,6 +6,8 @@ set -eu
 packages="autoconf automake autopoint gettext pkg-config make gcc
 libgnutls28-dev libsecret-1-dev libidn2-dev
 python3-aiosmtpd gnutls-bin groff-base mandoc strace
+dbus gnome-keyring libsecret-tools
+postfix sasl2-bin libsasl2-modules
 git-email libmailtools-perl mutt bsd-mailx"
 
 missing=
@@ -26,6 +28,8 @@ if [ "$(id -u)" -ne 0 ]; then
 	sudo=sudo
 fi
 export DEBIAN_FRONTEND=noninteractive
+# postfix is only for its tools and a private test instance: no system setup.
+echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
 $sudo apt-get update -q
 # shellcheck disable=SC2086
 $sudo apt-get install -y -q --no-install-recommends $missing

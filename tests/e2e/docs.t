@@ -51,6 +51,17 @@ for k in $keywords; do
 	esac
 done
 
+# The fixed long options of cli.c's table: documented and completed.
+longs=$(sed -n '/^static const struct option fixed_long\[\] = {/,/^};/p' "$TOP/src/cli.c" |
+	grep -o '{"[a-z-]*"' | cut -c3- | tr -d '"')
+t_ok "the long option table was found" test -n "$longs"
+for o in $longs; do
+	roff=$(printf '%s' "--$o" | sed 's/-/\\-/g')
+	grep -qF -e "$roff" "$TOP/doc/outbox.1"
+	ok $? "outbox.1 documents --$o"
+	t_like "completion offers --$o" "$T/offered" "^--$o=?\$"
+done
+
 # Translations: every file with _("...") is in POTFILES.in.
 for f in "$TOP"/src/*.c; do
 	grep -q '_("' "$f" || continue

@@ -3,20 +3,27 @@
 
 Built on aiosmtpd (Debian's python3-aiosmtpd 1.4.3), an implementation that
 shares no code with outbox.  It listens on 127.0.0.1 (port 0 by default),
-speaks plain SMTP, STARTTLS or implicit TLS, checks AUTH PLAIN/LOGIN against
-the --auth pairs, stores every accepted message as DIR/msg-N.eml (the bytes
-as received, dot-unstuffed) plus DIR/msg-N.env (JSON envelope, written last),
+speaks plain SMTP, STARTTLS or implicit TLS, checks AUTH against the --auth
+pairs and --oauth-token tokens the way a real server does (PLAIN, LOGIN,
+CRAM-MD5, SCRAM-SHA-1/-256 with and without TLS channel binding, XOAUTH2,
+OAUTHBEARER, EXTERNAL; the non-aiosmtpd ones live in saslserver.py next to
+this file), stores every accepted message as DIR/msg-N.eml (the bytes as
+received, dot-unstuffed) plus DIR/msg-N.env (JSON envelope, written last),
 logs the protocol exchange, and injects scripted faults at every stage.
 
 Everything it reads from the network comes from the client under test and is
-treated as untrusted: lines are bounded by aiosmtpd's reader limits and the
-body by --size when given.
+treated as untrusted: lines are bounded by the reader limit (AUTH lines up to
+AUTH_LINE_LIMIT for long OAuth tokens, other commands 512 octets), SASL
+messages by saslserver.py's parsers, and the body by --size when given.
 
 Run it with /usr/bin/python3 (the interpreter that has aiosmtpd).
 """
 
 import argparse
 import asyncio
+import base64
+import binascii
+import collections
 import json
 import logging
 import os
@@ -26,11 +33,24 @@ import ssl
 import sys
 import warnings
 
-from aiosmtpd.smtp import SMTP, AuthResult
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, auth_mechanism
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import saslserver  # noqa: E402
+from saslserver import AuthFailure  # noqa: E402
 
 STAGES = ("greeting", "ehlo", "helo", "starttls", "auth", "mail", "rcpt",
           "data", "eod")
 HANG_SECONDS = 24 * 3600
+# Advertised in this order (those that --auth-mech enables).
+MECHANISMS = ("PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256",
+              "SCRAM-SHA-1-PLUS", "SCRAM-SHA-256-PLUS", "XOAUTH2",
+              "OAUTHBEARER", "EXTERNAL")
+DEFAULT_MECHANISMS = ("PLAIN", "LOGIN")
+# RFC 4954 section 4 allows 12288 octets; a 4 KB token in base64 fits.
+AUTH_LINE_LIMIT = 16384
+READER_LIMIT = 2 * AUTH_LINE_LIMIT
+HANDLED = AuthResult(success=False, handled=True)
 FAULT_HELP = """faults (--fault, repeatable): STAGE[=ADDRESS][#COUNT]:ACTION
   STAGE   greeting ehlo helo starttls auth mail rcpt data eod
           (rcpt=ADDRESS hits that recipient only; eod = after the final dot)
@@ -89,6 +109,23 @@ class ServerState:
             if not sep:
                 raise ValueError("--auth wants USER:PASS, got %r" % pair)
             self.users[user.encode()] = password.encode()
+        self.tokens = collections.defaultdict(set)
+        for pair in args.oauth_token:
+            user, sep, token = pair.partition(":")
+            if not sep or not user or not token:
+                raise ValueError("--oauth-token wants USER:TOKEN, got %r"
+                                 % pair)
+            self.tokens[user.encode()].add(token.encode())
+        self.mechs = args.auth_mech
+        self.auth_enabled = bool(self.users or self.tokens
+                                 or "EXTERNAL" in self.mechs)
+        try:
+            self.scram = saslserver.ScramStore(self.users,
+                                               args.scram_iterations)
+        except AuthFailure as e:
+            raise ValueError("--auth: %s" % e)
+        # Set by main when a -PLUS mechanism may meet TLS 1.3.
+        self.exporter = None
         self.counter = self._highest_stored()
         self.logfile = open(args.log, "a", encoding="utf-8") if args.log else None
 
@@ -147,8 +184,12 @@ class Handler:
         caps = [r[4:] for r in responses[1:-1]]
         if a.no_8bitmime:
             caps = [c for c in caps if c != "8BITMIME"]
-        if not a.auth:
-            caps = [c for c in caps if not c.startswith("AUTH ")]
+        # aiosmtpd lists AUTH (sorted) only where it allows it; list ours.
+        had_auth = any(c.startswith("AUTH ") for c in caps)
+        caps = [c for c in caps if not c.startswith("AUTH ")]
+        offered = server.offered_mechanisms()
+        if had_auth and self.state.auth_enabled and offered:
+            caps.append("AUTH " + " ".join(offered))
         if a.pipelining:
             caps.append("PIPELINING")
         if a.dsn:
@@ -159,13 +200,31 @@ class Handler:
         return ["250-" + x for x in lines[:-1]] + ["250 " + lines[-1]]
 
 
+class Identity:
+    """Who authenticated: the login (bytes) and OAUTHBEARER's host/port."""
+
+    def __init__(self, login, oauth_host=None, oauth_port=None):
+        self.login = login
+        self.oauth_host = oauth_host
+        self.oauth_port = oauth_port
+
+
+def text(value):
+    return value.decode("utf-8", "backslashreplace") if value else None
+
+
 class TestSMTP(SMTP):
-    """aiosmtpd's SMTP with logging, faults, DSN parameters and own DATA."""
+    """aiosmtpd's SMTP with logging, faults, DSN parameters, own DATA and
+    the SASL mechanisms aiosmtpd lacks."""
 
     conn_seq = 0
+    line_length_limit = READER_LIMIT
 
     def __init__(self, state, *args, **kwargs):
         super().__init__(Handler(state), *args, **kwargs)
+        # Per connection (aiosmtpd's is one dict shared by all instances).
+        self.command_size_limits = collections.defaultdict(
+            lambda: SMTP.command_size_limit, {"AUTH": AUTH_LINE_LIMIT})
         self.state = state
         TestSMTP.conn_seq += 1
         self.conn_id = TestSMTP.conn_seq
@@ -281,11 +340,202 @@ class TestSMTP(SMTP):
         await super().smtp_STARTTLS(arg)
 
     async def smtp_AUTH(self, arg):
-        if not self.state.users:
+        if not self.state.auth_enabled:
             return await self.push("502 5.5.1 AUTH not available")
         if await self._fault("auth"):
             return
+        was_authenticated = self.session.authenticated
         await super().smtp_AUTH(arg)
+        if self.session.authenticated and not was_authenticated:
+            self.session.auth_mech = arg.split()[0]
+            self._log("* authenticated %s as %s" % (
+                self.session.auth_mech, text(self.session.auth_data.login)))
+
+    # --- SASL mechanisms beyond aiosmtpd's PLAIN and LOGIN ------------------
+
+    def _ssl_object(self):
+        t = self.transport
+        return t.get_extra_info("ssl_object") if t is not None else None
+
+    def _channel(self):
+        """(type, data, TLS version) of this connection's channel binding,
+        or None (no TLS, or no binding available)."""
+        sslobj = self._ssl_object()
+        if sslobj is None:
+            return None
+        try:
+            return saslserver.channel_binding(sslobj, self.state.exporter)
+        except (OSError, ValueError) as e:
+            self._log("* no channel binding: %s" % e)
+            return None
+
+    def offered_mechanisms(self):
+        """The AUTH mechanisms of this connection, in MECHANISMS order:
+        -PLUS only on a TLS connection that has a channel binding."""
+        plus = (any(m.endswith("-PLUS") for m in self.state.mechs)
+                and self._channel() is not None)
+        return [m for m in self.state.mechs if plus or not m.endswith("-PLUS")]
+
+    def _refuse(self, reason, reply=None):
+        self._log("* auth refused: %s" % reason)
+        return AuthResult(success=False, handled=False, message=reply)
+
+    async def _challenge(self, data):
+        """Send 334 base64(DATA); the decoded answer, or None when the
+        client cancelled or sent bad base64 (already answered 501)."""
+        answer = await self.challenge_auth(data)
+        return None if answer is MISSING else answer
+
+    async def _initial(self, args):
+        """The initial response (RFC 4954: '=' is an empty one) or, without
+        one, the answer to an empty 334; None when already answered."""
+        if len(args) == 1:
+            return await self._challenge(b"")
+        if args[1] == "=":
+            return b""
+        try:
+            return base64.b64decode(args[1], validate=True)
+        except (binascii.Error, ValueError):
+            await self.push("501 5.5.2 Can't decode base64")
+            return None
+
+    def _token_owner(self, user, token):
+        """USER (or, when None, whoever owns TOKEN) if TOKEN is valid."""
+        owners = [u for u, tokens in self.state.tokens.items()
+                  if token in tokens and user in (None, u)]
+        if not owners:
+            raise AuthFailure("bearer token not valid for %s" % (
+                text(user) if user is not None else "any user"))
+        return owners[0]
+
+    @auth_mechanism("CRAM-MD5")
+    async def auth_CRAM_MD5(self, _, args):
+        if len(args) != 1:
+            await self.push("501 5.5.2 CRAM-MD5 has no initial response")
+            return HANDLED
+        challenge = saslserver.cram_md5_challenge(self.hostname)
+        response = await self._challenge(challenge)
+        if response is None:
+            return HANDLED
+        try:
+            user = saslserver.cram_md5_check(self.state.users, challenge,
+                                             response)
+        except AuthFailure as e:
+            return self._refuse(e)
+        return AuthResult(success=True, auth_data=Identity(user))
+
+    async def _scram(self, mechanism, args):
+        channel = self._channel()
+        if mechanism.endswith("-PLUS") and channel is None:
+            await self.push("504 5.5.4 %s needs TLS with channel binding"
+                            % mechanism)
+            return HANDLED
+        plus_offered = channel is not None and any(
+            m.endswith("-PLUS") for m in self.state.mechs)
+        exchange = saslserver.ScramExchange(
+            self.state.scram, mechanism, channel, plus_offered,
+            self.state.args.scram_bad_signature)
+        client_first = await self._initial(args)
+        if client_first is None:
+            return HANDLED
+        try:
+            server_first = exchange.server_first(client_first)
+        except AuthFailure as e:
+            return self._refuse(e)
+        client_final = await self._challenge(server_first)
+        if client_final is None:
+            return HANDLED
+        try:
+            server_final = exchange.server_final(client_final)
+        except AuthFailure as e:
+            return self._refuse(e)
+        if self.state.args.scram_bad_signature:
+            self._log("* scram: sending a wrong server signature")
+        if channel is not None and exchange.cbdata:
+            self._log("* scram: channel binding %s checked (%s)"
+                      % (channel[0], channel[2]))
+        last = await self._challenge(server_final)
+        if last is None:
+            return HANDLED
+        if last:
+            return self._refuse("SCRAM: non-empty answer to server-final")
+        return AuthResult(success=True,
+                          auth_data=Identity(exchange.user.encode()))
+
+    @auth_mechanism("SCRAM-SHA-1")
+    async def auth_SCRAM_SHA_1(self, _, args):
+        return await self._scram("SCRAM-SHA-1", args)
+
+    @auth_mechanism("SCRAM-SHA-256")
+    async def auth_SCRAM_SHA_256(self, _, args):
+        return await self._scram("SCRAM-SHA-256", args)
+
+    @auth_mechanism("SCRAM-SHA-1-PLUS")
+    async def auth_SCRAM_SHA_1_PLUS(self, _, args):
+        return await self._scram("SCRAM-SHA-1-PLUS", args)
+
+    @auth_mechanism("SCRAM-SHA-256-PLUS")
+    async def auth_SCRAM_SHA_256_PLUS(self, _, args):
+        return await self._scram("SCRAM-SHA-256-PLUS", args)
+
+    @auth_mechanism("XOAUTH2")
+    async def auth_XOAUTH2(self, _, args):
+        data = await self._initial(args)
+        if data is None:
+            return HANDLED
+        try:
+            user, token = saslserver.parse_xoauth2(data)
+        except AuthFailure as e:
+            return self._refuse(e)
+        try:
+            self._token_owner(user, token)
+        except AuthFailure as e:
+            # Gmail: a 334 with the error in JSON, then 535 after any answer.
+            self._log("* auth refused: %s" % e)
+            if await self._challenge(saslserver.oauth_error(
+                    saslserver.XOAUTH2_ERROR)) is None:
+                return HANDLED
+            return self._refuse("XOAUTH2 error acknowledged",
+                                "535 5.7.8 Username and Password not "
+                                "accepted")
+        return AuthResult(success=True, auth_data=Identity(user))
+
+    @auth_mechanism("OAUTHBEARER")
+    async def auth_OAUTHBEARER(self, _, args):
+        data = await self._initial(args)
+        if data is None:
+            return HANDLED
+        try:
+            fields = saslserver.parse_oauthbearer(data)
+        except AuthFailure as e:
+            return self._refuse(e)
+        try:
+            user = self._token_owner(fields["user"], fields["token"])
+        except AuthFailure as e:
+            # RFC 7628 3.2.2: error JSON in a 334, the client answers ^A.
+            self._log("* auth refused: %s" % e)
+            answer = await self._challenge(saslserver.oauth_error(
+                saslserver.OAUTHBEARER_ERROR))
+            if answer is None:
+                return HANDLED
+            return self._refuse("OAUTHBEARER error acknowledged" if
+                                answer == b"\x01" else
+                                "OAUTHBEARER: answer to the error is not ^A")
+        return AuthResult(success=True, auth_data=Identity(
+            user, text(fields["host"]), text(fields["port"])))
+
+    @auth_mechanism("EXTERNAL")
+    async def auth_EXTERNAL(self, _, args):
+        authzid = await self._initial(args)
+        if authzid is None:
+            return HANDLED
+        cn = self._client_cert()
+        if cn is None:
+            return self._refuse("EXTERNAL: no verified client certificate")
+        if authzid and authzid != cn.encode():
+            return self._refuse("EXTERNAL: authzid %r is not the "
+                                "certificate's CN %r" % (text(authzid), cn))
+        return AuthResult(success=True, auth_data=Identity(cn.encode()))
 
     def _params(self, text, allowed):
         """Split ESMTP parameters; None on a syntax error or unknown keyword."""
@@ -302,7 +552,7 @@ class TestSMTP(SMTP):
     def _mail_keywords(self):
         a = self.state.args
         allowed = {"BODY", "SIZE"}
-        if a.auth:
+        if self.state.auth_enabled:
             allowed.add("AUTH")
         if a.dsn:
             allowed |= {"RET", "ENVID"}
@@ -384,13 +634,16 @@ class TestSMTP(SMTP):
     def _record(self, size):
         env = self.envelope
         auth = self.session.auth_data if self.session.authenticated else None
-        login = getattr(auth, "login", None)
         return {
             "mail_from": env.mail_from,
             "rcpt_tos": env.rcpt_tos,
             "mail_options": env.mail_options,
             "rcpt_options": env.rcpt_options,
-            "auth": login.decode("utf-8", "backslashreplace") if login else None,
+            "auth": text(getattr(auth, "login", None)),
+            "auth_mech": getattr(self.session, "auth_mech", None)
+            if auth else None,
+            "oauth_host": getattr(auth, "oauth_host", None),
+            "oauth_port": getattr(auth, "oauth_port", None),
             "tls": self._tls_active(),
             "helo": self.helo_name,
             "esmtp": bool(self.session.extended_smtp),
@@ -500,7 +753,17 @@ def parse_args(argv):
     p.add_argument("--client-ca")
     p.add_argument("--auth", action="append", default=[], metavar="USER:PASS")
     p.add_argument("--auth-mech", action="append", default=[],
-                   choices=("PLAIN", "LOGIN"))
+                   metavar="MECH[,MECH...]",
+                   help="offer these (repeatable; default PLAIN,LOGIN): "
+                   + ",".join(MECHANISMS))
+    p.add_argument("--oauth-token", action="append", default=[],
+                   metavar="USER:TOKEN",
+                   help="a valid bearer token for XOAUTH2/OAUTHBEARER")
+    p.add_argument("--scram-iterations", type=int, default=4096)
+    p.add_argument("--scram-bad-signature", action="store_true",
+                   help="send a wrong v= in SCRAM's server-final")
+    p.add_argument("--tls-max", choices=("1.2", "1.3"),
+                   help="highest TLS version (1.2: -PLUS uses tls-unique)")
     p.add_argument("--auth-no-tls", action="store_true")
     p.add_argument("--require-starttls", action="store_true")
     p.add_argument("--pipelining", action="store_true")
@@ -520,6 +783,15 @@ def parse_args(argv):
     a = p.parse_args(argv)
     if a.mode != "plain" and not (a.cert and a.key):
         p.error("--mode %s needs --cert and --key" % a.mode)
+    wanted = {m.strip().upper() for arg in a.auth_mech
+              for m in arg.split(",") if m.strip()}
+    unknown = wanted - set(MECHANISMS)
+    if unknown:
+        p.error("unknown --auth-mech %s" % ",".join(sorted(unknown)))
+    a.auth_mech = [m for m in MECHANISMS
+                   if m in (wanted or DEFAULT_MECHANISMS)]
+    if a.scram_iterations < 1:
+        p.error("--scram-iterations must be at least 1")
     return a
 
 
@@ -529,6 +801,8 @@ def tls_context(args):
     if args.client_ca:
         ctx.load_verify_locations(args.client_ca)
         ctx.verify_mode = ssl.CERT_OPTIONAL
+    if args.tls_max == "1.2":
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     return ctx
 
 
@@ -554,8 +828,10 @@ def main(argv):
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     ctx = tls_context(args) if args.mode != "plain" else None
-    exclude = [m for m in ("PLAIN", "LOGIN")
-               if args.auth_mech and m not in args.auth_mech]
+    if (ctx is not None and args.tls_max != "1.2"
+            and any(m.endswith("-PLUS") for m in args.auth_mech)):
+        state.exporter = saslserver.make_exporter(ctx)
+    exclude = [m for m in MECHANISMS if m not in args.auth_mech]
 
     def factory():
         return TestSMTP(
@@ -567,7 +843,7 @@ def main(argv):
             tls_context=ctx if args.mode == "starttls" else None,
             require_starttls=args.require_starttls,
             timeout=args.timeout,
-            auth_required=bool(args.auth),
+            auth_required=state.auth_enabled,
             auth_require_tls=args.mode == "starttls" and not args.auth_no_tls,
             auth_exclude_mechanism=exclude,
             authenticator=make_authenticator(state),

@@ -129,6 +129,18 @@ main(void)
 	is_int(CLI_PRETEND, r.mode, "pretend mode");
 	cli_request_free(&r);
 
+	/* Keyring verbs */
+	is_int(0, parse(&r, &e, "outbox", "-a", "work", "--store-password", NULL), "--store-password");
+	is_int(CLI_STORE_PASSWORD, r.mode, "store mode");
+	is_string("work", r.account, "store: account from -a");
+	cli_request_free(&r);
+	is_int(0, parse(&r, &e, "outbox", "--delete-password", NULL), "--delete-password");
+	is_int(CLI_DELETE_PASSWORD, r.mode, "delete mode");
+	cli_request_free(&r);
+	is_int(0, parse(&r, &e, "outbox", "--password-source", NULL), "--password-source");
+	is_int(CLI_PASSWORD_SOURCE, r.mode, "source mode");
+	cli_request_free(&r);
+
 	/* msmtp's long options */
 	is_int(0,
 	       parse(&r, &e, "outbox", "--host=mx.example", "--port=2525", "--tls=off", "--auth",

@@ -1,0 +1,77 @@
+/* policy.c - failure classes to actions, and the retry schedule.
+ *
+ * No input from outside: the class comes from the SMTP engine's or the
+ * local code's classification. */
+#include "config.h"
+
+#include "policy.h"
+
+static const struct {
+	enum status status;
+	enum policy_action action;
+} actions[] = {
+	{ST_OK, ACT_DELIVERED},
+	{ST_CONNECT, ACT_RETRY_SOON},
+	{ST_SERVER_TEMP, ACT_RETRY},
+	{ST_LOCAL_TEMP, ACT_RETRY},
+	{ST_OSERR, ACT_RETRY},
+	{ST_IOERR, ACT_RETRY},
+	{ST_SOFTWARE, ACT_RETRY},
+	{ST_CANTCREAT, ACT_RETRY},
+	{ST_ACCOUNT, ACT_HOLD},
+	{ST_CONFIG, ACT_HOLD},
+	{ST_NOUSER, ACT_FAIL},
+	{ST_MESSAGE_PERM, ACT_FAIL},
+	{ST_DATAERR, ACT_FAIL},
+	{ST_USAGE, ACT_FAIL},
+};
+
+enum policy_action
+policy_action(enum status st)
+{
+	for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+		if (actions[i].status == st)
+			return actions[i].action;
+	return ACT_RETRY;
+}
+
+const char *
+policy_action_name(enum policy_action a)
+{
+	static const char *const names[] = {
+		[ACT_DELIVERED] = "delivered", [ACT_RETRY_SOON] = "retry-soon",
+		[ACT_RETRY] = "retry",         [ACT_HOLD] = "hold",
+		[ACT_FAIL] = "fail",
+	};
+
+	return (unsigned)a < sizeof names / sizeof names[0] ? names[a] : "?";
+}
+
+static const struct {
+	enum policy_action action;
+	time_t first;
+	time_t cap;
+} schedules[] = {
+	{ACT_RETRY_SOON, 60, 10 * 60},
+	{ACT_RETRY, 5 * 60, 4 * 60 * 60},
+};
+
+time_t
+policy_next_attempt(enum policy_action a, unsigned attempts, time_t now, double random)
+{
+	for (size_t i = 0; i < sizeof schedules / sizeof schedules[0]; i++) {
+		time_t delay;
+
+		if (schedules[i].action != a)
+			continue;
+		delay = schedules[i].first;
+		for (unsigned n = 1; n < attempts && delay < schedules[i].cap; n++)
+			delay *= 2;
+		if (delay > schedules[i].cap)
+			delay = schedules[i].cap;
+		/* Jitter spreads out retries of messages queued together. */
+		delay += (time_t)((double)delay * 0.4 * (random - 0.5));
+		return now + (delay > 0 ? delay : 1);
+	}
+	return now;
+}

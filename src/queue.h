@@ -1,0 +1,165 @@
+/* queue.h - the crash-safe local queue (DESIGN.md 2).
+ *
+ * Layout under the queue directory (0700, owned by the user):
+ *   tmp/     messages being written (O_EXCL, 0600, flock held by the writer)
+ *   msg/     committed messages, one self-describing file each
+ *   state/   per-message delivery state, rewritten atomically
+ *   failed/  messages given up on, with their state
+ *   lock     flock()ed by the one running flusher
+ *   trigger  touched to ask for a flush (a systemd path unit watches it)
+ *
+ * A message file is: envelope lines ("key value"), an empty line, the
+ * message bytes exactly as they will be sent (headers already rewritten),
+ * and a trailer line "outbox-trailer <length> <sha256 hex>\n": length is
+ * that of the message bytes, the hash covers everything before the trailer
+ * (envelope, blank line, message), so a damaged recipient list is caught
+ * as surely as a damaged body.  A file whose trailer is missing or wrong
+ * is set aside in failed/ and reported, never sent.  Locks are flock()s
+ * on open files, so a killed process never leaves a stale lock.  Nothing
+ * here talks to the network. */
+#ifndef OUTBOX_QUEUE_H
+#define OUTBOX_QUEUE_H
+
+#include "lib.h"
+#include "status.h"
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+struct queue {
+	char *dir;
+	int dirfd;
+	int lock_fd;              /* the flusher lock, or -1 */
+};
+
+/* $XDG_STATE_HOME/outbox/queue, else ~/.local/state/outbox/queue, with
+ * HOME from the password database when unset (cron).  Newly allocated;
+ * NULL when there is no home directory at all (never a /tmp fallback). */
+char *queue_default_dir(void);
+
+/* Creates the layout when missing and checks it: the directory must be
+ * owned by the user and not group/world-writable (ST_CANTCREAT naming the
+ * directory and the chmod/chown to run). */
+int queue_open(struct queue *q, const char *dir, struct error *e);
+void queue_close(struct queue *q);
+
+enum rcpt_status { QRCPT_PENDING = 0, QRCPT_DELIVERED, QRCPT_FAILED };
+
+struct queue_rcpt {
+	char *addr;               /* wire form */
+	enum rcpt_status status;
+	char *reply;              /* the server's last words about it, or NULL */
+};
+
+struct queue_envelope {
+	char *account;            /* account name at submission */
+	char *from;               /* wire form, "" for the null sender */
+	struct queue_rcpt *rcpts;
+	size_t nrcpts;
+	char *dsn_notify, *dsn_return, *dsn_envid; /* NULL when unset */
+	bool eightbit;
+	bool smtputf8;
+	char *msgid;              /* Message-ID header value, or NULL */
+	time_t created;
+};
+
+struct queue_state {
+	unsigned attempts;
+	time_t first_attempt;     /* 0: never tried */
+	time_t first_contact;     /* first attempt that reached the server; expiry counts from here */
+	time_t last_attempt;
+	time_t next_attempt;      /* not due before (0: due now) */
+	bool held;                /* account/config trouble: wait for -q after a fix */
+	bool uncertain;           /* a connection was lost after the final dot */
+	char *reason;             /* why held / last error, one line, or NULL */
+	char *last_reply;         /* last server reply, or NULL */
+};
+
+/* One queued message, loaded (and possibly locked) by this process. */
+struct queue_entry {
+	char *id;
+	int fd;                   /* the msg/ file (read-only when loaded, read-write
+				     after queue_commit); -1 in a listing */
+	bool locked;              /* flock LOCK_EX held on fd */
+	off_t data_offset;        /* where the message bytes start in fd */
+	unsigned long long data_len;
+	struct queue_envelope env;
+	struct queue_state st;    /* per-recipient status lives in env.rcpts */
+};
+
+/* Commits a message: writes tmp/ID (envelope, headers, the body read from
+ * body_fd at body_offset to EOF, trailer), fsyncs it, renames it into
+ * msg/ and fsyncs the directory: one fsync of the file, one of the
+ * directory.  On success *out is the committed entry, still locked by
+ * this process, with a fresh state (all recipients pending).  The fresh
+ * state is not written: a missing state file means exactly that.  Values
+ * with CR/LF, over 4000 bytes, a NULL from or no recipient: ST_SOFTWARE.
+ * Disk full: ST_LOCAL_TEMP, and nothing is left behind. */
+int queue_commit(struct queue *q, const struct queue_envelope *env, const char *headers,
+		 size_t headers_len, int body_fd, off_t body_offset, struct queue_entry *out,
+		 struct error *e);
+
+/* Lists the ids in msg/, sorted by age (oldest first). */
+int queue_ids(struct queue *q, struct strlist *ids, struct error *e);
+
+/* Loads msg/ID and its state.  lock: take LOCK_EX|LOCK_NB first; returns
+ * 1 (nothing loaded) when another process holds it or the message has
+ * gone meanwhile.  A file that fails its trailer or cannot be parsed (or
+ * whose state file cannot) is moved to failed/ (ST_DATAERR error naming
+ * it; without lock, only when no process holds it).  A missing state file
+ * is a fresh state.  An id that is not one: ST_USAGE.  Returns 0 when
+ * loaded. */
+int queue_load(struct queue *q, const char *id, bool lock, struct queue_entry *out,
+	       struct error *e);
+
+/* Writes the entry's state and per-recipient status (state/ID), atomically
+ * (tmp + fsync + rename + fsync of state/), before anything else is
+ * deleted.  Replies and reasons are stored on one line (CR/LF become
+ * spaces) and cut at 1000 bytes.  The entry must be locked. */
+int queue_save_state(struct queue *q, const struct queue_entry *m, struct error *e);
+
+/* The message is done: removes msg/ID (durably: msg/ is fsynced), then
+ * state/ID.  The entry must be locked. */
+int queue_remove(struct queue *q, struct queue_entry *m, struct error *e);
+
+/* Gives up: records reason (held is cleared) in failed/ID.state, moves
+ * msg/ID to failed/ID and removes state/ID.  The entry must be locked. */
+int queue_set_aside(struct queue *q, struct queue_entry *m, const char *reason,
+		    struct error *e);
+
+/* Releases the lock, closes and frees. */
+void queue_entry_free(struct queue_entry *m);
+
+/* Copies the message bytes (data_offset, data_len) to out_fd or hands them
+ * to a reader: the SMTP engine reads them with pread(fd, ..., data_offset+i). */
+
+/* The flusher lock: 0 when this process got it, 1 when another flusher
+ * holds it, -1 on error.  Held until queue_close(). */
+int queue_lock_flusher(struct queue *q, struct error *e);
+
+/* Touches `trigger` (asks the running flusher, or a systemd path unit,
+ * for another pass): opens it for writing (IN_CLOSE_WRITE) and sets its
+ * mtime to now, or 1 ns past the old mtime when the clock has not moved,
+ * so every poke changes it.  queue_trigger_time() is that mtime ({0, 0}
+ * when missing): a flusher compares the value before and after a pass. */
+void queue_poke(struct queue *q);
+struct timespec queue_trigger_time(struct queue *q);
+
+/* Removes tmp/ files that no process holds a lock on (a writer killed
+ * before commit), and state/ files without a message. */
+void queue_sweep(struct queue *q);
+
+/* Every entry of msg/ and failed/ for listing (not locked, fd -1; msg/
+ * first, each part oldest first).  A damaged file is listed, not moved. */
+struct queue_listing {
+	struct queue_entry *entries;
+	size_t n;
+	bool *failed;             /* entries[i] is in failed/ */
+	bool *damaged;            /* entries[i] failed its checks: env is empty
+				     and st.reason says why */
+};
+int queue_list(struct queue *q, struct queue_listing *out, struct error *e);
+void queue_listing_free(struct queue_listing *l);
+
+#endif

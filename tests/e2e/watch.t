@@ -1,0 +1,302 @@
+#!/bin/sh
+# watch.t - the triggers that flush the queue when the network comes back:
+# the routing-netlink watcher (watch_run, through the tests/unit/watch-t
+# driver) inside a private network namespace; the dispatcher hook shared by
+# NetworkManager, networkd-dispatcher and ifupdown, run with fake
+# getent/runuser/outbox and a fake set of homes; the systemd user units
+# through systemd-analyze verify.  The namespace part needs root and
+# `ip netns`; its addresses exist only inside the namespace.
+. "${top_srcdir:-.}/tests/e2e/lib.sh"
+
+DRIVER=${WATCH_DRIVER:-${top_builddir:-.}/tests/unit/watch-t}
+case $DRIVER in
+/*) ;;
+*) DRIVER=$(pwd -P)/$DRIVER ;;
+esac
+e2e_setup
+HOOKS=$E2E_TOP/src/hooks
+plan_lazy
+
+NS=
+WATCH_PID=
+# Run by the EXIT trap: stop the driver, remove the namespace, then what
+# lib.sh cleans.
+# shellcheck disable=SC2317
+watch_cleanup() {
+	if [ -n "$WATCH_PID" ]; then
+		kill -TERM "$WATCH_PID" 2>/dev/null
+		wait "$WATCH_PID" 2>/dev/null
+	fi
+	[ -z "$NS" ] || ip netns delete "$NS" 2>/dev/null
+	_e2e_cleanup
+}
+trap watch_cleanup EXIT
+
+# ------------------------------------------------ netlink watcher ---
+
+# calls: how many times the driver's callback has fired.
+calls() {
+	grep -c '^network-up' "$T/watch.out" 2>/dev/null || :
+}
+
+# wait_calls N SECONDS: until the callback has fired N times.
+wait_calls() {
+	_i=0
+	while [ "$(calls)" -lt "$1" ]; do
+		[ "$_i" -lt $(($2 * 20)) ] || return 1
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+}
+
+# quiet_then_calls DESC N: after three debounce times, still N calls.
+quiet_then_calls() {
+	sleep 1.5
+	t_is "$1" "$2" "$(calls)"
+}
+
+# ns_ip ARGS...: ip inside the test's namespace; a failure is a test failure.
+ns_ip() {
+	ip -n "$NS" "$@" 2>"$T/ip.err" || {
+		diag "ip -n $NS $*:"
+		diag_file "$T/ip.err"
+		return 1
+	}
+}
+
+watch_in_namespace() {
+	if [ "$(id -u)" != 0 ]; then
+		t_skip "watcher in a network namespace" "needs root"
+		return
+	fi
+	if [ ! -x "$DRIVER" ]; then
+		t_skip "watcher in a network namespace" "$DRIVER not built"
+		return
+	fi
+	if ! ip netns add "outbox-watch-$$" 2>"$T/ip.err"; then
+		t_skip "watcher in a network namespace" \
+			"ip netns unavailable: $(head -n 1 "$T/ip.err")"
+		return
+	fi
+	NS=outbox-watch-$$
+	# A dummy interface where the kernel has the module, else one end
+	# of a veth pair whose other end is up (so the carrier follows).
+	if ! ip -n "$NS" link add dummy0 type dummy 2>/dev/null; then
+		if ! ns_ip link add dummy0 type veth peer name peer0 ||
+			! ns_ip link set peer0 up; then
+			bail "cannot make a test interface in $NS"
+		fi
+	fi
+
+	ip netns exec "$NS" "$DRIVER" run 500 0 120000 \
+		</dev/null >"$T/watch.out" 2>"$T/watch.err" &
+	WATCH_PID=$!
+	wait_calls 1 10
+	t_is "the watcher calls once at start-up" 1 "$(calls)"
+
+	ns_ip link set lo up
+	quiet_then_calls "loopback coming up is not news" 1
+
+	printf '%s\n' 'link set dummy0 up' 'address add 10.200.0.1/24 dev dummy0' \
+		'route add default dev dummy0' >"$T/up.batch"
+	ns_ip -batch "$T/up.batch"
+	wait_calls 2 10
+	t_is "link, address and default route coming up: a call" 2 "$(calls)"
+	quiet_then_calls "the burst was one call" 2
+
+	ns_ip route add 10.201.0.0/24 dev dummy0
+	quiet_then_calls "a subnet route is not news" 2
+
+	ns_ip route replace default via 10.200.0.254 dev dummy0
+	wait_calls 3 10
+	t_is "a default route through a new gateway: a call" 3 "$(calls)"
+
+	ns_ip link set dummy0 down
+	quiet_then_calls "the link going down is not news" 3
+	ns_ip link set dummy0 up
+	wait_calls 4 10
+	t_is "the link coming back: a call" 4 "$(calls)"
+
+	kill -TERM "$WATCH_PID"
+	wait "$WATCH_PID"
+	status=$?
+	WATCH_PID=
+	t_is "SIGTERM ends the watcher with status 0" 0 "$status"
+	t_like "the watcher returned from watch_run" "$T/watch.out" '^stopped$'
+	if [ -s "$T/watch.err" ]; then
+		t_fail "the watcher said nothing on stderr"
+		diag_file "$T/watch.err"
+	else
+		t_pass "the watcher said nothing on stderr"
+	fi
+	ip netns delete "$NS"
+	ok $? "the namespace is removed"
+	NS=
+}
+
+watch_in_namespace
+
+# --------------------------------------------------- dispatcher hook ---
+
+ME=$(id -u)
+H=$T/homes
+FAKE=$T/fake
+mkdir -p "$H" "$FAKE" "$T/bin" || bail "cannot make $H"
+
+# queue HOME [MESSAGE]: a default queue under HOME, with one message when
+# MESSAGE is given.
+queue() {
+	mkdir -p "$1/.local/state/outbox/queue/msg" || bail "cannot make a queue"
+	[ -z "${2:-}" ] || : >"$1/.local/state/outbox/queue/msg/$2"
+}
+
+queue "$H/alice" m1
+queue "$H/bob smith" m2
+queue "$H/carol"
+mkdir -p "$H/dave"
+cat >"$T/passwd" <<EOF
+alice:x:$ME:$ME:Alice:$H/alice:/bin/sh
+bob smith:x:$ME:$ME:Bob Smith:$H/bob smith:/bin/sh
+carol:x:$ME:$ME:Carol, empty queue:$H/carol:/bin/sh
+dave:x:$ME:$ME:Dave, no queue:$H/dave:/usr/sbin/nologin
+eve:x:$ME:$ME:Eve, relative home:homes/alice:/bin/sh
+broken:x:notanumber:0::$H/alice:/bin/sh
+short line
+EOF
+if [ "$ME" = 0 ]; then
+	# mallory's queue is a link to alice's, which mallory does not own.
+	mkdir -p "$H/mallory/.local/state/outbox"
+	ln -s "$H/alice/.local/state/outbox/queue" "$H/mallory/.local/state/outbox/queue"
+	echo "mallory:x:4242:4242::$H/mallory:/bin/sh" >>"$T/passwd"
+fi
+
+cat >"$FAKE/getent" <<EOF
+#!/bin/sh
+[ "\$1" = passwd ] && cat "$T/passwd"
+EOF
+cat >"$FAKE/runuser" <<EOF
+#!/bin/sh
+if [ "\$1" != -u ] || [ "\$3" != -- ]; then
+	echo "runuser called as: \$*" >>"$T/flushes"
+	exit 1
+fi
+shift 3
+exec "\$@"
+EOF
+cat >"$T/bin/outbox" <<EOF
+#!/bin/sh
+[ ! -e "$T/slow" ] || sleep 1
+echo "\$USER|\$HOME|\$*|\${XDG_STATE_HOME-unset}|\${LEAK-clean}" >>"$T/flushes"
+EOF
+chmod +x "$FAKE/getent" "$FAKE/runuser" "$T/bin/outbox"
+sed "s|@bindir@|$T/bin|g" "$HOOKS/outbox-hook.in" >"$T/hook"
+sed "s|@bindir@|$T/nowhere|g" "$HOOKS/outbox-hook.in" >"$T/hook-uninstalled"
+chmod +x "$T/hook" "$T/hook-uninstalled"
+
+printf '%s\n' "alice|$H/alice|-q|unset|clean" "bob smith|$H/bob smith|-q|unset|clean" \
+	>"$T/flushes.want"
+
+# hook DESC [VAR=VALUE...] -- ARGS...: runs the hook as a dispatcher would
+# (PATH finds the fakes; LEAK and XDG_STATE_HOME must not reach outbox).
+hook() {
+	_desc=$1
+	shift
+	rm -f "$T/flushes"
+	t_exit "$_desc: exit 0" 0 env PATH="$FAKE:$PATH" LEAK=leaked \
+		XDG_STATE_HOME=/root/.local/state "$@"
+}
+
+# flushes: how many outbox -q have run.
+flushes() {
+	if [ -f "$T/flushes" ]; then
+		wc -l <"$T/flushes"
+	else
+		echo 0
+	fi
+}
+
+# flushed DESC: outbox -q ran for exactly the users with queued mail.
+flushed() {
+	_i=0
+	while [ "$(flushes)" -lt 2 ] && [ "$_i" -lt 200 ]; do
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	sleep 0.3
+	sort "$T/flushes" >"$T/flushes.got" 2>/dev/null
+	if cmp -s "$T/flushes.want" "$T/flushes.got"; then
+		t_pass "$1: outbox -q as alice and 'bob smith' only, clean environment"
+	else
+		t_fail "$1: outbox -q as alice and 'bob smith' only, clean environment"
+		diag "expected:"
+		diag_file "$T/flushes.want"
+		diag "got:"
+		diag_file "$T/flushes.got"
+	fi
+}
+
+# nothing DESC: no flush was started.
+nothing() {
+	sleep 0.5
+	if [ -e "$T/flushes" ]; then
+		t_fail "$1: nothing flushed"
+		diag_file "$T/flushes"
+	else
+		t_pass "$1: nothing flushed"
+	fi
+}
+
+hook "NetworkManager up" "$T/hook" eth0 up
+flushed "NetworkManager up"
+hook "NetworkManager down" "$T/hook" eth0 down
+nothing "NetworkManager down"
+hook "NetworkManager full connectivity" CONNECTIVITY_STATE=FULL "$T/hook" "" connectivity-change
+flushed "NetworkManager full connectivity"
+hook "NetworkManager limited connectivity" CONNECTIVITY_STATE=LIMITED "$T/hook" "" \
+	connectivity-change
+nothing "NetworkManager limited connectivity"
+hook "NetworkManager lo up" "$T/hook" lo up
+nothing "NetworkManager lo up"
+hook "networkd-dispatcher routable" IFACE=eth0 STATE=routable "$T/hook"
+flushed "networkd-dispatcher routable"
+hook "ifupdown lo" IFACE=lo MODE=start PHASE=post-up "$T/hook"
+nothing "ifupdown lo"
+hook "ifupdown eth0" IFACE=eth0 MODE=start PHASE=post-up "$T/hook"
+flushed "ifupdown eth0"
+hook "outbox not installed" IFACE=eth0 "$T/hook-uninstalled"
+nothing "outbox not installed"
+
+: >"$T/slow"
+hook "slow flushes" "$T/hook" eth0 up
+if [ -e "$T/flushes" ]; then
+	t_fail "the hook returns before the flushes end"
+else
+	t_pass "the hook returns before the flushes end"
+fi
+flushed "slow flushes"
+rm -f "$T/slow"
+
+# ---------------------------------------------------- systemd units ---
+
+t_unlike "the path unit never uses DirectoryNotEmpty=" "$HOOKS/outbox-flush.path" \
+	'^[[:space:]]*DirectoryNotEmpty='
+t_like "the path unit watches the trigger file" "$HOOKS/outbox-flush.path" \
+	'^PathChanged=%h/\.local/state/outbox/queue/trigger$'
+if command -v systemd-analyze >/dev/null 2>&1; then
+	mkdir -p "$T/units" "$T/run" && chmod 700 "$T/run"
+	sed "s|@bindir@|$T/bin|g" "$HOOKS/outbox-flush.service.in" >"$T/units/outbox-flush.service"
+	cp "$HOOKS/outbox-flush.timer" "$HOOKS/outbox-flush.path" "$T/units/"
+	(cd "$T/units" && XDG_RUNTIME_DIR=$T/run systemd-analyze --user --man=no verify \
+		outbox-flush.service outbox-flush.timer outbox-flush.path) >"$T/verify.out" 2>&1
+	ok $? "systemd-analyze verify accepts the units"
+	if [ -s "$T/verify.out" ]; then
+		t_fail "systemd-analyze verify has no warnings"
+		diag_file "$T/verify.out"
+	else
+		t_pass "systemd-analyze verify has no warnings"
+	fi
+else
+	t_skip "systemd-analyze verify" "systemd-analyze not installed"
+fi
+
+done_testing

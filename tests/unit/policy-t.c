@@ -1,0 +1,49 @@
+/* policy-t.c - tests for src/policy.c: every failure class has its action
+ * (DESIGN.md 2, step 5), and the retry schedule grows, is capped and is
+ * jittered within +-20 %. */
+#include "config.h"
+
+#include "policy.h"
+
+#include "tap/basic.h"
+
+static const struct {
+	enum status status;
+	enum policy_action action;
+} classes[] = {
+	{ST_OK, ACT_DELIVERED},      {ST_CONNECT, ACT_RETRY_SOON}, {ST_SERVER_TEMP, ACT_RETRY},
+	{ST_LOCAL_TEMP, ACT_RETRY},  {ST_ACCOUNT, ACT_HOLD},       {ST_CONFIG, ACT_HOLD},
+	{ST_NOUSER, ACT_FAIL},       {ST_MESSAGE_PERM, ACT_FAIL},  {ST_DATAERR, ACT_FAIL},
+};
+
+static const struct {
+	enum policy_action action;
+	unsigned attempts;
+	double random;
+	time_t delay;
+} schedule[] = {
+	{ACT_RETRY_SOON, 1, 0.5, 60},    {ACT_RETRY_SOON, 2, 0.5, 120},
+	{ACT_RETRY_SOON, 4, 0.5, 480},   {ACT_RETRY_SOON, 5, 0.5, 600},
+	{ACT_RETRY_SOON, 50, 0.5, 600},  {ACT_RETRY, 1, 0.5, 300},
+	{ACT_RETRY, 2, 0.5, 600},        {ACT_RETRY, 6, 0.5, 9600},
+	{ACT_RETRY, 7, 0.5, 14400},      {ACT_RETRY, 1000, 0.5, 14400},
+	{ACT_RETRY, 1, 0.0, 240},        {ACT_RETRY, 1, 0.999999, 359},
+	{ACT_HOLD, 3, 0.5, 0},           {ACT_FAIL, 3, 0.5, 0},
+};
+
+int
+main(void)
+{
+	plan_lazy();
+	for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+		is_int(classes[i].action, policy_action(classes[i].status), "%s -> %s",
+		       status_name(classes[i].status), policy_action_name(classes[i].action));
+	for (size_t i = 0; i < sizeof schedule / sizeof schedule[0]; i++)
+		is_int(schedule[i].delay,
+		       policy_next_attempt(schedule[i].action, schedule[i].attempts, 1000,
+					   schedule[i].random) -
+			       1000,
+		       "%s after %u attempts (random %.2f)", policy_action_name(schedule[i].action),
+		       schedule[i].attempts, schedule[i].random);
+	return 0;
+}

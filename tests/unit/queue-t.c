@@ -1,0 +1,978 @@
+/* queue-t.c - tests for src/queue.c: the default directory, opening and
+ * refusing the queue directory, commit + load round trips, unique ids,
+ * locks (across open files and processes), the state file, damaged files
+ * set aside, removal, set-aside, listing, sweeping, the trigger, the
+ * flusher lock, a full disk (a tiny tmpfs in a user namespace) and the
+ * number of fsyncs of one commit (under strace).
+ *
+ * Run as "queue-t --enospc DIR" or "queue-t --commit DIR" it is the child
+ * of those last two tests: it reports through its exit status. */
+#include "config.h"
+
+#include "queue.h"
+
+#include "tests/tap/basic.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char headers[] = "From: a@example.org\r\nSubject: test\r\n\r\n";
+static const char body[] = "hello\r\nworld\r\n";
+
+static struct queue_rcpt three_rcpts[] = {
+	{.addr = "one@example.org"},
+	{.addr = "two@example.net"},
+	{.addr = "three@example.com"},
+};
+
+static const struct queue_envelope base_env = {
+	.account = "work",
+	.from = "",
+	.rcpts = three_rcpts,
+	.nrcpts = 3,
+	.dsn_notify = "FAILURE,DELAY",
+	.dsn_return = "HDRS",
+	.dsn_envid = "QQ314159",
+	.eightbit = true,
+	.smtputf8 = false,
+	.msgid = "<abc@example.org>",
+	.created = 1700000000,
+};
+
+static char *self; /* this program, for the re-executed children */
+
+static int
+remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void
+remove_tree(const char *dir)
+{
+	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A new scratch directory for one test: automake may run tests in
+ * parallel, so nothing is shared. */
+static char *
+scratch(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *dir = xasprintf("%s/queue-t-XXXXXX", tmp != NULL && *tmp == '/' ? tmp : "/tmp");
+
+	if (mkdtemp(dir) == NULL)
+		bail("mkdtemp %s: %s", dir, strerror(errno));
+	return dir;
+}
+
+/* A file holding prefix + body, as the spool would be. */
+static int
+body_file(const char *prefix, const char *content, size_t len)
+{
+	int fd = memfd_create("body", MFD_CLOEXEC);
+
+	if (fd < 0 || write(fd, prefix, strlen(prefix)) != (ssize_t)strlen(prefix) ||
+	    write(fd, content, len) != (ssize_t)len)
+		bail("memfd: %s", strerror(errno));
+	return fd;
+}
+
+static void
+open_queue(struct queue *q, const char *dir)
+{
+	struct error e;
+	char *qdir = xasprintf("%s/queue", dir);
+
+	if (queue_open(q, qdir, &e) < 0)
+		bail("queue_open: %s", e.msg);
+	free(qdir);
+}
+
+static int
+commit(struct queue *q, const struct queue_envelope *env, struct queue_entry *out)
+{
+	struct error e;
+	int fd = body_file("XXXXX", body, sizeof body - 1);
+	int rc = queue_commit(q, env, headers, sizeof headers - 1, fd, 5, out, &e);
+
+	if (rc < 0)
+		diag("queue_commit: %s", e.msg);
+	close(fd);
+	return rc;
+}
+
+static size_t
+count_files(struct queue *q, const char *sub)
+{
+	char *path = xasprintf("%s/%s", q->dir, sub);
+	DIR *d = opendir(path);
+	struct dirent *de;
+	size_t n = 0;
+
+	while (d != NULL && (de = readdir(d)) != NULL)
+		n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	if (d != NULL)
+		closedir(d);
+	free(path);
+	return n;
+}
+
+static bool
+exists(struct queue *q, const char *sub, const char *name)
+{
+	struct stat st;
+	char *path = xasprintf("%s/%s/%s", q->dir, sub, name);
+	bool r = stat(path, &st) == 0;
+
+	free(path);
+	return r;
+}
+
+static char *
+read_file(struct queue *q, const char *sub, const char *name, size_t *len)
+{
+	char *path = xasprintf("%s/%s/%s", q->dir, sub, name);
+	struct buf b;
+	char block[4096];
+	int fd = open(path, O_RDONLY);
+	ssize_t r;
+
+	if (fd < 0)
+		bail("open %s: %s", path, strerror(errno));
+	buf_init(&b, 0);
+	while ((r = read(fd, block, sizeof block)) > 0)
+		buf_append(&b, block, (size_t)r);
+	close(fd);
+	free(path);
+	*len = b.len;
+	return b.data;
+}
+
+static void
+write_file(struct queue *q, const char *sub, const char *name, const char *data, size_t len)
+{
+	char *path = xasprintf("%s/%s/%s", q->dir, sub, name);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	if (fd < 0 || write(fd, data, len) != (ssize_t)len || close(fd) < 0)
+		bail("write %s: %s", path, strerror(errno));
+	free(path);
+}
+
+static void
+test_default_dir(void)
+{
+	static const struct {
+		const char *xdg, *home, *expected; /* expected NULL: from the passwd entry */
+	} cases[] = {
+		{"/x/state", "/h", "/x/state/outbox/queue"},
+		{"relative", "/h", "/h/.local/state/outbox/queue"},
+		{NULL, "/h", "/h/.local/state/outbox/queue"},
+		{NULL, NULL, NULL},
+		{NULL, "", NULL},
+	};
+	struct passwd *pw = getpwuid(getuid());
+
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		char *expected = cases[i].expected != NULL
+					 ? xstrdup(cases[i].expected)
+					 : xasprintf("%s/.local/state/outbox/queue", pw->pw_dir);
+		char *dir;
+
+		if (cases[i].xdg != NULL)
+			setenv("XDG_STATE_HOME", cases[i].xdg, 1);
+		else
+			unsetenv("XDG_STATE_HOME");
+		if (cases[i].home != NULL)
+			setenv("HOME", cases[i].home, 1);
+		else
+			unsetenv("HOME");
+		dir = queue_default_dir();
+		is_string(expected, dir, "default dir, case %zu", i);
+		free(dir);
+		free(expected);
+	}
+}
+
+static void
+test_open(void)
+{
+	static const struct {
+		const char *what;
+		mode_t mode;
+		uid_t owner; /* 0: ours */
+		const char *expected;
+	} refusals[] = {
+		{"a 0777 directory", 0777, 0, "chmod 700"},
+		{"a 0770 directory", 0770, 0, "writable by others"},
+		{"a directory owned by uid 65534", 0700, 65534, "belongs to uid 65534"},
+	};
+	char *dir = scratch();
+	char *deep = xasprintf("%s/a/b/queue", dir);
+	struct queue q;
+	struct error e;
+	struct stat st;
+
+	ok(queue_open(&q, deep, &e) == 0, "queue_open creates the parent chain");
+	for (size_t i = 0; i < 4; i++) {
+		static const char *const subs[] = {"tmp", "msg", "state", "failed"};
+		char *p = xasprintf("%s/%s", deep, subs[i]);
+
+		ok(stat(p, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700,
+		   "%s is a 0700 directory", subs[i]);
+		free(p);
+	}
+	ok(stat(deep, &st) == 0 && (st.st_mode & 0777) == 0700, "queue directory is 0700");
+	queue_close(&q);
+	ok(queue_open(&q, deep, &e) == 0, "queue_open again on an existing queue");
+	queue_close(&q);
+
+	for (size_t i = 0; i < COUNT(refusals); i++) {
+		char *p = xasprintf("%s/refused%zu", dir, i);
+
+		if (refusals[i].owner != 0 && geteuid() != 0) {
+			skip("chown needs root");
+			skip("chown needs root");
+			free(p);
+			continue;
+		}
+		if (mkdir(p, 0700) < 0 || chmod(p, refusals[i].mode) < 0 ||
+		    (refusals[i].owner != 0 && chown(p, refusals[i].owner, (gid_t)-1) < 0))
+			bail("preparing %s: %s", p, strerror(errno));
+		error_clear(&e);
+		is_int(-1, queue_open(&q, p, &e), "queue_open refuses %s", refusals[i].what);
+		ok(e.status == ST_CANTCREAT && strstr(e.msg, refusals[i].expected) != NULL &&
+			   strstr(e.msg, p) != NULL,
+		   "ST_CANTCREAT naming it and the fix: %s", e.msg);
+		free(p);
+	}
+	error_clear(&e);
+	is_int(-1, queue_open(&q, NULL, &e), "queue_open without a directory");
+	ok(e.status == ST_CANTCREAT && strstr(e.msg, "queue_dir") != NULL, "says: %s", e.msg);
+
+	free(deep);
+	deep = xasprintf("%s/filemsg", dir);
+	mkdir(deep, 0700);
+	free(deep);
+	deep = xasprintf("%s/filemsg/msg", dir);
+	close(open(deep, O_WRONLY | O_CREAT, 0600));
+	deep[strlen(deep) - 4] = '\0';
+	error_clear(&e);
+	is_int(-1, queue_open(&q, deep, &e), "queue_open with a file where msg/ belongs");
+	ok(e.status == ST_CANTCREAT && strstr(e.msg, "not a directory") != NULL, "says: %s", e.msg);
+	free(deep);
+	remove_tree(dir);
+	free(dir);
+}
+
+static void
+check_envelope(const struct queue_envelope *want, const struct queue_envelope *got,
+	       const char *what)
+{
+	is_string(want->account, got->account, "%s: account", what);
+	is_string(want->from, got->from, "%s: from", what);
+	is_int((long)want->nrcpts, (long)got->nrcpts, "%s: recipient count", what);
+	for (size_t i = 0; i < want->nrcpts && i < got->nrcpts; i++) {
+		is_string(want->rcpts[i].addr, got->rcpts[i].addr, "%s: rcpt %zu", what, i);
+		is_int(QRCPT_PENDING, got->rcpts[i].status, "%s: rcpt %zu pending", what, i);
+	}
+	is_string(want->dsn_notify, got->dsn_notify, "%s: dsn_notify", what);
+	is_string(want->dsn_return, got->dsn_return, "%s: dsn_return", what);
+	is_string(want->dsn_envid, got->dsn_envid, "%s: dsn_envid", what);
+	is_int(want->eightbit, got->eightbit, "%s: eightbit", what);
+	is_int(want->smtputf8, got->smtputf8, "%s: smtputf8", what);
+	is_string(want->msgid, got->msgid, "%s: msgid", what);
+	is_int((long)want->created, (long)got->created, "%s: created", what);
+}
+
+static void
+check_data(const struct queue_entry *m, const char *what)
+{
+	char expected[sizeof headers + sizeof body], got[sizeof expected];
+	ssize_t n;
+
+	snprintf(expected, sizeof expected, "%s%s", headers, body);
+	is_int((long)strlen(expected), (long)m->data_len, "%s: data length", what);
+	n = pread(m->fd, got, sizeof got, m->data_offset);
+	ok(n >= (ssize_t)strlen(expected), "%s: pread at data_offset", what);
+	is_mem(expected, strlen(expected), got, strlen(expected), "%s: the exact bytes", what);
+}
+
+static void
+test_round_trip(void)
+{
+	static const struct queue_envelope minimal = {
+		.from = "sender@example.org",
+		.rcpts = three_rcpts,
+		.nrcpts = 1,
+		.created = 1,
+	};
+	const struct queue_envelope *cases[] = {&base_env, &minimal};
+	char *dir = scratch();
+	struct queue q;
+	struct queue_entry m;
+	struct error e;
+
+	open_queue(&q, dir);
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		char *id;
+
+		if (commit(&q, cases[i], &m) < 0)
+			bail("commit failed");
+		ok(m.locked, "committed entry %zu is locked", i);
+		check_envelope(cases[i], &m.env, "committed");
+		check_data(&m, "committed");
+		ok(exists(&q, "msg", m.id) && count_files(&q, "tmp") == 0, "in msg/, not in tmp/");
+		ok(!exists(&q, "state", m.id), "a fresh message has no state file");
+		id = xstrdup(m.id);
+		queue_entry_free(&m);
+		is_int(0, queue_load(&q, id, true, &m, &e), "queue_load %s", id);
+		ok(m.locked, "loaded entry is locked");
+		check_envelope(cases[i], &m.env, "loaded");
+		check_data(&m, "loaded");
+		ok(m.st.attempts == 0 && m.st.first_attempt == 0 && m.st.reason == NULL &&
+			   !m.st.held,
+		   "loaded entry has a fresh state");
+		queue_entry_free(&m);
+		free(id);
+	}
+	queue_close(&q);
+	remove_tree(dir);
+	free(dir);
+}
+
+static void
+test_refused_envelopes(void)
+{
+	static struct queue_rcpt bad_rcpt[] = {{.addr = "a@b\r\nRCPT TO:<x@y>"}};
+	static struct queue_rcpt empty_rcpt[] = {{.addr = ""}};
+	static const struct queue_envelope cases[] = {
+		{.from = "a@b", .rcpts = bad_rcpt, .nrcpts = 1},
+		{.from = "a@b", .rcpts = empty_rcpt, .nrcpts = 1},
+		{.from = NULL, .rcpts = three_rcpts, .nrcpts = 1},
+		{.from = "a@b", .rcpts = three_rcpts, .nrcpts = 0},
+		{.from = "a@b\n", .rcpts = three_rcpts, .nrcpts = 1},
+		{.from = "a@b", .rcpts = three_rcpts, .nrcpts = 1, .msgid = "<x>\r\nBcc: y"},
+		{.from = "a@b", .rcpts = three_rcpts, .nrcpts = 1, .account = "a\nb"},
+	};
+	char *dir = scratch();
+	struct queue q;
+	struct queue_entry m;
+	struct error e;
+
+	open_queue(&q, dir);
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		int fd = body_file("", body, sizeof body - 1);
+
+		error_clear(&e);
+		is_int(-1, queue_commit(&q, &cases[i], headers, sizeof headers - 1, fd, 0, &m, &e),
+		       "bad envelope %zu refused", i);
+		is_int(ST_SOFTWARE, e.status, "as an internal error: %s", e.msg);
+		close(fd);
+	}
+	ok(count_files(&q, "tmp") == 0 && count_files(&q, "msg") == 0, "nothing left behind");
+	queue_close(&q);
+	remove_tree(dir);
+	free(dir);
+}
+
+static void
+test_unique_ids(void)
+{
+	char *dir = scratch();
+	struct queue q;
+	struct queue_entry m;
+	struct strlist ids, listed;
+	struct error e;
+	size_t dups = 0, unsorted = 0;
+
+	open_queue(&q, dir);
+	strlist_init(&ids);
+	strlist_init(&listed);
+	for (int i = 0; i < 1000; i++) {
+		if (commit(&q, &base_env, &m) < 0)
+			bail("commit %d failed", i);
+		strlist_add(&ids, m.id);
+		queue_entry_free(&m);
+	}
+	is_int(0, queue_ids(&q, &listed, &e), "queue_ids");
+	is_int(1000, (long)listed.n, "1000 commits, 1000 files");
+	for (size_t i = 1; i < listed.n; i++) {
+		dups += strcmp(listed.v[i - 1], listed.v[i]) == 0;
+		unsorted += strcmp(listed.v[i - 1], listed.v[i]) > 0;
+	}
+	is_int(0, (long)dups, "no two ids alike");
+	is_int(0, (long)unsorted, "queue_ids sorted");
+	is_string(ids.v[0], listed.v[0], "the first committed is listed first");
+	ok(strspn(ids.v[0], "0123456789abcdef") == strlen(ids.v[0]) && strlen(ids.v[0]) == 23,
+	   "ids are 23 hex digits: %s", ids.v[0]);
+	strlist_free(&ids);
+	strlist_free(&listed);
+	queue_close(&q);
+	remove_tree(dir);
+	free(dir);
+}
+
+/* Exit status 0 when the child could lock msg/ID through queue_load. */
+static int
+child_load(struct queue *q, const char *id)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		struct queue_entry m;
+		struct error e;
+		int rc = queue_load(q, id, true, &m, &e);
+
+		if (rc == 0)
+			queue_entry_free(&m);
+		_exit(rc == 0 ? 0 : rc == 1 ? 1 : 2);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		bail("child failed");
+	return WEXITSTATUS(status);
+}
+
+static void
+test_locks(void)
+{
+	char *dir = scratch();
+	char *path;
+	struct queue q;
+	struct queue_entry m, other;
+	struct error e;
+	char *id;
+	int fd;
+
+	open_queue(&q, dir);
+	if (commit(&q, &base_env, &m) < 0)
+		bail("commit failed");
+	id = xstrdup(m.id);
+	path = xasprintf("%s/msg/%s", q.dir, id);
+	fd = open(path, O_RDONLY);
+	ok(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK,
+	   "a committed message stays locked");
+	close(fd);
+	is_int(1, queue_load(&q, id, true, &other, &e), "queue_load(lock) of a locked message");
+	is_int(1, child_load(&q, id), "another process cannot load it either");
+	is_int(0, queue_load(&q, id, false, &other, &e), "queue_load without lock reads it");
+	ok(!other.locked, "and does not lock it");
+	queue_entry_free(&other);
+	queue_entry_free(&m);
+	is_int(0, child_load(&q, id), "after release another process can");
+	is_int(0, queue_load(&q, id, true, &m, &e), "queue_load(lock) after release");
+	is_int(1, child_load(&q, id), "and then holds it against others");
+	is_int(0, queue_remove(&q, &m, &e), "queue_remove");
+	queue_entry_free(&m);
+	is_int(1, queue_load(&q, id, true, &m, &e), "a removed message is not loaded");
+	error_clear(&e);
+	is_int(-1, queue_load(&q, "../../etc/passwd", true, &m, &e), "a bad id is refused");
+	is_int(ST_USAGE, e.status, "as a usage error: %s", e.msg);
+	free(path);
+	free(id);
+	queue_close(&q);
+	remove_tree(dir);
+	free(dir);
+}
+
+static void
+test_state(void)
+{
+	char *dir = scratch();
+	char long_reply[1500];
+	struct queue q;
+	struct queue_entry m;
+	struct error e;
+	char *id;
+
+	memset(long_reply, 'x', sizeof long_reply - 1);
+	long_reply[sizeof long_reply - 1] = '\0';
+	open_queue(&q, dir);
+	if (commit(&q, &base_env, &m) < 0)
+		bail("commit failed");
+	id = xstrdup(m.id);
+	m.st.attempts = 3;
+	m.st.first_attempt = 100;
+	m.st.first_contact = 200;
+	m.st.last_attempt = 300;
+	m.st.next_attempt = 400;
+	m.st.held = true;
+	m.st.uncertain = true;
+	m.st.reason = xstrdup("no route to host");
+	m.st.last_reply = xstrdup("451 4.7.0 try\r\nagain later");
+	m.env.rcpts[0].status = QRCPT_DELIVERED;
+	m.env.rcpts[0].reply = xstrdup("250 2.0.0 Ok: queued as ABC");
+	m.env.rcpts[1].status = QRCPT_FAILED;
+	m.env.rcpts[1].reply = xstrdup(long_reply);
+	is_int(0, queue_save_state(&q, &m, &e), "queue_save_state");
+	ok(exists(&q, "state", id) && count_files(&q, "state") == 1, "state/ID, no tmp left");
+	queue_entry_free(&m);
+
+	is_int(0, queue_load(&q, id, true, &m, &e), "load with state");
+	is_int(3, (long)m.st.attempts, "attempts");
+	is_int(100, (long)m.st.first_attempt, "first_attempt");
+	is_int(200, (long)m.st.first_contact, "first_contact");
+	is_int(300, (long)m.st.last_attempt, "last_attempt");
+	is_int(400, (long)m.st.next_attempt, "next_attempt");
+	ok(m.st.held && m.st.uncertain, "held, uncertain");
+	is_string("no route to host", m.st.reason, "reason");
+	is_string("451 4.7.0 try  again later", m.st.last_reply, "last reply on one line");
+	is_int(QRCPT_DELIVERED, m.env.rcpts[0].status, "rcpt 0 delivered");
+	is_string("250 2.0.0 Ok: queued as ABC", m.env.rcpts[0].reply, "rcpt 0 reply");
+	is_int(QRCPT_FAILED, m.env.rcpts[1].status, "rcpt 1 failed");
+	is_int(1000, m.env.rcpts[1].reply != NULL ? (long)strlen(m.env.rcpts[1].reply) : -1,
+	       "a long reply is cut at 1000 bytes");
+	is_int(QRCPT_PENDING, m.env.rcpts[2].status, "rcpt 2 pending");
+	ok(m.env.rcpts[2].reply == NULL, "rcpt 2 has no reply");
+
+	m.locked = false;
+	error_clear(&e);
+	is_int(-1, queue_save_state(&q, &m, &e), "saving without the lock is refused");
+	is_int(ST_SOFTWARE, e.status, "as an internal error");
+	queue_entry_free(&m);
+
+	/* A state file of a newer outbox: unknown keys are ignored. */
+	write_file(&q, "state", id, "outbox-state 1\nattempts 7\nfuture-key x y\n", 41);
+	is_int(0, queue_load(&q, id, false, &m, &e), "unknown state keys are ignored");
+	is_int(7, (long)m.st.attempts, "known ones are read");
+	queue_entry_free(&m);
+
+	write_file(&q, "state", id, "", 0);
+	is_int(0, queue_load(&q, id, false, &m, &e), "an empty state file");
+	is_int(0, (long)m.st.attempts, "is a fresh state");
+	queue_entry_free(&m);
+
+	free(id);
+	queue_close(&q);
+	remove_tree(dir);
+	free(dir);
+}
+
+/* Damage done to a committed message file (or its state). */
+enum damage { TRUNCATE, FLIP_DATA, NO_TRAILER, BAD_ENVELOPE, LONGER, BAD_STATE, EMPTY };
+
+static void
+damage(struct queue *q, const char *id, enum damage how)
+{
+	size_t len;
+	char *data = read_file(q, "msg", id, &len);
+	char *trailer = strstr(data, "outbox-trailer ");
+	struct buf b;
+	unsigned char digest[32];
+	char hex[65];
+	const char *envelope = "outbox-queue 1\nfrom\nrcpt a@b\ncreated x\n\n";
+
+	buf_init(&b, 0);
+	switch (how) {
+	case TRUNCATE:
+		buf_append(&b, data, len - 1);
+		break;
+	case FLIP_DATA:
+		data[len - 100] ^= 1;
+		buf_append(&b, data, len);
+		break;
+	case NO_TRAILER:
+		buf_append(&b, data, (size_t)(trailer - data));
+		break;
+	case BAD_ENVELOPE:
+	case LONGER:
+		buf_puts(&b, how == BAD_ENVELOPE ? envelope
+						 : "outbox-queue 1\nfrom\nrcpt a@b\n"
+						   "created 5\n\nxyz");
+		gnutls_hash_fast(GNUTLS_DIG_SHA256, b.data, b.len, digest);
+		for (size_t i = 0; i < 32; i++)
+			snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+		buf_printf(&b, "outbox-trailer %d %s\n", how == LONGER ? 4 : 0, hex);
+		break;
+	case BAD_STATE:
+		write_file(q, "state", id, "outbox-state 1\nrcpt 9 delivered\n", 32);
+		buf_append(&b, data, len);
+		break;
+	case EMPTY:
+		break;
+	}
+	write_file(q, "msg", id, b.data, b.len);
+	buf_free(&b);
+	free(data);
+}
+
+static void
+test_damaged(void)
+{
+	static const struct {
+		enum damage how;
+		const char *name;
+		const char *why;
+	} cases[] = {
+		{TRUNCATE, "truncated by one byte", "no trailer"},
+		{FLIP_DATA, "a flipped bit in the data", "checksum"},
+		{NO_TRAILER, "no trailer", "no trailer"},
+		{BAD_ENVELOPE, "a garbage envelope with a good trailer", "bad value"},
+		{LONGER, "a length that does not match", "length"},
+		{BAD_STATE, "a damaged state file", "bad value"},
+		{EMPTY, "an empty file", "no trailer"},
+	};
+	char *dir = scratch();
+	struct queue q;
+	struct queue_entry m;
+	struct queue_listing l;
+	struct error e;
+
+	open_queue(&q, dir);
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		char *id, *state_name, *state;
+		size_t len;
+
+		if (commit(&q, &base_env, &m) < 0)
+			bail("commit failed");
+		id = xstrdup(m.id);
+		queue_entry_free(&m);
+		damage(&q, id, cases[i].how);
+
+		is_int(0, queue_list(&q, &l, &e), "%s: queue_list", cases[i].name);
+		ok(l.n == i + 1 && l.damaged[0] && !l.failed[0] &&
+			   strstr(l.entries[0].st.reason, cases[i].why) != NULL,
+		   "%s: listed as damaged in msg/, not moved", cases[i].name);
+		queue_listing_free(&l);
+
+		error_clear(&e);
+		is_int(-1, queue_load(&q, id, true, &m, &e), "%s: not loaded", cases[i].name);
+		ok(e.status == ST_DATAERR && strstr(e.msg, cases[i].why) != NULL &&
+			   strstr(e.msg, "moved to") != NULL && strstr(e.msg, id) != NULL,
+		   "%s: ST_DATAERR: %s", cases[i].name, e.msg);
+		ok(!exists(&q, "msg", id) && exists(&q, "failed", id) && !exists(&q, "state", id),
+		   "%s: moved to failed/", cases[i].name);
+		state_name = xasprintf("%s.state", id);
+		state = read_file(&q, "failed", state_name, &len);
+		ok(strstr(state, "\nreason corrupt: ") != NULL, "%s: reason recorded",
+		   cases[i].name);
+		is_int(1, queue_load(&q, id, true, &m, &e), "%s: gone from msg/", cases[i].name);
+		free(state);
+		free(state_name);
+		free(id);
+	}
+	is_int(0, queue_list(&q, &l, &e), "queue_list after");
+	is_int(COUNT(cases), (long)l.n, "every damaged file is listed");
+	for (size_t i = 0; i < l.n; i++)
+		ok(l.failed[i] && l.entries[i].fd == -1 &&
+			   (l.damaged[i] || strncmp(l.entries[i].st.reason, "corrupt: ", 9) == 0),
+		   "entry %zu: in failed/, damaged or with the reason", i);
+	queue_listing_free(&l);
+	queue_close(&q);
+	remove_tree(dir);
+	free(dir);
+}
+
+static void
+test_remove_and_set_aside(void)
+{
+	char *dir = scratch();
+	struct queue q;
+	struct queue_entry m, kept;
+	struct queue_listing l;
+	struct error e;
+	char *id;
+
+	open_queue(&q, dir);
+	if (commit(&q, &base_env, &m) < 0)
+		bail("commit failed");
+	m.st.attempts = 1;
+	is_int(0, queue_save_state(&q, &m, &e), "save before remove");
+	is_int(0, queue_remove(&q, &m, &e), "queue_remove");
+	ok(!exists(&q, "msg", m.id) && !exists(&q, "state", m.id), "msg/ and state/ files gone");
+	m.locked = false;
+	error_clear(&e);
+	is_int(-1, queue_remove(&q, &m, &e), "queue_remove without the lock is refused");
+	queue_entry_free(&m);
+
+	if (commit(&q, &base_env, &kept) < 0 || commit(&q, &base_env, &m) < 0)
+		bail("commit failed");
+	m.env.rcpts[0].status = QRCPT_DELIVERED;
+	m.st.held = true;
+	is_int(0, queue_save_state(&q, &m, &e), "save before set-aside");
+	id = xstrdup(m.id);
+	is_int(0, queue_set_aside(&q, &m, "554 5.7.1 rejected: spam", &e), "queue_set_aside");
+	queue_entry_free(&m);
+	ok(!exists(&q, "msg", id) && !exists(&q, "state", id) && exists(&q, "failed", id),
+	   "moved to failed/");
+	is_int(0, queue_list(&q, &l, &e), "queue_list");
+	is_int(2, (long)l.n, "two entries");
+	ok(l.n == 2 && !l.failed[0] && !l.damaged[0] && l.failed[1] && !l.damaged[1],
+	   "one in msg/, one in failed/, in that order");
+	if (l.n == 2) {
+		is_string(kept.id, l.entries[0].id, "the queued one");
+		is_string(id, l.entries[1].id, "the failed one");
+		is_string("554 5.7.1 rejected: spam", l.entries[1].st.reason, "with its reason");
+		ok(!l.entries[1].st.held, "no longer held");
+		is_int(QRCPT_DELIVERED, l.entries[1].env.rcpts[0].status, "recipient status kept");
+		check_envelope(&base_env, &l.entries[0].env, "listed");
+	}
+	queue_listing_free(&l);
+	queue_entry_free(&kept);
+	free(id);
+	queue_close(&q);
+	remove_tree(dir);
+	free(dir);
+}
+
+static void
+test_sweep(void)
+{
+	char *dir = scratch();
+	char *path;
+	struct queue q;
+	struct queue_entry m;
+	int to_child[2], from_child[2];
+	char c;
+	pid_t pid;
+
+	open_queue(&q, dir);
+	if (commit(&q, &base_env, &m) < 0)
+		bail("commit failed");
+	write_file(&q, "tmp", "dead-writer", "x", 1);
+	write_file(&q, "tmp", "live-writer", "x", 1);
+	write_file(&q, "state", "00000000000000000000000", "x", 1);
+	write_file(&q, "state", ".00000000000000000000001.tmp", "x", 1);
+	write_file(&q, "state", m.id, "outbox-state 1\n", 15);
+	path = xasprintf("%s/tmp/live-writer", q.dir);
+	if (pipe(to_child) < 0 || pipe(from_child) < 0)
+		bail("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(path, O_RDONLY);
+
+		flock(fd, LOCK_EX);
+		if (write(from_child[1], "l", 1) != 1 || read(to_child[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	if (pid < 0 || read(from_child[0], &c, 1) != 1)
+		bail("child failed");
+	queue_sweep(&q);
+	ok(!exists(&q, "tmp", "dead-writer"), "an unlocked tmp/ file is swept");
+	ok(exists(&q, "tmp", "live-writer"), "a locked one is kept");
+	ok(!exists(&q, "state", "00000000000000000000000") &&
+		   !exists(&q, "state", ".00000000000000000000001.tmp"),
+	   "state/ files without a message are swept");
+	ok(exists(&q, "state", m.id), "the state of a queued message is kept");
+	ok(exists(&q, "msg", m.id), "the message is kept");
+	if (write(to_child[1], "x", 1) != 1 || waitpid(pid, NULL, 0) < 0)
+		bail("child failed");
+	queue_sweep(&q);
+	ok(!exists(&q, "tmp", "live-writer"), "swept once its writer is gone");
+	close(to_child[0]);
+	close(to_child[1]);
+	close(from_child[0]);
+	close(from_child[1]);
+	free(path);
+	queue_entry_free(&m);
+	queue_close(&q);
+	remove_tree(dir);
+	free(dir);
+}
+
+static bool
+later(struct timespec a, struct timespec b)
+{
+	return a.tv_sec > b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec > b.tv_nsec);
+}
+
+static void
+test_trigger_and_flusher_lock(void)
+{
+	char *dir = scratch();
+	char *path;
+	struct queue q, other;
+	struct error e;
+	struct timespec t0, t1, t2, future[2];
+	int fd;
+
+	open_queue(&q, dir);
+	t0 = queue_trigger_time(&q);
+	ok(t0.tv_sec == 0 && t0.tv_nsec == 0, "no trigger yet");
+	queue_poke(&q);
+	t1 = queue_trigger_time(&q);
+	ok(t1.tv_sec > 0, "poke creates the trigger");
+	queue_poke(&q);
+	t2 = queue_trigger_time(&q);
+	ok(later(t2, t1), "every poke moves the mtime");
+	path = xasprintf("%s/trigger", q.dir);
+	fd = open(path, O_WRONLY);
+	clock_gettime(CLOCK_REALTIME, &future[0]);
+	future[0].tv_sec += 100;
+	future[1] = future[0];
+	futimens(fd, future);
+	close(fd);
+	queue_poke(&q);
+	t1 = queue_trigger_time(&q);
+	ok(later(t1, future[0]) && t1.tv_sec == future[0].tv_sec,
+	   "a poke moves an mtime in the future by a nanosecond");
+	free(path);
+
+	open_queue(&other, dir);
+	is_int(0, queue_lock_flusher(&q, &e), "queue_lock_flusher");
+	is_int(0, queue_lock_flusher(&q, &e), "again in the same queue");
+	is_int(1, queue_lock_flusher(&other, &e), "another flusher is refused");
+	queue_close(&q);
+	is_int(0, queue_lock_flusher(&other, &e), "until the first one closes");
+	queue_close(&other);
+	remove_tree(dir);
+	free(dir);
+}
+
+/* Child of test_disk_full, inside a user + mount namespace with a 64 KiB
+ * tmpfs on dir: a 1 MiB message must fail cleanly and leave nothing. */
+static int
+enospc_child(const char *dir)
+{
+	struct queue q;
+	struct queue_entry m;
+	struct error e;
+	size_t big = 1024 * 1024;
+	char *data = xmalloc(big);
+	char *qdir = xasprintf("%s/queue", dir);
+	int fd, rc;
+
+	memset(data, 'a', big);
+	fd = body_file("", data, big);
+	free(data);
+	if (queue_open(&q, qdir, &e) < 0) {
+		fprintf(stderr, "# queue_open: %s\n", e.msg);
+		return 1;
+	}
+	rc = queue_commit(&q, &base_env, headers, sizeof headers - 1, fd, 0, &m, &e);
+	close(fd);
+	if (rc != -1 || e.status != ST_LOCAL_TEMP || strstr(e.msg, "full") == NULL) {
+		fprintf(stderr, "# commit of 1 MiB: rc %d, %s\n", rc, rc < 0 ? e.msg : "");
+		return 2;
+	}
+	fprintf(stderr, "# %s\n", e.msg);
+	if (count_files(&q, "msg") != 0 || count_files(&q, "tmp") != 0) {
+		fprintf(stderr, "# files left behind\n");
+		return 3;
+	}
+	/* The space of the failed commit is free again. */
+	if (commit(&q, &base_env, &m) < 0)
+		return 4;
+	queue_entry_free(&m);
+	queue_close(&q);
+	free(qdir);
+	return 0;
+}
+
+static void
+test_disk_full(const char *dir)
+{
+	char *mnt = xasprintf("%s/mnt", dir);
+	char *cmd = xasprintf("unshare -rm sh -c 'mount -t tmpfs -o size=64k tmpfs %s && "
+			      "exec %s --enospc %s'",
+			      mnt, self, mnt);
+
+	if (system("unshare -rm true 2>/dev/null") != 0) {
+		skip("unshare -rm does not work here");
+		free(mnt);
+		free(cmd);
+		return;
+	}
+	mkdir(mnt, 0700);
+	is_int(0, system(cmd), "disk full: ST_LOCAL_TEMP, nothing left behind, space freed");
+	free(mnt);
+	free(cmd);
+}
+
+/* Child of test_fsyncs: one commit. */
+static int
+commit_child(const char *dir)
+{
+	struct queue q;
+	struct queue_entry m;
+
+	open_queue(&q, dir);
+	if (commit(&q, &base_env, &m) < 0)
+		return 1;
+	queue_entry_free(&m);
+	queue_close(&q);
+	return 0;
+}
+
+static void
+test_fsyncs(const char *dir)
+{
+	char *log = xasprintf("%s/strace.log", dir);
+	/* LeakSanitizer cannot run under ptrace. */
+	char *cmd = xasprintf("ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" "
+			      "strace -f -qq -o %s -e trace=fsync,fdatasync,sync,syncfs,"
+			      "sync_file_range,msync %s --commit %s",
+			      log, self, dir);
+	char line[512];
+	FILE *f;
+	int syncs = 0;
+
+	if (system("strace -V >/dev/null 2>&1") != 0) {
+		skip("no strace");
+		free(log);
+		free(cmd);
+		return;
+	}
+	is_int(0, system(cmd), "one commit under strace");
+	f = fopen(log, "r");
+	while (f != NULL && fgets(line, sizeof line, f) != NULL)
+		syncs += strstr(line, "sync") != NULL;
+	if (f != NULL)
+		fclose(f);
+	is_int(2, syncs, "a commit syncs the file once and msg/ once");
+	free(log);
+	free(cmd);
+}
+
+int
+main(int argc, char **argv)
+{
+	char *dir;
+
+	if (argc == 3 && strcmp(argv[1], "--enospc") == 0)
+		return enospc_child(argv[2]);
+	if (argc == 3 && strcmp(argv[1], "--commit") == 0)
+		return commit_child(argv[2]);
+	self = realpath("/proc/self/exe", NULL);
+	if (self == NULL)
+		bail("cannot find this program: %s", strerror(errno));
+
+	plan_lazy();
+	test_default_dir();
+	test_open();
+	test_round_trip();
+	test_refused_envelopes();
+	test_unique_ids();
+	test_locks();
+	test_state();
+	test_damaged();
+	test_remove_and_set_aside();
+	test_sweep();
+	test_trigger_and_flusher_lock();
+	dir = scratch();
+	test_disk_full(dir);
+	test_fsyncs(dir);
+	remove_tree(dir);
+	free(dir);
+	free(self);
+	return 0;
+}
