@@ -237,6 +237,11 @@ enum {
 	LONG_STORE_PASSWORD,
 	LONG_DELETE_PASSWORD,
 	LONG_PASSWORD_SOURCE,
+	LONG_JSON,
+	LONG_REMOVE,
+	LONG_HOLD,
+	LONG_RELEASE,
+	LONG_WATCH,
 	LONG_KEYWORD_BASE = 512,
 };
 
@@ -253,6 +258,11 @@ static const struct option fixed_long[] = {
 	{"store-password", no_argument, NULL, LONG_STORE_PASSWORD},
 	{"delete-password", no_argument, NULL, LONG_DELETE_PASSWORD},
 	{"password-source", no_argument, NULL, LONG_PASSWORD_SOURCE},
+	{"json", no_argument, NULL, LONG_JSON},
+	{"remove", required_argument, NULL, LONG_REMOVE},
+	{"hold", required_argument, NULL, LONG_HOLD},
+	{"release", required_argument, NULL, LONG_RELEASE},
+	{"watch", no_argument, NULL, LONG_WATCH},
 };
 
 /* Long options that only pick a mode. */
@@ -265,6 +275,7 @@ static const struct {
 	{LONG_STORE_PASSWORD, CLI_STORE_PASSWORD},
 	{LONG_DELETE_PASSWORD, CLI_DELETE_PASSWORD},
 	{LONG_PASSWORD_SOURCE, CLI_PASSWORD_SOURCE},
+	{LONG_WATCH, CLI_WATCH},
 };
 #define N_FIXED_LONG (sizeof fixed_long / sizeof fixed_long[0])
 
@@ -369,6 +380,9 @@ cli_parse(int argc, char **argv, struct request *r, struct error *e)
 	strlist_init(&r->recipients);
 	strlist_init(&r->ignored);
 	strlist_init(&r->owned);
+	strlist_init(&r->remove);
+	strlist_init(&r->hold);
+	strlist_init(&r->release);
 	if (strcmp(name, "mailq") == 0)
 		r->mode = CLI_LIST_QUEUE;
 	else if (strcmp(name, "newaliases") == 0)
@@ -403,6 +417,18 @@ cli_parse(int argc, char **argv, struct request *r, struct error *e)
 		longindex = -1;
 		if (set_mode_option(r, c))
 			continue;
+		if (c == LONG_JSON) {
+			r->json = true;
+			continue;
+		}
+		if (c == LONG_REMOVE || c == LONG_HOLD || c == LONG_RELEASE) {
+			strlist_add(c == LONG_REMOVE ? &r->remove
+				    : c == LONG_HOLD ? &r->hold
+						     : &r->release,
+				    optarg);
+			r->mode = CLI_QUEUE_EDIT;
+			continue;
+		}
 		if (c == LONG_READ_ENVELOPE_FROM) {
 			r->read_envelope_from = true;
 			continue;
@@ -449,6 +475,9 @@ cli_request_free(struct request *r)
 	strlist_free(&r->recipients);
 	strlist_free(&r->ignored);
 	strlist_free(&r->owned);
+	strlist_free(&r->remove);
+	strlist_free(&r->hold);
+	strlist_free(&r->release);
 }
 
 const char *
@@ -470,6 +499,8 @@ cli_help(void)
 		 "  --store-password   put the account's password into the keyring\n"
 		 "  --delete-password  remove it from the keyring\n"
 		 "  --password-source  say where the account's password comes from\n"
+		 "  -q, -bp, mailq     flush the queue, list it (--json for programs)\n"
+		 "  --remove=ID, --hold=ID, --release=ID, --watch\n"
 		 "  --version, --help\n"
 		 "\n"
 		 "Every flag, keyword and exit status: man outbox, man outbox.conf\n");

@@ -25,6 +25,8 @@ enum cli_mode {
 	CLI_STORE_PASSWORD,  /* --store-password */
 	CLI_DELETE_PASSWORD, /* --delete-password */
 	CLI_PASSWORD_SOURCE, /* --password-source */
+	CLI_QUEUE_EDIT,      /* --remove, --hold, --release */
+	CLI_WATCH,           /* --watch */
 };
 
 enum cli_delivery { DELIVER_FOREGROUND, DELIVER_BACKGROUND, DELIVER_QUEUE };
@@ -49,6 +51,10 @@ struct request {
 	const char *config_file;   /* -C */
 	const char *account;       /* -a, --account */
 	const char *queue_filter;  /* -q's argument (I..., R..., S...) */
+	bool json;                /* --json: machine-readable queue listing */
+	struct strlist remove;    /* --remove=ID */
+	struct strlist hold;      /* --hold=ID */
+	struct strlist release;   /* --release=ID */
 	bool host_given;           /* --host: the command line is the account */
 	struct cli_override overrides[KW__COUNT];
 	size_t n_overrides;

@@ -164,6 +164,10 @@ log_format(const struct log_record *r)
 	if (r->errormsg != NULL && *r->errormsg != '\0')
 		put_quoted(&b, "errormsg", r->errormsg);
 	buf_printf(&b, " exitcode=%s", log_exit_name(r->exitcode));
+	if (r->queue_id != NULL)
+		put_plain(&b, "id", r->queue_id);
+	if (r->action != NULL)
+		put_plain(&b, "action", r->action);
 	line = xstrdup(b.data + 1);
 	buf_free(&b);
 	return line;

@@ -36,6 +36,8 @@ struct log_record {
 	const char *errormsg;
 	int exitcode;
 	const char *msgid;
+	const char *queue_id; /* the queue's id for the message, or NULL */
+	const char *action;   /* what happens next: delivered, retry, hold, fail */
 };
 
 /* Formats the record as one line without time stamp or newline. */

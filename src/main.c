@@ -60,12 +60,20 @@ run(const struct request *r, struct error *e)
 	case CLI_NEWALIASES:
 		break;
 	case CLI_LIST_QUEUE:
-		puts(_("Mail queue is empty"));
+		rc = submit_list(r, &out, e);
 		break;
 	case CLI_FLUSH:
+		rc = submit_flush(r, e);
+		break;
+	case CLI_QUEUE_EDIT:
+		rc = submit_queue_edit(r, &out, e);
+		break;
+	case CLI_WATCH:
+		rc = submit_watch(r, e);
+		break;
 	case CLI_SMTP_STDIO:
 		rc = error_set(e, ST_USAGE, _("%s is not available in this version of outbox yet"),
-			       r->mode == CLI_FLUSH ? "-q" : "-bs");
+			       "-bs");
 		break;
 	case CLI_STORE_PASSWORD:
 		rc = submit_store_password(r, &out, e);
@@ -83,13 +91,6 @@ run(const struct request *r, struct error *e)
 		rc = submit_serverinfo(r, &out, e);
 		break;
 	case CLI_DELIVER:
-		if (r->delivery != DELIVER_FOREGROUND) {
-			rc = error_set(
-				e, ST_USAGE,
-				_("-odb and -odq need the queue, which this version of outbox "
-				  "does not have yet; use -odi"));
-			break;
-		}
 		rc = submit_deliver(r, STDIN_FILENO, e);
 		break;
 	}

@@ -722,6 +722,7 @@ smtp_transition(struct smtp_session *s, const struct reply *r)
 		return s->p->tls_mode == SMTP_TLS_IMPLICIT && s->greeting.len == 0 ? S_GREETING
 										   : S_EHLO;
 	case S_GREETING:
+		s->o->reached = true;
 		if (cls != 2)
 			return fail_reply(s, r, _("connecting"));
 		buf_puts(&s->greeting, r->text);

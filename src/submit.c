@@ -10,15 +10,19 @@
 
 #include "address.h"
 #include "conf.h"
+#include "deliver.h"
 #include "i18n.h"
 #include "log.h"
 #include "message.h"
+#include "queue.h"
 #include "secret.h"
 #include "smtp.h"
 #include "spool.h"
+#include "watch.h"
 
 #include <ctype.h>
-#include <pwd.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,87 +92,6 @@ check_supported(const struct account *a, struct error *e)
 	return 0;
 }
 
-static void
-trace_line(void *ctx, const char *dir, const char *line)
-{
-	fprintf(stderr, "%s %s\n", strcmp(dir, "C") == 0 ? "-->" : "<--", line);
-}
-
-static void
-secret_source_of(const struct account *a, struct secret_source *src)
-{
-	memset(src, 0, sizeof *src);
-	src->account = a->name;
-	src->host = account_get(a, KW_HOST);
-	src->user = account_get(a, KW_USER);
-	src->password = account_get(a, KW_PASSWORD);
-	src->passwordeval = account_get(a, KW_PASSWORDEVAL);
-	src->prompt = true;
-}
-
-static int
-get_password(void *ctx, char **password, struct error *e)
-{
-	struct secret_source src;
-
-	secret_source_of(ctx, &src);
-	return secret_get_password(&src, password, e);
-}
-
-static void
-smtp_params_from(const struct account *a, bool verbose, struct smtp_params *p)
-{
-	long timeout = account_long(a, KW_TIMEOUT);
-	const char *auth = account_get(a, KW_AUTH);
-
-	memset(p, 0, sizeof *p);
-	p->host = account_get(a, KW_HOST);
-	p->port = account_get(a, KW_PORT);
-	p->socket_path = account_get(a, KW_SOCKET);
-	p->source_ip = account_get(a, KW_SOURCE_IP);
-	p->timeout_ms = timeout > 0 ? (int)timeout * 1000 : -1;
-	p->helo_domain = account_get(a, KW_DOMAIN) ? account_get(a, KW_DOMAIN) : "localhost";
-	if (!account_bool(a, KW_TLS))
-		p->tls_mode = SMTP_TLS_OFF;
-	else
-		p->tls_mode =
-			account_bool(a, KW_TLS_STARTTLS) ? SMTP_TLS_STARTTLS : SMTP_TLS_IMPLICIT;
-	p->tls.host = p->host;
-	p->tls.host_override = account_get(a, KW_TLS_HOST_OVERRIDE);
-	p->tls.trust_file = account_get(a, KW_TLS_TRUST_FILE);
-	p->tls.crl_file = account_get(a, KW_TLS_CRL_FILE);
-	p->tls.fingerprint = account_get(a, KW_TLS_FINGERPRINT);
-	p->tls.cert_file = account_get(a, KW_TLS_CERT_FILE);
-	p->tls.key_file = account_get(a, KW_TLS_KEY_FILE);
-	p->tls.priorities = account_get(a, KW_TLS_PRIORITIES);
-	p->tls.certcheck = account_bool(a, KW_TLS_CERTCHECK);
-	p->tls.timeout_ms = p->timeout_ms;
-	if (strcmp(auth, "auto") == 0)
-		p->auth_mode = SMTP_AUTH_AUTO;
-	else if (strcmp(auth, "off") == 0)
-		p->auth_mode = SMTP_AUTH_OFF;
-	else if (strcmp(auth, "on") == 0)
-		p->auth_mode = SMTP_AUTH_ON;
-	else
-		p->auth_mode = SMTP_AUTH_MECH;
-	p->auth_mech = auth;
-	p->user = account_get(a, KW_USER);
-	p->allow_plaintext_auth = account_bool(a, KW_ALLOW_PLAINTEXT_AUTH);
-	p->get_password = get_password;
-	p->password_ctx = (void *)a;
-	if (verbose)
-		p->trace = trace_line;
-}
-
-static void
-warn_unverified(const struct account *a, const struct smtp_params *p)
-{
-	if (p->tls_mode != SMTP_TLS_OFF && !p->tls.certcheck && p->tls.fingerprint == NULL)
-		log_warning(_("account %s: tls_certcheck is off, so the server's identity is not "
-			      "checked; set tls_trust_file or tls_fingerprint instead"),
-			    a->name);
-}
-
 static enum message_set
 set_mode(const struct account *a, enum conf_keyword k)
 {
@@ -177,29 +100,6 @@ set_mode(const struct account *a, enum conf_keyword k)
 	if (v == NULL || strcmp(v, "auto") == 0)
 		return MESSAGE_SET_AUTO;
 	return strcmp(v, "off") == 0 ? MESSAGE_SET_OFF : MESSAGE_SET_ON;
-}
-
-/* login@host for mail that names no sender anywhere (cron's). */
-static char *
-default_sender(const struct account *a)
-{
-	struct passwd *pw = getpwuid(getuid());
-	char host[256] = "localhost";
-	const char *domain = account_get(a, KW_DOMAIN);
-
-	if (domain == NULL || strchr(domain, '.') == NULL) {
-		if (gethostname(host, sizeof host) != 0)
-			snprintf(host, sizeof host, "localhost");
-		host[sizeof host - 1] = '\0';
-		domain = host;
-	}
-	return xasprintf("%s@%s", pw != NULL ? pw->pw_name : "root", domain);
-}
-
-static bool
-is_glob(const char *s)
-{
-	return strpbrk(s, "*?[") != NULL;
 }
 
 /* The envelope sender, in the order -f (unless the account forbids
@@ -212,115 +112,14 @@ envelope_sender(const struct session *s, const char *header_from, char **out, st
 	const char *from = account_get(a, KW_FROM);
 
 	if (s->r->envelope_from != NULL &&
-	    (account_bool(a, KW_ALLOW_FROM_OVERRIDE) || from == NULL || is_glob(from)))
+	    (account_bool(a, KW_ALLOW_FROM_OVERRIDE) || from == NULL || deliver_is_pattern(from)))
 		return address_normalize_sender(s->r->envelope_from, out, e);
 	if (s->r->read_envelope_from && header_from != NULL)
 		return address_normalize_sender(header_from, out, e);
-	if (from != NULL && *from != '\0' && !is_glob(from))
+	if (from != NULL && *from != '\0' && !deliver_is_pattern(from))
 		return address_normalize_sender(from, out, e);
-	*out = default_sender(a);
+	*out = deliver_account_address(a);
 	return 0;
-}
-
-struct header_addrs {
-	struct strlist visible; /* To, Cc (and Resent-) addresses */
-	char *msgid;
-};
-
-static int
-collect_header_info(void *ctx, const struct message_field *f, struct error *e)
-{
-	struct header_addrs *h = ctx;
-	static const char *const visible[] = {"To", "Cc", "Resent-To", "Resent-Cc"};
-
-	if (message_field_is(f, "Message-ID") && h->msgid == NULL) {
-		const char *v = f->value;
-		size_t n = f->value_len;
-
-		while (n > 0 && (*v == ' ' || *v == '\t'))
-			v++, n--;
-		while (n > 0 && (v[n - 1] == '\n' || v[n - 1] == '\r' || v[n - 1] == ' '))
-			n--;
-		h->msgid = xstrndup(v, n);
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof visible / sizeof visible[0]; i++) {
-		if (message_field_is(f, visible[i])) {
-			struct error ignored;
-
-			address_list_parse(f->value, f->value_len, &h->visible, &ignored);
-		}
-	}
-	return 0;
-}
-
-/* Whether a To or Cc header shows addr; the others are Bcc recipients. */
-static bool
-is_visible(const struct strlist *visible, const char *addr)
-{
-	for (size_t i = 0; i < visible->n; i++)
-		if (strcasecmp(visible->v[i], addr) == 0)
-			return true;
-	return false;
-}
-
-/* "a@x,b@y" with every recipient that no To/Cc header shows (a Bcc)
- * left out and counted in *hidden, so logs never reveal Bcc recipients. */
-static char *
-log_recipients(const struct smtp_rcpt *rcpts, size_t n, const struct strlist *visible,
-	       unsigned long *hidden)
-{
-	struct buf b;
-	char *s;
-
-	buf_init(&b, 0);
-	for (size_t i = 0; i < n; i++) {
-		if (!is_visible(visible, rcpts[i].addr)) {
-			(*hidden)++;
-			continue;
-		}
-		buf_printf(&b, "%s%s", b.len ? "," : "", rcpts[i].addr);
-	}
-	s = xstrdup(b.data ? b.data : "");
-	buf_free(&b);
-	return s;
-}
-
-/* For the log: which recipients the server refused although the message
- * went to the others; Bcc recipients only counted.  NULL if none. */
-static char *
-rejected_summary(const struct smtp_rcpt *rcpts, size_t n, const struct strlist *visible)
-{
-	struct buf b;
-	unsigned long hidden = 0;
-	char *s = NULL;
-
-	buf_init(&b, 0);
-	for (size_t i = 0; i < n; i++) {
-		if (rcpts[i].state != RCPT_PERMFAIL)
-			continue;
-		if (is_visible(visible, rcpts[i].addr))
-			buf_printf(&b, "%srecipient %s rejected: %s", b.len ? "; " : "",
-				   rcpts[i].addr, rcpts[i].reply);
-		else
-			hidden++;
-	}
-	if (hidden > 0)
-		buf_printf(&b, "%s%lu Bcc recipient(s) rejected", b.len ? "; " : "", hidden);
-	if (b.len > 0)
-		s = xstrdup(b.data);
-	buf_free(&b);
-	return s;
-}
-
-static const char *
-syslog_facility(const struct account *a)
-{
-	const char *v = account_get(a, KW_SYSLOG);
-
-	if (v == NULL || strcmp(v, "off") == 0)
-		return NULL;
-	return strcmp(v, "on") == 0 ? "LOG_USER" : v;
 }
 
 struct envelope {
@@ -429,19 +228,6 @@ dsn_return(const struct account *a)
 	return strcmp(v, "full") == 0 ? "FULL" : "HDRS";
 }
 
-static void
-report_recipients(const struct smtp_mail *m)
-{
-	for (size_t i = 0; i < m->nrcpts; i++) {
-		const struct smtp_rcpt *rc = &m->rcpts[i];
-
-		if (rc->state == RCPT_PERMFAIL)
-			log_error(_("recipient %s rejected: %s"), rc->addr, rc->reply);
-		else if (rc->state == RCPT_TEMPFAIL)
-			log_error(_("recipient %s temporarily rejected: %s"), rc->addr, rc->reply);
-	}
-}
-
 static const char *
 sender_domain(const char *sender, const char *fallback)
 {
@@ -452,28 +238,334 @@ sender_domain(const char *sender, const char *fallback)
 
 static void describe_files(const struct session *s, struct buf *out);
 
+/* A message read, parsed and rewritten: ready to be queued or sent. */
+struct prepared {
+	struct spool sp;
+	struct message_layout layout;
+	struct buf headers;      /* rewritten header block, blank line included */
+	struct envelope env;
+	struct header_info info; /* of the original headers, for the log */
+	char *msgid;             /* the Message-ID the message goes out with */
+	char *dsn_notify;
+};
+
+static void
+prepared_free(struct prepared *p)
+{
+	free(p->env.from);
+	strlist_free(&p->env.rcpts);
+	header_info_free(&p->info);
+	free(p->msgid);
+	free(p->dsn_notify);
+	buf_free(&p->headers);
+	spool_close(&p->sp);
+}
+
+/* Reads the message into spool_dir and builds envelope and headers. */
+static int
+prepare(const struct request *r, struct session *s, int in_fd, const char *spool_dir,
+	struct prepared *p, struct error *e)
+{
+	unsigned long long limit = DEFAULT_MESSAGE_MAX;
+	struct message_rewrite rw;
+	char *header_from = NULL, *sender = NULL;
+	const char *hdr;
+	size_t hlen;
+	int rc = -1;
+
+	if (s->account != NULL)
+		limit = (unsigned long long)account_long(s->account, KW_MAX_MESSAGE_SIZE);
+	if (spool_read(in_fd, spool_dir, limit, MESSAGE_HEADER_MAX, &p->sp, e) < 0 ||
+	    message_layout(p->sp.head.data ? p->sp.head.data : "", p->sp.head.len,
+			   MESSAGE_HEADER_MAX, &p->layout, e) < 0)
+		return -1;
+	hdr = p->sp.head.data + p->layout.header_start;
+	hlen = p->layout.header_end - p->layout.header_start;
+	header_info_read(hdr, hlen, &p->info);
+	if (message_from_address(hdr, hlen, &header_from, e) < 0)
+		goto out;
+	if (s->account == NULL && select_account(s, header_from, e) < 0)
+		goto out;
+	if (check_supported(s->account, e) < 0 || envelope_sender(s, header_from, &sender, e) < 0 ||
+	    build_envelope(s, hdr, hlen, sender, &p->env, e) < 0)
+		goto out;
+	memset(&rw, 0, sizeof rw);
+	rw.remove_bcc = account_bool(s->account, KW_REMOVE_BCC_HEADERS);
+	rw.from_header = set_mode(s->account, KW_SET_FROM_HEADER);
+	rw.date_header = set_mode(s->account, KW_SET_DATE_HEADER);
+	rw.msgid_header = set_mode(s->account, KW_SET_MSGID_HEADER);
+	rw.from_addr = sender;
+	rw.from_name = r->full_name ? r->full_name : account_get(s->account, KW_FROM_FULL_NAME);
+	rw.msgid_domain = sender_domain(sender, "localhost");
+	rw.undisclosed_recipients = account_bool(s->account, KW_UNDISCLOSED_RECIPIENTS);
+	if (p->info.msgid != NULL)
+		p->msgid = xstrdup(p->info.msgid);
+	else if (rw.msgid_header != MESSAGE_SET_OFF)
+		rw.msgid_override = p->msgid = message_make_msgid(rw.msgid_domain);
+	rw.now = time(NULL);
+	if (message_rewrite_headers(hdr, hlen, &rw, &p->headers, e) < 0 ||
+	    buf_puts(&p->headers, p->layout.eol) < 0)
+		goto out;
+	if (r->dsn_notify != NULL)
+		p->dsn_notify = xstrdup(r->dsn_notify);
+	else {
+		char buf[64];
+		const char *v = dsn_notify(s->account, buf);
+
+		p->dsn_notify = v != NULL ? xstrdup(v) : NULL;
+	}
+	rc = 0;
+out:
+	free(header_from);
+	free(sender);
+	return rc;
+}
+
+static bool
+eightbit(const struct request *r, const struct prepared *p)
+{
+	return p->sp.eightbit || (r->body_type && strcasecmp(r->body_type, "8BITMIME") == 0);
+}
+
+/* `queue off`: msmtp's way, straight from the spool file; a temporary
+ * failure is exit 75 and nothing is kept. */
+static int
+send_without_queue(const struct request *r, struct session *s, struct prepared *p,
+		   struct error *e)
+{
+	struct smtp_rcpt *rcpts = xcalloc(p->env.rcpts.n, sizeof *rcpts);
+	struct smtp_params params;
+	struct smtp_mail mail = {0};
+	struct smtp_outcome outcome = {0};
+	int rc;
+
+	for (size_t i = 0; i < p->env.rcpts.n; i++)
+		rcpts[i].addr = p->env.rcpts.v[i];
+	mail.from = p->env.from;
+	mail.rcpts = rcpts;
+	mail.nrcpts = p->env.rcpts.n;
+	mail.dsn_notify = p->dsn_notify;
+	mail.dsn_return = r->dsn_return ? r->dsn_return : dsn_return(s->account);
+	mail.dsn_envid = r->dsn_envid;
+	mail.eightbit = eightbit(r, p);
+	mail.smtputf8 = p->env.smtputf8;
+	mail.headers = p->headers.data;
+	mail.headers_len = p->headers.len;
+	mail.body_fd = p->sp.fd;
+	mail.body_offset = (off_t)p->layout.body_start;
+	mail.body_len = p->sp.size - p->layout.body_start;
+	mail.size = p->headers.len + mail.body_len + p->sp.bare_lf;
+
+	deliver_smtp_params(s->account, r->verbose, &params);
+	rc = smtp_send(&params, &mail, &outcome, e);
+	deliver_report_recipients(&mail);
+	if (outcome.dsn_dropped)
+		log_warning(_("the server does not support DSN; -N, -R and -V were ignored"));
+	for (size_t i = 0; rc == 0 && i < mail.nrcpts; i++)
+		if (rcpts[i].state == RCPT_TEMPFAIL)
+			rc = error_set(e, ST_SERVER_TEMP,
+				       _("not delivered to every recipient: %s was temporarily "
+					 "refused (the others got the message)"),
+				       rcpts[i].addr);
+	if (outcome.uncertain)
+		error_prefix(e, _("delivery status uncertain (connection lost after the message "
+				  "was sent)"));
+	if (p->info.msgid == NULL) {
+		free(p->info.msgid);
+		p->info.msgid = p->msgid ? xstrdup(p->msgid) : NULL;
+	}
+	deliver_log(s->account, &params, &outcome, &mail, &p->info, rc < 0 ? e : NULL, NULL,
+		    NULL);
+	free(rcpts);
+	return rc;
+}
+
+static int
+commit(const struct request *r, struct session *s, struct queue *q, struct prepared *p,
+       struct queue_entry *m, struct error *e)
+{
+	struct queue_envelope env = {0};
+	int rc;
+
+	env.account = s->account->name;
+	env.from = p->env.from;
+	env.nrcpts = p->env.rcpts.n;
+	env.rcpts = xcalloc(env.nrcpts, sizeof *env.rcpts);
+	for (size_t i = 0; i < env.nrcpts; i++)
+		env.rcpts[i].addr = p->env.rcpts.v[i];
+	env.dsn_notify = p->dsn_notify;
+	env.dsn_return = (char *)(r->dsn_return ? r->dsn_return : dsn_return(s->account));
+	env.dsn_envid = (char *)r->dsn_envid;
+	env.eightbit = eightbit(r, p);
+	env.smtputf8 = p->env.smtputf8;
+	env.msgid = p->msgid;
+	env.created = time(NULL);
+	rc = queue_commit(q, &env, p->headers.data, p->headers.len, p->sp.fd,
+			  (off_t)p->layout.body_start, m, e);
+	free(env.rcpts);
+	return rc;
+}
+
+/* Detaches a child that runs fn; the parent returns at once.  The child's
+ * stdio goes to /dev/null; it never returns. */
+static void
+in_background(void (*fn)(void *ctx), void *ctx)
+{
+	pid_t pid = fork();
+
+	if (pid != 0) {
+		if (pid < 0)
+			log_warning(_("cannot start a background delivery: %s; the message stays "
+				      "queued"),
+				    strerror(errno));
+		return;
+	}
+	setsid();
+	{
+		int null = open("/dev/null", O_RDWR);
+
+		if (null >= 0) {
+			dup2(null, STDIN_FILENO);
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+			if (null > STDERR_FILENO)
+				close(null);
+		}
+	}
+	fn(ctx);
+	_exit(0);
+}
+
+struct background {
+	struct deliver_ctx *ctx;
+	struct queue_entry *entry; /* NULL: only flush */
+	struct account *account;
+};
+
+/* A background flush of what is due, honouring backoff. */
+static void
+background_flush(void *arg)
+{
+	struct background *b = arg;
+	struct flush_filter f = {0};
+	struct error e;
+
+	b->ctx->foreground = false;
+	if (b->entry != NULL) {
+		struct deliver_slot slot;
+
+		deliver_slot_init(&slot, b->account, false);
+		deliver_entry(b->ctx, &slot, b->entry, &e);
+		deliver_slot_close(&slot);
+	}
+	deliver_flush(b->ctx, &f, NULL, &e);
+}
+
+static bool
+queue_has_due(struct queue *q)
+{
+	struct strlist ids;
+	struct error e;
+	bool any;
+
+	strlist_init(&ids);
+	any = queue_ids(q, &ids, &e) == 0 && ids.n > 0;
+	strlist_free(&ids);
+	return any;
+}
+
+static enum cli_delivery
+delivery_mode(const struct request *r, const struct account *a)
+{
+	const char *mode = account_get(a, KW_DELIVERY_MODE);
+
+	if (r->delivery != DELIVER_FOREGROUND)
+		return r->delivery;
+	if (mode != NULL && strcmp(mode, "background") == 0)
+		return DELIVER_BACKGROUND;
+	if (mode != NULL && strcmp(mode, "queue") == 0)
+		return DELIVER_QUEUE;
+	return DELIVER_FOREGROUND;
+}
+
+/* Foreground delivery of the committed message, then the account's other
+ * due messages over the same connection, then a background flush of the
+ * rest.  The exit status follows DESIGN.md 1.4. */
+static int
+deliver_committed(const struct request *r, struct session *s, struct deliver_ctx *ctx,
+		  struct queue_entry *m, struct error *e)
+{
+	struct deliver_slot slot;
+	enum policy_action action;
+	int rc = 0;
+
+	deliver_slot_init(&slot, s->account, r->verbose);
+	action = deliver_entry(ctx, &slot, m, e);
+	switch (action) {
+	case ACT_DELIVERED:
+		deliver_more_for_account(ctx, &slot);
+		break;
+	case ACT_RETRY_SOON:
+	case ACT_RETRY:
+		if (r->verbose)
+			log_error(_("message %s queued: %s"), m->id, e->msg);
+		break;
+	case ACT_HOLD:
+		log_error(_("message %s held: %s; fix it and run 'outbox -q'"), m->id, e->msg);
+		break;
+	case ACT_FAIL:
+		error_prefix(e, _("message %s not sent and kept in %s/failed"), m->id,
+			     ctx->q->dir);
+		rc = -1;
+		break;
+	}
+	deliver_slot_close(&slot);
+	if (action == ACT_DELIVERED && queue_has_due(ctx->q)) {
+		struct background b = {.ctx = ctx};
+
+		in_background(background_flush, &b);
+	}
+	return rc;
+}
+
+static const char *
+queue_dir_of(const struct account *a, char **owned)
+{
+	const char *dir = a != NULL ? account_get(a, KW_QUEUE_DIR) : NULL;
+
+	*owned = NULL;
+	if (dir == NULL)
+		dir = *owned = queue_default_dir();
+	return dir;
+}
+
+static int
+open_queue(const struct account *a, struct queue *q, struct error *e)
+{
+	char *owned;
+	const char *dir = queue_dir_of(a, &owned);
+	int rc;
+
+	if (dir == NULL)
+		return error_set(e, ST_CANTCREAT,
+				 _("no home directory for the queue; set HOME or queue_dir"));
+	rc = queue_open(q, dir, e);
+	free(owned);
+	return rc;
+}
+
 int
 submit_deliver(const struct request *r, int in_fd, struct error *e)
 {
 	struct session s = {0};
-	struct spool sp = {.fd = -1};
-	struct message_layout layout;
-	struct header_addrs info = {0};
-	struct envelope env = {0};
-	struct message_rewrite rw;
-	struct buf headers;
-	struct smtp_params params;
-	struct smtp_mail mail;
-	struct smtp_outcome outcome = {0};
-	struct smtp_rcpt *rcpts = NULL;
-	char *header_from = NULL, *sender = NULL, *generated_msgid = NULL, *rejected = NULL;
-	unsigned long long limit = DEFAULT_MESSAGE_MAX;
-	char dsn_buf[64];
+	struct prepared p = {.sp = {.fd = -1}};
+	struct queue q = {.dirfd = -1, .lock_fd = -1};
+	struct queue_entry m = {.fd = -1};
+	struct deliver_ctx ctx = {0};
+	bool queued;
 	int rc = -1;
 
-	buf_init(&headers, 0);
-	strlist_init(&info.visible);
-	strlist_init(&env.rcpts);
+	buf_init(&p.headers, 0);
 	if (load_conf(r, &s, e) < 0)
 		goto out;
 	if (r->verbose) {
@@ -484,126 +576,59 @@ submit_deliver(const struct request *r, int in_fd, struct error *e)
 		fputs(files.data ? files.data : "", stderr);
 		buf_free(&files);
 	}
-	if (!r->read_envelope_from || r->account != NULL || r->host_given) {
-		/* Known before reading the message: fail before consuming it. */
-		if (select_account(&s, r->envelope_from, e) < 0)
-			goto out;
-		limit = (unsigned long long)account_long(s.account, KW_MAX_MESSAGE_SIZE);
-	}
-	if (spool_read(in_fd, spool_default_dir(), limit, MESSAGE_HEADER_MAX, &sp, e) < 0)
+	/* The account is known before reading the message unless the From
+	 * header picks it: then fail before consuming the message. */
+	if ((!r->read_envelope_from || r->account != NULL || r->host_given) &&
+	    select_account(&s, r->envelope_from, e) < 0)
 		goto out;
-	if (message_layout(sp.head.data ? sp.head.data : "", sp.head.len, MESSAGE_HEADER_MAX,
-			   &layout, e) < 0)
-		goto out;
-	{
-		const char *hdr = sp.head.data + layout.header_start;
-		size_t hlen = layout.header_end - layout.header_start;
-
-		if (message_fields(hdr, hlen, collect_header_info, &info, e) < 0 ||
-		    message_from_address(hdr, hlen, &header_from, e) < 0)
+	queued = s.account == NULL || account_bool(s.account, KW_QUEUE);
+	if (!queued) {
+		if (r->delivery == DELIVER_QUEUE || r->delivery == DELIVER_BACKGROUND) {
+			error_set(e, ST_USAGE,
+				  _("-odb and -odq need the queue, which is off for account %s"),
+				  s.account->name);
 			goto out;
-		if (s.account == NULL && select_account(&s, header_from, e) < 0)
-			goto out;
-		if (check_supported(s.account, e) < 0 ||
-		    envelope_sender(&s, header_from, &sender, e) < 0 ||
-		    build_envelope(&s, hdr, hlen, sender, &env, e) < 0)
-			goto out;
-		memset(&rw, 0, sizeof rw);
-		rw.remove_bcc = account_bool(s.account, KW_REMOVE_BCC_HEADERS);
-		rw.from_header = set_mode(s.account, KW_SET_FROM_HEADER);
-		rw.date_header = set_mode(s.account, KW_SET_DATE_HEADER);
-		rw.msgid_header = set_mode(s.account, KW_SET_MSGID_HEADER);
-		rw.from_addr = sender;
-		rw.from_name =
-			r->full_name ? r->full_name : account_get(s.account, KW_FROM_FULL_NAME);
-		rw.msgid_domain = sender_domain(sender, "localhost");
-		rw.undisclosed_recipients = account_bool(s.account, KW_UNDISCLOSED_RECIPIENTS);
-		if (info.msgid == NULL && rw.msgid_header != MESSAGE_SET_OFF)
-			rw.msgid_override = generated_msgid = message_make_msgid(rw.msgid_domain);
-		rw.now = time(NULL);
-		if (message_rewrite_headers(hdr, hlen, &rw, &headers, e) < 0 ||
-		    buf_puts(&headers, layout.eol) < 0)
-			goto out;
-	}
-
-	rcpts = xcalloc(env.rcpts.n, sizeof *rcpts);
-	for (size_t i = 0; i < env.rcpts.n; i++)
-		rcpts[i].addr = env.rcpts.v[i];
-	memset(&mail, 0, sizeof mail);
-	mail.from = env.from;
-	mail.rcpts = rcpts;
-	mail.nrcpts = env.rcpts.n;
-	mail.dsn_notify = r->dsn_notify ? r->dsn_notify : dsn_notify(s.account, dsn_buf);
-	mail.dsn_return = r->dsn_return ? r->dsn_return : dsn_return(s.account);
-	mail.dsn_envid = r->dsn_envid;
-	mail.eightbit = sp.eightbit || (r->body_type && strcasecmp(r->body_type, "8BITMIME") == 0);
-	mail.smtputf8 = env.smtputf8;
-	mail.headers = headers.data;
-	mail.headers_len = headers.len;
-	mail.body_fd = sp.fd;
-	mail.body_offset = (off_t)layout.body_start;
-	mail.body_len = sp.size - layout.body_start;
-	mail.size = headers.len + (sp.size - layout.body_start) + sp.bare_lf;
-
-	smtp_params_from(s.account, r->verbose, &params);
-	warn_unverified(s.account, &params);
-	rc = smtp_send(&params, &mail, &outcome, e);
-	report_recipients(&mail);
-	if (outcome.dsn_dropped)
-		log_warning(_("the server does not support DSN; -N, -R and -V were ignored"));
-	if (rc == 0) {
-		for (size_t i = 0; i < mail.nrcpts; i++) {
-			if (rcpts[i].state == RCPT_TEMPFAIL) {
-				rc = error_set(
-					e, ST_SERVER_TEMP,
-					_("not delivered to every recipient: %s was "
-					  "temporarily refused (the others got the message)"),
-					rcpts[i].addr);
-				break;
-			}
 		}
+		if (prepare(r, &s, in_fd, spool_default_dir(), &p, e) == 0)
+			rc = send_without_queue(r, &s, &p, e);
+		goto out;
 	}
-	if (rc == 0)
-		rejected = rejected_summary(rcpts, mail.nrcpts, &info.visible);
-	if (outcome.uncertain)
-		error_prefix(e, _("delivery status uncertain (connection lost after the message "
-				  "was sent)"));
+	if (open_queue(s.account, &q, e) < 0)
+		goto out;
 	{
-		unsigned long hidden = 0;
-		char *shown = log_recipients(rcpts, mail.nrcpts, &info.visible, &hidden);
-		struct log_record rec = {
-			.host = params.socket_path ? params.socket_path : params.host,
-			.tls = outcome.tls,
-			.auth = outcome.auth_mech,
-			.user = params.user,
-			.from = env.from,
-			.recipients = shown,
-			.bcc = hidden,
-			.mailsize = mail.size,
-			.smtpstatus = outcome.code,
-			.smtpmsg = outcome.reply,
-			.errormsg = rc < 0 ? e->msg : rejected,
-			.exitcode = rc < 0 ? status_exit_code(e->status) : 0,
-			.msgid = info.msgid ? info.msgid : generated_msgid,
-		};
+		char *tmp = xasprintf("%s/tmp", q.dir);
+		int prc = prepare(r, &s, in_fd, tmp, &p, e);
 
-		log_delivery(account_get(s.account, KW_LOGFILE),
-			     account_get(s.account, KW_LOGFILE_TIME_FORMAT),
-			     syslog_facility(s.account), &rec);
-		free(shown);
+		free(tmp);
+		if (prc < 0 || commit(r, &s, &q, &p, &m, e) < 0)
+			goto out;
+	}
+	spool_close(&p.sp);
+	/* From here the message is on disk: exit 0 is allowed. */
+	ctx.q = &q;
+	ctx.conf = s.conf;
+	ctx.verbose = r->verbose;
+	ctx.foreground = true;
+	switch (delivery_mode(r, s.account)) {
+	case DELIVER_QUEUE:
+		queue_poke(&q);
+		rc = 0;
+		break;
+	case DELIVER_BACKGROUND: {
+		struct background b = {.ctx = &ctx, .entry = &m, .account = s.account};
+
+		in_background(background_flush, &b);
+		rc = 0;
+		break;
+	}
+	case DELIVER_FOREGROUND:
+		rc = deliver_committed(r, &s, &ctx, &m, e);
+		break;
 	}
 out:
-	free(rcpts);
-	free(rejected);
-	free(header_from);
-	free(sender);
-	free(generated_msgid);
-	free(info.msgid);
-	free(env.from);
-	strlist_free(&env.rcpts);
-	strlist_free(&info.visible);
-	buf_free(&headers);
-	spool_close(&sp);
+	queue_entry_free(&m);
+	queue_close(&q);
+	prepared_free(&p);
 	if (s.conf != NULL)
 		conf_free(s.conf);
 	return rc;
@@ -708,7 +733,7 @@ submit_password_source(const struct request *r, struct buf *out, struct error *e
 	int rc = -1;
 
 	if (load_conf(r, &s, e) == 0 && select_account(&s, r->envelope_from, e) == 0) {
-		secret_source_of(s.account, &src);
+		deliver_secret_source(s.account, &src);
 		buf_printf(out, "%s %s\n", _("account:"), s.account->name);
 		rc = secret_describe(&src, out, e);
 	}
@@ -725,9 +750,292 @@ submit_serverinfo(const struct request *r, struct buf *out, struct error *e)
 
 	if (load_conf(r, &s, e) == 0 && select_account(&s, r->envelope_from, e) == 0 &&
 	    check_supported(s.account, e) == 0) {
-		smtp_params_from(s.account, r->verbose, &params);
+		deliver_smtp_params(s.account, r->verbose, &params);
 		rc = smtp_serverinfo(&params, out, e);
 	}
 	conf_free(s.conf);
 	return rc;
+}
+
+/* The queue of the account -a names (or the default account), else the
+ * default queue directory. */
+static int
+open_queue_for(const struct request *r, struct session *s, struct queue *q, struct error *e)
+{
+	struct error ignored;
+
+	if (load_conf(r, s, e) < 0)
+		return -1;
+	if (r->account != NULL) {
+		if (select_account(s, NULL, e) < 0)
+			return -1;
+	} else {
+		s->account = conf_select(s->conf, NULL, NULL, &ignored);
+	}
+	return open_queue(s->account, q, e);
+}
+
+static void
+flush_filter_of(const struct request *r, struct flush_filter *f)
+{
+	const char *arg = r->queue_filter;
+
+	memset(f, 0, sizeof *f);
+	f->force = true;
+	if (arg == NULL || *arg == '\0')
+		return;
+	/* sendmail's -qI<id>, -qR<recipient>, -qS<sender>; a bare -q<time>
+	 * (a daemon's interval) means "now" here. */
+	if (*arg == 'I')
+		f->id_prefix = arg + 1;
+	else if (*arg == 'R')
+		f->rcpt = arg + 1;
+	else if (*arg == 'S')
+		f->sender = arg + 1;
+}
+
+int
+submit_flush(const struct request *r, struct error *e)
+{
+	struct session s = {0};
+	struct queue q = {.dirfd = -1, .lock_fd = -1};
+	struct deliver_ctx ctx = {0};
+	struct flush_filter f;
+	int rc = -1;
+
+	if (open_queue_for(r, &s, &q, e) == 0) {
+		ctx.q = &q;
+		ctx.conf = s.conf;
+		ctx.verbose = r->verbose;
+		flush_filter_of(r, &f);
+		rc = deliver_flush(&ctx, &f, NULL, e);
+	}
+	queue_close(&q);
+	conf_free(s.conf);
+	return rc;
+}
+
+static const char *
+rcpt_status_name(enum rcpt_status st)
+{
+	return st == QRCPT_DELIVERED ? "delivered" : st == QRCPT_FAILED ? "failed" : "pending";
+}
+
+/* queued, held, retrying, failed or damaged. */
+static const char *
+entry_state(const struct queue_listing *l, size_t i)
+{
+	const struct queue_entry *m = &l->entries[i];
+
+	if (l->damaged[i])
+		return "damaged";
+	if (l->failed[i])
+		return "failed";
+	if (m->st.held)
+		return "held";
+	return m->st.next_attempt > time(NULL) ? "retrying" : "queued";
+}
+
+static void
+json_string(struct buf *b, const char *s)
+{
+	if (s == NULL) {
+		buf_puts(b, "null");
+		return;
+	}
+	buf_puts(b, "\"");
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_printf(b, "\\%c", *p);
+		else if (*p < 0x20)
+			buf_printf(b, "\\u%04x", *p);
+		else
+			buf_append(b, p, 1);
+	}
+	buf_puts(b, "\"");
+}
+
+static void
+list_json(const struct queue_listing *l, struct buf *out)
+{
+	buf_puts(out, "[");
+	for (size_t i = 0; i < l->n; i++) {
+		const struct queue_entry *m = &l->entries[i];
+
+		buf_puts(out, i ? ",\n {\"id\": " : "\n {\"id\": ");
+		json_string(out, m->id);
+		buf_printf(out, ", \"queue\": \"%s\", \"state\": \"%s\", \"created\": %lld, "
+				"\"size\": %llu, \"from\": ",
+			   l->failed[i] ? "failed" : "msg", entry_state(l, i),
+			   (long long)m->env.created, m->data_len);
+		json_string(out, m->env.from);
+		buf_puts(out, ", \"recipients\": [");
+		for (size_t k = 0; k < m->env.nrcpts; k++) {
+			buf_puts(out, k ? ", {\"addr\": " : "{\"addr\": ");
+			json_string(out, m->env.rcpts[k].addr);
+			buf_printf(out, ", \"status\": \"%s\", \"reply\": ",
+				   rcpt_status_name(m->env.rcpts[k].status));
+			json_string(out, m->env.rcpts[k].reply);
+			buf_puts(out, "}");
+		}
+		buf_printf(out, "], \"attempts\": %u, \"next_attempt\": %lld, \"reason\": ",
+			   m->st.attempts, (long long)m->st.next_attempt);
+		json_string(out, m->st.reason);
+		buf_puts(out, ", \"last_reply\": ");
+		json_string(out, m->st.last_reply);
+		buf_printf(out, ", \"uncertain\": %s}", m->st.uncertain ? "true" : "false");
+	}
+	buf_puts(out, l->n ? "\n]\n" : "]\n");
+}
+
+static void
+age_text(time_t since, char *out, size_t len)
+{
+	long s = (long)(time(NULL) - since);
+
+	if (s < 0)
+		s = 0;
+	if (s < 120)
+		snprintf(out, len, "%lds", s);
+	else if (s < 7200)
+		snprintf(out, len, "%ldm", s / 60);
+	else if (s < 2 * 86400)
+		snprintf(out, len, "%ldh", s / 3600);
+	else
+		snprintf(out, len, "%ldd", s / 86400);
+}
+
+static void
+list_human(const struct queue_listing *l, struct buf *out)
+{
+	if (l->n == 0) {
+		buf_printf(out, "%s\n", _("Mail queue is empty"));
+		return;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		const struct queue_entry *m = &l->entries[i];
+		const char *state = entry_state(l, i);
+		char age[32], when[64] = "";
+
+		age_text(m->env.created, age, sizeof age);
+		buf_printf(out, "%s  %s  %llu  %s\n", m->id, age, m->data_len,
+			   m->env.from == NULL ? "?" : *m->env.from ? m->env.from : "<>");
+		for (size_t k = 0; k < m->env.nrcpts; k++)
+			buf_printf(out, "    %s  (%s)\n", m->env.rcpts[k].addr,
+				   rcpt_status_name(m->env.rcpts[k].status));
+		if (strcmp(state, "retrying") == 0) {
+			struct tm tm;
+
+			if (localtime_r(&m->st.next_attempt, &tm) != NULL)
+				strftime(when, sizeof when, " %Y-%m-%d %H:%M:%S", &tm);
+		}
+		buf_printf(out, "    %s%s%s%s\n", state, when, m->st.reason ? ": " : "",
+			   m->st.reason ? m->st.reason : "");
+		if (m->st.last_reply != NULL)
+			buf_printf(out, "    %s %s\n", _("last reply:"), m->st.last_reply);
+	}
+}
+
+int
+submit_list(const struct request *r, struct buf *out, struct error *e)
+{
+	struct session s = {0};
+	struct queue q = {.dirfd = -1, .lock_fd = -1};
+	struct queue_listing l = {0};
+	int rc = -1;
+
+	if (open_queue_for(r, &s, &q, e) == 0 && queue_list(&q, &l, e) == 0) {
+		if (r->json)
+			list_json(&l, out);
+		else
+			list_human(&l, out);
+		queue_listing_free(&l);
+		rc = 0;
+	}
+	queue_close(&q);
+	conf_free(s.conf);
+	return rc;
+}
+
+enum edit { EDIT_REMOVE, EDIT_HOLD, EDIT_RELEASE };
+
+static int
+edit_one(struct queue *q, const char *id, enum edit what, struct buf *out, struct error *e)
+{
+	struct queue_entry m;
+	int rc = queue_load(q, id, true, &m, e);
+
+	if (rc == 1)
+		return error_set(e, ST_USAGE,
+				 _("message %s is being delivered right now, or is not queued; "
+				   "see mailq"),
+				 id);
+	if (rc < 0) {
+		if (e->status != ST_DATAERR)
+			error_set(e, ST_USAGE, _("no queued message %s; see mailq"), id);
+		return -1;
+	}
+	if (what == EDIT_REMOVE) {
+		rc = queue_remove(q, &m, e);
+		if (rc == 0)
+			buf_printf(out, _("%s removed\n"), id);
+	} else {
+		m.st.held = what == EDIT_HOLD;
+		m.st.next_attempt = 0;
+		free(m.st.reason);
+		m.st.reason = what == EDIT_HOLD ? xstrdup(_("held with --hold")) : NULL;
+		rc = queue_save_state(q, &m, e);
+		if (rc == 0)
+			buf_printf(out, what == EDIT_HOLD ? _("%s held\n") : _("%s released\n"), id);
+	}
+	queue_entry_free(&m);
+	return rc;
+}
+
+int
+submit_queue_edit(const struct request *r, struct buf *out, struct error *e)
+{
+	const struct {
+		const struct strlist *ids;
+		enum edit what;
+	} edits[] = {
+		{&r->remove, EDIT_REMOVE},
+		{&r->hold, EDIT_HOLD},
+		{&r->release, EDIT_RELEASE},
+	};
+	struct session s = {0};
+	struct queue q = {.dirfd = -1, .lock_fd = -1};
+	int rc = open_queue_for(r, &s, &q, e);
+
+	for (size_t k = 0; rc == 0 && k < sizeof edits / sizeof edits[0]; k++)
+		for (size_t i = 0; rc == 0 && i < edits[k].ids->n; i++)
+			rc = edit_one(&q, edits[k].ids->v[i], edits[k].what, out, e);
+	queue_close(&q);
+	conf_free(s.conf);
+	return rc;
+}
+
+static int
+flush_when_up(void *ctx, struct error *e)
+{
+	const struct request *r = ctx;
+	struct request flush = *r;
+	struct error ignored;
+
+	/* A failed pass leaves the messages queued; keep watching. */
+	flush.queue_filter = NULL;
+	submit_flush(&flush, &ignored);
+	return 0;
+}
+
+int
+submit_watch(const struct request *r, struct error *e)
+{
+	struct watch_params p = {
+		.debounce_ms = WATCH_DEBOUNCE_MS,
+		.interval_ms = WATCH_INTERVAL_MS,
+		.max_wait_ms = -1,
+	};
+
+	return watch_run(&p, flush_when_up, (void *)r, e);
 }

@@ -23,6 +23,18 @@ int submit_delete_password(const struct request *r, struct buf *out, struct erro
 /* --password-source: where the account's password would come from. */
 int submit_password_source(const struct request *r, struct buf *out, struct error *e);
 
+/* -q: flush the queue now (filters from -qI, -qR, -qS). */
+int submit_flush(const struct request *r, struct error *e);
+
+/* -bp, mailq: list the queue (--json: as a JSON array). */
+int submit_list(const struct request *r, struct buf *out, struct error *e);
+
+/* --remove, --hold, --release. */
+int submit_queue_edit(const struct request *r, struct buf *out, struct error *e);
+
+/* --watch: flush whenever the network comes up, until SIGTERM. */
+int submit_watch(const struct request *r, struct error *e);
+
 /* --serverinfo: what the account's server offers. */
 int submit_serverinfo(const struct request *r, struct buf *out, struct error *e);
 

@@ -273,7 +273,9 @@ watch_open(struct error *e)
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
 
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		error_set(e, ST_OSERR, _("cannot listen for network changes (routing netlink): %s"),
+		error_set(e, ST_OSERR,
+			  _("cannot listen for network changes (routing netlink): %s; "
+			    "flush with 'outbox -q' from a timer instead"),
 			  strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -417,7 +419,7 @@ watch_run(const struct watch_params *p, int (*on_network_up)(void *ctx, struct e
 		if (now >= periodic_due || now >= burst_due) {
 			burst_due = burst_cap = never;
 			signals_restore(&sig);
-			rc = on_network_up(ctx, e);
+			rc = on_network_up(ctx, e) < 0 ? -1 : 0;
 			signals_catch(&sig);
 			if (rc < 0)
 				break;
@@ -437,7 +439,8 @@ watch_run(const struct watch_params *p, int (*on_network_up)(void *ctx, struct e
 			n = watch_drain(fd, &seen);
 		if (n < 0) {
 			rc = error_set(e, ST_OSERR,
-				       _("cannot read network changes (routing netlink): %s"),
+				       _("cannot read network changes (routing netlink): %s; "
+					 "flush with 'outbox -q' from a timer instead"),
 				       strerror(errno));
 			break;
 		}

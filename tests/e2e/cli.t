@@ -38,9 +38,8 @@ t_like "unknown long option named" "$ERR" -- '--no-such-thing'
 t_exit "missing value: 64" 64 "$OUTBOX" -f </dev/null
 t_like "missing value named" "$ERR" 'option -f needs a value'
 t_exit "--password is not an option" 64 "$OUTBOX" --password=x a@example.net </dev/null
-t_exit "-q not yet: 64" 64 "$OUTBOX" -q
-t_like "-q says it is not available yet" "$ERR" 'not available'
-t_exit "-odq not yet: 64" 64 "$OUTBOX" -odq a@example.net </dev/null
+t_exit "-q with an empty queue and no configuration: 0" 0 "$OUTBOX" -q
+t_exit "-odq without an account: 78" 78 "$OUTBOX" -odq a@example.net </dev/null
 t_exit "-bs not yet: 64" 64 "$OUTBOX" -bs </dev/null
 t_exit "bad -N: 64" 64 "$OUTBOX" -N sometimes a@example.net </dev/null
 t_exit "daemon mode refused: 64" 64 "$OUTBOX" -bd </dev/null

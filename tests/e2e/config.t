@@ -107,6 +107,7 @@ tls_trust_file $CA
 user bob
 password $long
 from bob@example.org
+hold_on_account_error off
 EOC
 t_exit "a 7500-character password line parses" 0 "$OUTBOX" -C "$T/long" --pretend
 t_like "the line after it is read too" "$OUT" 'from += bob@example.org'

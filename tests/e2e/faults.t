@@ -6,6 +6,9 @@
 # PIPELINING.  Each case checks outbox's exit status (DESIGN.md 1.4), what
 # the server stored (count, envelope, exact bytes) and what outbox said on
 # stderr, in its logfile and in the -v transcript (never the password).
+# The accounts run with `queue off` and `hold_on_account_error off`, so the
+# exit status shows the class of each fault directly; what the queue does
+# with each class is tests/e2e/queue.t's subject.
 #
 # Untrusted data: none beyond the test's own files; every server runs on
 # 127.0.0.1 port 0 inside this test's temp dir.
@@ -80,6 +83,8 @@ write_config_for() {
 		echo "from bob@example.org"
 		echo "timeout $TIMEOUT"
 		echo "logfile $T/$1.olog"
+		echo "queue off"
+		echo "hold_on_account_error off"
 	} | write_config "$T/$1.conf"
 }
 

@@ -129,6 +129,48 @@ source_is() {
 	t_unlike "$1: --password-source does not print the password" "$OUT" "$PW"
 }
 
+# on_tty TRANSCRIPT [EXPECT=ANSWER...] -- CMD...: runs CMD with a new
+# pseudo-terminal as its controlling terminal and stdin, typing ANSWER
+# once EXPECT has been shown; what the terminal showed goes to TRANSCRIPT.
+on_tty() {
+	"$E2E_PY" -c '
+import os, pty, select, sys, time
+i = sys.argv.index("--")
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[i + 1], sys.argv[i + 1:])
+seen = b""
+def pump(until):
+    global seen
+    end = time.time() + 10
+    while (until is None or until not in seen) and time.time() < end:
+        if select.select([fd], [], [], 0.1)[0]:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                return
+            if not data:
+                return
+            seen += data
+for pair in sys.argv[2:i]:
+    expect, answer = pair.split("=", 1)
+    pump(expect.encode())
+    os.write(fd, answer.encode() + b"\n")
+pump(None)
+for _ in range(100):
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        break
+    time.sleep(0.1)
+else:
+    os.kill(pid, 9)
+    done, status = os.waitpid(pid, 0)
+with open(sys.argv[1], "wb") as f:
+    f.write(seen)
+sys.exit(os.waitstatus_to_exitcode(status))
+' "$@"
+}
+
 item_count() {
 	secret-tool search --all "$@" 2>/dev/null | grep -c '^label = '
 }
@@ -174,6 +216,25 @@ source_is "network-password item" \
 	'^password: keyring \(GNOME network-password\) server=127.0.0.1 protocol=smtp user=bob$'
 t_exit "--delete-password removes it too" 0 "$OUTBOX" --delete-password
 t_is "no network-password item left" 0 "$(item_count server 127.0.0.1 protocol smtp user bob)"
+
+# --- a terminal ---------------------------------------------------------
+on_tty "$T/tty" "Password for=$PW" "Retype=$PW" -- "$OUTBOX" --store-password
+ok $? "--store-password on a terminal asks twice"
+t_unlike "the typed password is not echoed" "$T/tty" "$PW"
+t_is "and it is stored" "$PW" "$(secret-tool lookup host 127.0.0.1 service smtp user bob)"
+on_tty "$T/tty" "Password for=one" "Retype=two" -- "$OUTBOX" --store-password
+t_is "two different passwords typed: exit 65" 65 "$?"
+t_like "it says they differ" "$T/tty" 'differ'
+t_is "the stored one is kept" "$PW" "$(secret-tool lookup host 127.0.0.1 service smtp user bob)"
+t_exit "--delete-password" 0 "$OUTBOX" --delete-password
+on_tty "$T/tty" "Password for bob at 127.0.0.1 (account default): =$PW" -- \
+	sh -c '"$1" -v alice@example.net <"$2"' sh "$OUTBOX" "$T/msg"
+ok $? "nothing stored: the password is asked on the terminal" || diag_file "$T/tty"
+n=$((n + 1))
+wait_messages srv "$n" 5 || diag "message $n did not arrive"
+t_is "asked on the terminal: authenticated as bob" bob "$(env_field srv "$n" auth)"
+t_unlike "asked on the terminal: the password is not shown" "$T/tty" \
+	"$PW|$PW_PLAIN|$PW_LOGIN"
 
 # --- ~/.netrc ----------------------------------------------------------
 printf 'machine other.example login bob password nope\nmachine 127.0.0.1\n  login bob\n  password %s\n' \

@@ -1,0 +1,813 @@
+/* deliver.c - from a queued message to a delivered one, and the flush.
+ *
+ * Untrusted input: queue files (checked by queue.c: trailer and format),
+ * the message's header block (parsed by message.c for the log), and the
+ * server's replies (bounded by the SMTP engine), which end up in state
+ * files, logs and failure notices only as single lines. */
+#include "config.h"
+
+#include "deliver.h"
+
+#include "address.h"
+#include "i18n.h"
+#include "log.h"
+#include "message.h"
+#include "notice.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gnutls/crypto.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Failure notices sent per hour at most: a storm of failures must not turn
+ * into a storm of mail (nullmailer #54, #69). */
+#define NOTICES_PER_HOUR 10
+#define NOTICE_HISTORY_MAX 64
+
+static void
+trace_line(void *ctx, const char *dir, const char *line)
+{
+	fprintf(stderr, "%s %s\n", strcmp(dir, "C") == 0 ? "-->" : "<--", line);
+}
+
+
+void
+deliver_secret_source(const struct account *a, struct secret_source *src)
+{
+	memset(src, 0, sizeof *src);
+	src->account = a->name;
+	src->host = account_get(a, KW_HOST);
+	src->user = account_get(a, KW_USER);
+	src->password = account_get(a, KW_PASSWORD);
+	src->passwordeval = account_get(a, KW_PASSWORDEVAL);
+	src->prompt = true;
+}
+
+
+static int
+get_password(void *ctx, char **password, struct error *e)
+{
+	struct secret_source src;
+
+	deliver_secret_source(ctx, &src);
+	return secret_get_password(&src, password, e);
+}
+
+
+static void
+warn_unverified(const struct account *a, const struct smtp_params *p)
+{
+	if (p->tls_mode != SMTP_TLS_OFF && !p->tls.certcheck && p->tls.fingerprint == NULL)
+		log_warning(_("account %s: tls_certcheck is off, so the server's identity is not "
+			      "checked; set tls_trust_file or tls_fingerprint instead"),
+			    a->name);
+}
+
+void
+deliver_smtp_params(const struct account *a, bool verbose, struct smtp_params *p)
+{
+	long timeout = account_long(a, KW_TIMEOUT);
+	const char *auth = account_get(a, KW_AUTH);
+
+	memset(p, 0, sizeof *p);
+	p->host = account_get(a, KW_HOST);
+	p->port = account_get(a, KW_PORT);
+	p->socket_path = account_get(a, KW_SOCKET);
+	p->source_ip = account_get(a, KW_SOURCE_IP);
+	p->timeout_ms = timeout > 0 ? (int)timeout * 1000 : -1;
+	p->helo_domain = account_get(a, KW_DOMAIN) ? account_get(a, KW_DOMAIN) : "localhost";
+	if (!account_bool(a, KW_TLS))
+		p->tls_mode = SMTP_TLS_OFF;
+	else
+		p->tls_mode =
+			account_bool(a, KW_TLS_STARTTLS) ? SMTP_TLS_STARTTLS : SMTP_TLS_IMPLICIT;
+	p->tls.host = p->host;
+	p->tls.host_override = account_get(a, KW_TLS_HOST_OVERRIDE);
+	p->tls.trust_file = account_get(a, KW_TLS_TRUST_FILE);
+	p->tls.crl_file = account_get(a, KW_TLS_CRL_FILE);
+	p->tls.fingerprint = account_get(a, KW_TLS_FINGERPRINT);
+	p->tls.cert_file = account_get(a, KW_TLS_CERT_FILE);
+	p->tls.key_file = account_get(a, KW_TLS_KEY_FILE);
+	p->tls.priorities = account_get(a, KW_TLS_PRIORITIES);
+	p->tls.certcheck = account_bool(a, KW_TLS_CERTCHECK);
+	p->tls.timeout_ms = p->timeout_ms;
+	if (strcmp(auth, "auto") == 0)
+		p->auth_mode = SMTP_AUTH_AUTO;
+	else if (strcmp(auth, "off") == 0)
+		p->auth_mode = SMTP_AUTH_OFF;
+	else if (strcmp(auth, "on") == 0)
+		p->auth_mode = SMTP_AUTH_ON;
+	else
+		p->auth_mode = SMTP_AUTH_MECH;
+	p->auth_mech = auth;
+	p->user = account_get(a, KW_USER);
+	p->allow_plaintext_auth = account_bool(a, KW_ALLOW_PLAINTEXT_AUTH);
+	p->get_password = get_password;
+	p->password_ctx = (void *)a;
+	if (verbose)
+		p->trace = trace_line;
+	warn_unverified(a, p);
+}
+
+
+
+
+
+
+static int
+collect_header_info(void *ctx, const struct message_field *f, struct error *e)
+{
+	struct header_info *h = ctx;
+	static const char *const visible[] = {"To", "Cc", "Resent-To", "Resent-Cc"};
+
+	if (message_field_is(f, "Message-ID") && h->msgid == NULL) {
+		const char *v = f->value;
+		size_t n = f->value_len;
+
+		while (n > 0 && (*v == ' ' || *v == '\t'))
+			v++, n--;
+		while (n > 0 && (v[n - 1] == '\n' || v[n - 1] == '\r' || v[n - 1] == ' '))
+			n--;
+		h->msgid = xstrndup(v, n);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof visible / sizeof visible[0]; i++) {
+		if (message_field_is(f, visible[i])) {
+			struct error ignored;
+
+			address_list_parse(f->value, f->value_len, &h->visible, &ignored);
+		}
+	}
+	return 0;
+}
+
+
+/* Whether a To or Cc header shows addr; the others are Bcc recipients. */
+static bool
+is_visible(const struct strlist *visible, const char *addr)
+{
+	for (size_t i = 0; i < visible->n; i++)
+		if (strcasecmp(visible->v[i], addr) == 0)
+			return true;
+	return false;
+}
+
+
+/* "a@x,b@y" with every recipient that no To/Cc header shows (a Bcc)
+ * left out and counted in *hidden, so logs never reveal Bcc recipients. */
+static char *
+log_recipients(const struct smtp_rcpt *rcpts, size_t n, const struct strlist *visible,
+	       unsigned long *hidden)
+{
+	struct buf b;
+	char *s;
+
+	buf_init(&b, 0);
+	for (size_t i = 0; i < n; i++) {
+		if (!is_visible(visible, rcpts[i].addr)) {
+			(*hidden)++;
+			continue;
+		}
+		buf_printf(&b, "%s%s", b.len ? "," : "", rcpts[i].addr);
+	}
+	s = xstrdup(b.data ? b.data : "");
+	buf_free(&b);
+	return s;
+}
+
+
+/* For the log: which recipients the server refused although the message
+ * went to the others; Bcc recipients only counted.  NULL if none. */
+static char *
+rejected_summary(const struct smtp_rcpt *rcpts, size_t n, const struct strlist *visible)
+{
+	struct buf b;
+	unsigned long hidden = 0;
+	char *s = NULL;
+
+	buf_init(&b, 0);
+	for (size_t i = 0; i < n; i++) {
+		if (rcpts[i].state != RCPT_PERMFAIL)
+			continue;
+		if (is_visible(visible, rcpts[i].addr))
+			buf_printf(&b, "%srecipient %s rejected: %s", b.len ? "; " : "",
+				   rcpts[i].addr, rcpts[i].reply);
+		else
+			hidden++;
+	}
+	if (hidden > 0)
+		buf_printf(&b, "%s%lu Bcc recipient(s) rejected", b.len ? "; " : "", hidden);
+	if (b.len > 0)
+		s = xstrdup(b.data);
+	buf_free(&b);
+	return s;
+}
+
+
+static const char *
+syslog_facility(const struct account *a)
+{
+	const char *v = account_get(a, KW_SYSLOG);
+
+	if (v == NULL || strcmp(v, "off") == 0)
+		return NULL;
+	return strcmp(v, "on") == 0 ? "LOG_USER" : v;
+}
+
+
+void
+header_info_read(const char *hdr, size_t hlen, struct header_info *h)
+{
+	struct error ignored;
+
+	strlist_init(&h->visible);
+	h->msgid = NULL;
+	message_fields(hdr, hlen, collect_header_info, h, &ignored);
+}
+
+void
+header_info_free(struct header_info *h)
+{
+	strlist_free(&h->visible);
+	free(h->msgid);
+	h->msgid = NULL;
+}
+
+void
+deliver_log(const struct account *a, const struct smtp_params *p, const struct smtp_outcome *o,
+	    const struct smtp_mail *m, const struct header_info *h, const struct error *failure,
+	    const char *queue_id, const char *action)
+{
+	unsigned long hidden = 0;
+	char *shown = log_recipients(m->rcpts, m->nrcpts, &h->visible, &hidden);
+	char *rejected = failure == NULL ? rejected_summary(m->rcpts, m->nrcpts, &h->visible) : NULL;
+	struct log_record rec = {
+		.host = p->socket_path ? p->socket_path : p->host,
+		.tls = o->tls,
+		.auth = o->auth_mech,
+		.user = p->user,
+		.from = m->from,
+		.recipients = shown,
+		.bcc = hidden,
+		.mailsize = m->size,
+		.smtpstatus = o->code,
+		.smtpmsg = o->reply,
+		.errormsg = failure != NULL ? failure->msg : rejected,
+		.exitcode = failure != NULL ? status_exit_code(failure->status) : 0,
+		.msgid = h->msgid,
+		.queue_id = queue_id,
+		.action = action,
+	};
+
+	log_delivery(account_get(a, KW_LOGFILE), account_get(a, KW_LOGFILE_TIME_FORMAT),
+		     syslog_facility(a), &rec);
+	free(shown);
+	free(rejected);
+}
+
+void
+deliver_report_recipients(const struct smtp_mail *m)
+{
+	for (size_t i = 0; i < m->nrcpts; i++) {
+		const struct smtp_rcpt *rc = &m->rcpts[i];
+
+		if (rc->state == RCPT_PERMFAIL)
+			log_error(_("recipient %s rejected: %s"), rc->addr, rc->reply);
+		else if (rc->state == RCPT_TEMPFAIL)
+			log_error(_("recipient %s temporarily rejected: %s"), rc->addr, rc->reply);
+	}
+}
+
+bool
+deliver_is_pattern(const char *from)
+{
+	return strpbrk(from, "*?[") != NULL;
+}
+
+char *
+deliver_account_address(const struct account *a)
+{
+	const char *from = account_get(a, KW_FROM);
+	const char *domain = account_get(a, KW_DOMAIN);
+	struct passwd *pw;
+	char host[256] = "localhost";
+
+	if (from != NULL && *from != '\0' && !deliver_is_pattern(from))
+		return xstrdup(from);
+	if (domain == NULL || strchr(domain, '.') == NULL) {
+		if (gethostname(host, sizeof host) != 0)
+			snprintf(host, sizeof host, "localhost");
+		host[sizeof host - 1] = '\0';
+		domain = host;
+	}
+	pw = getpwuid(getuid());
+	return xasprintf("%s@%s", pw != NULL ? pw->pw_name : "root", domain);
+}
+
+void
+deliver_slot_init(struct deliver_slot *slot, struct account *a, bool verbose)
+{
+	memset(slot, 0, sizeof *slot);
+	slot->account = a;
+	deliver_smtp_params(a, verbose, &slot->params);
+}
+
+void
+deliver_slot_close(struct deliver_slot *slot)
+{
+	smtp_close(slot->session);
+	slot->session = NULL;
+}
+
+/* The message's header block, for the log and for notices. */
+static char *
+read_headers(const struct queue_entry *m, size_t *len)
+{
+	size_t want = m->data_len < MESSAGE_HEADER_MAX ? (size_t)m->data_len : MESSAGE_HEADER_MAX;
+	char *buf = xmalloc(want + 1);
+	ssize_t n = pread(m->fd, buf, want, m->data_offset);
+	struct message_layout lay;
+	struct error ignored;
+
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	*len = (size_t)n;
+	if (message_layout(buf, (size_t)n, MESSAGE_HEADER_MAX, &lay, &ignored) == 0)
+		*len = lay.header_end;
+	return buf;
+}
+
+/* A transaction on the slot's session, opening it on first use. */
+static int
+transact(struct deliver_slot *slot, struct smtp_mail *mail, struct smtp_outcome *o,
+	 struct error *e)
+{
+	int rc;
+
+	if (slot->session == NULL && !slot->open_failed) {
+		slot->session = smtp_open(&slot->params, &slot->open_outcome, &slot->open_error);
+		slot->open_failed = slot->session == NULL;
+	}
+	if (slot->open_failed) {
+		*o = slot->open_outcome;
+		*e = slot->open_error;
+		return -1;
+	}
+	rc = smtp_transaction(slot->session, mail, o, e);
+	if (!smtp_usable(slot->session))
+		deliver_slot_close(slot);
+	return rc;
+}
+
+/* Failure notices: at most NOTICES_PER_HOUR, counted in QUEUE/notices. */
+static bool
+notice_budget(struct queue *q)
+{
+	time_t sent[NOTICE_HISTORY_MAX + 1];
+	size_t n = 0;
+	time_t now = time(NULL);
+	char *path = xasprintf("%s/notices", q->dir);
+	FILE *f = fopen(path, "r");
+	bool ok;
+
+	if (f != NULL) {
+		long long t;
+
+		while (n < NOTICE_HISTORY_MAX && fscanf(f, "%lld", &t) == 1)
+			sent[n++] = (time_t)t;
+		fclose(f);
+	}
+	n = notice_rate_prune(sent, n, now);
+	ok = notice_rate_ok(sent, n, now, NOTICES_PER_HOUR);
+	if (ok && n < NOTICE_HISTORY_MAX)
+		sent[n++] = now;
+	f = fopen(path, "w");
+	if (f != NULL) {
+		for (size_t i = 0; i < n; i++)
+			fprintf(f, "%lld\n", (long long)sent[i]);
+		fclose(f);
+	}
+	free(path);
+	return ok;
+}
+
+/* Keeps an unsendable notice next to the failed message. */
+static void
+keep_notice(struct deliver_ctx *c, const char *id, const struct buf *notice)
+{
+	char *path = xasprintf("%s/failed/%s.notice", c->q->dir, id);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0 || write(fd, notice->data, notice->len) != (ssize_t)notice->len)
+		log_error(_("cannot keep the failure notice for %s in %s: %s"), id, path,
+			  strerror(errno));
+	else
+		log_warning(_("the failure notice for %s could not be sent; it is in %s"), id,
+			    path);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+}
+
+/* Tells the sender which recipients will never get the message. */
+static void
+send_notice(struct deliver_ctx *c, struct deliver_slot *slot, const struct queue_entry *m,
+	    const char *reason, bool expired)
+{
+	struct notice_rcpt *nr = xcalloc(m->env.nrcpts, sizeof *nr);
+	struct smtp_rcpt to = {.addr = m->env.from};
+	struct smtp_mail mail = {0};
+	struct smtp_outcome o;
+	struct notice n = {0};
+	struct error e;
+	struct buf out;
+	char *from = deliver_account_address(slot->account);
+	char host[256] = "localhost";
+	size_t hlen, k = 0;
+	char *hdr;
+
+	if (*m->env.from == '\0') {
+		free(nr);
+		free(from);
+		return; /* never for null-sender mail (RFC 5321 4.5.5) */
+	}
+	for (size_t i = 0; i < m->env.nrcpts; i++) {
+		const struct queue_rcpt *r = &m->env.rcpts[i];
+
+		if (r->status == QRCPT_FAILED || (expired && r->status == QRCPT_PENDING)) {
+			nr[k].addr = r->addr;
+			nr[k].reply = r->reply != NULL ? r->reply : m->st.last_reply;
+			k++;
+		}
+	}
+	if (gethostname(host, sizeof host) != 0)
+		snprintf(host, sizeof host, "localhost");
+	host[sizeof host - 1] = '\0';
+	hdr = read_headers(m, &hlen);
+	n.from_addr = from;
+	n.to_addr = m->env.from;
+	n.reporting_host = host;
+	n.remote_host = slot->params.host;
+	n.envid = m->env.dsn_envid;
+	n.reason = reason;
+	n.rcpts = nr;
+	n.nrcpts = k;
+	n.orig_headers = hdr;
+	n.orig_headers_len = hlen;
+	n.arrival = m->env.created;
+	n.last_attempt = m->st.last_attempt;
+	n.now = time(NULL);
+	n.msgid_domain = strchr(from, '@') ? strchr(from, '@') + 1 : "localhost";
+	buf_init(&out, 0);
+	if (k == 0 || notice_build(&n, &out, &e) < 0) {
+		if (k > 0)
+			log_error(_("cannot build the failure notice for %s: %s"), m->id, e.msg);
+	} else if (!notice_budget(c->q)) {
+		keep_notice(c, m->id, &out);
+	} else {
+		mail.from = "";
+		mail.rcpts = &to;
+		mail.nrcpts = 1;
+		mail.headers = out.data;
+		mail.headers_len = out.len;
+		mail.eightbit = message_has_8bit(out.data, out.len);
+		mail.smtputf8 = !address_is_ascii(m->env.from);
+		mail.size = out.len;
+		mail.body_fd = -1;
+		if (transact(slot, &mail, &o, &e) < 0) {
+			log_error(_("sending the failure notice for %s failed: %s"), m->id, e.msg);
+			keep_notice(c, m->id, &out);
+		}
+	}
+	buf_free(&out);
+	free(hdr);
+	free(nr);
+	free(from);
+}
+
+/* Moves the message to failed/ (with a notice when nobody waits). */
+static void
+give_up(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_entry *m,
+	const char *reason, bool expired)
+{
+	struct error e;
+
+	if (!c->foreground)
+		send_notice(c, slot, m, reason, expired);
+	if (queue_set_aside(c->q, m, reason, &e) < 0)
+		log_error("%s", e.msg);
+}
+
+static size_t
+count_status(const struct queue_entry *m, enum rcpt_status st)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->env.nrcpts; i++)
+		n += m->env.rcpts[i].status == st;
+	return n;
+}
+
+static void
+set_text(char **field, const char *text)
+{
+	free(*field);
+	*field = text != NULL && *text != '\0' ? xstrdup(text) : NULL;
+}
+
+/* Records what the server said about each recipient it was given. */
+static void
+record_recipients(struct queue_entry *m, const struct smtp_mail *mail, const size_t *index,
+		  bool accepted, enum status st)
+{
+	for (size_t i = 0; i < mail->nrcpts; i++) {
+		struct queue_rcpt *qr = &m->env.rcpts[index[i]];
+		const struct smtp_rcpt *sr = &mail->rcpts[i];
+
+		if (sr->state == RCPT_PENDING)
+			continue;
+		set_text(&qr->reply, sr->reply);
+		if (sr->state == RCPT_ACCEPTED && accepted)
+			qr->status = QRCPT_DELIVERED;
+		else if (sr->state == RCPT_PERMFAIL && (accepted || st == ST_NOUSER))
+			qr->status = QRCPT_FAILED;
+	}
+}
+
+static double
+random_unit(void)
+{
+	unsigned int r = 0;
+
+	gnutls_rnd(GNUTLS_RND_NONCE, &r, sizeof r);
+	return (double)r / 4294967296.0;
+}
+
+enum policy_action
+deliver_entry(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_entry *m,
+	      struct error *e)
+{
+	struct smtp_rcpt *rcpts = xcalloc(m->env.nrcpts, sizeof *rcpts);
+	size_t *index = xcalloc(m->env.nrcpts, sizeof *index);
+	struct smtp_mail mail = {0};
+	struct smtp_outcome o;
+	struct header_info info;
+	enum policy_action action;
+	time_t now = time(NULL);
+	size_t hlen;
+	char *hdr = read_headers(m, &hlen);
+	int rc;
+
+	header_info_read(hdr, hlen, &info);
+	for (size_t i = 0; i < m->env.nrcpts; i++) {
+		if (m->env.rcpts[i].status != QRCPT_PENDING)
+			continue;
+		index[mail.nrcpts] = i;
+		rcpts[mail.nrcpts++].addr = m->env.rcpts[i].addr;
+	}
+	mail.from = m->env.from;
+	mail.rcpts = rcpts;
+	mail.dsn_notify = m->env.dsn_notify;
+	mail.dsn_return = m->env.dsn_return;
+	mail.dsn_envid = m->env.dsn_envid;
+	mail.eightbit = m->env.eightbit;
+	mail.smtputf8 = m->env.smtputf8;
+	mail.size = m->data_len;
+	mail.body_fd = m->fd;
+	mail.body_offset = m->data_offset;
+	mail.body_len = m->data_len;
+
+	error_clear(e);
+	rc = mail.nrcpts > 0 ? transact(slot, &mail, &o, e) : 0;
+	if (mail.nrcpts == 0)
+		memset(&o, 0, sizeof o);
+	m->st.attempts++;
+	m->st.last_attempt = now;
+	if (m->st.first_attempt == 0)
+		m->st.first_attempt = now;
+	if (o.reached && m->st.first_contact == 0)
+		m->st.first_contact = now;
+	m->st.uncertain = o.uncertain;
+	set_text(&m->st.last_reply, o.reply);
+	record_recipients(m, &mail, index, rc == 0, e->status);
+	if (c->foreground)
+		deliver_report_recipients(&mail);
+	if (o.dsn_dropped)
+		log_warning(_("the server does not support DSN; the DSN request was ignored"));
+
+	if (rc == 0 && count_status(m, QRCPT_PENDING) == 0) {
+		action = ACT_DELIVERED;
+	} else if (rc == 0) {
+		/* Some recipients were refused for now: only they are retried. */
+		action = ACT_RETRY;
+		error_set(e, ST_SERVER_TEMP,
+			  _("not delivered to every recipient yet: %zu are retried later (the "
+			    "others got the message)"),
+			  count_status(m, QRCPT_PENDING));
+	} else {
+		action = policy_action(e->status);
+		if (o.uncertain)
+			error_prefix(e, _("delivery status uncertain (connection lost after the "
+					  "message was sent)"));
+		if (action == ACT_HOLD && !account_bool(slot->account, KW_HOLD_ON_ACCOUNT_ERROR))
+			action = ACT_FAIL;
+	}
+	deliver_log(slot->account, &slot->params, &o, &mail, &info,
+		    action == ACT_DELIVERED ? NULL : e, m->id, policy_action_name(action));
+
+	switch (action) {
+	case ACT_DELIVERED: {
+		struct error qe;
+
+		/* Some recipients may have been refused for good: tell the sender
+		 * when nobody waits for the answer. */
+		if (!c->foreground && count_status(m, QRCPT_FAILED) > 0)
+			send_notice(c, slot, m, _("some recipients were refused"), false);
+		if (queue_remove(c->q, m, &qe) < 0)
+			log_error("%s", qe.msg);
+		break;
+	}
+	case ACT_RETRY_SOON:
+	case ACT_RETRY:
+		m->st.held = false;
+		m->st.next_attempt = policy_next_attempt(action, m->st.attempts, now, random_unit());
+		set_text(&m->st.reason, e->msg);
+		break;
+	case ACT_HOLD:
+		m->st.held = true;
+		set_text(&m->st.reason, e->msg);
+		break;
+	case ACT_FAIL:
+		set_text(&m->st.reason, e->msg);
+		give_up(c, slot, m, e->msg, false);
+		break;
+	}
+	if (action == ACT_RETRY_SOON || action == ACT_RETRY || action == ACT_HOLD) {
+		struct error qe;
+
+		if (queue_save_state(c->q, m, &qe) < 0)
+			log_error("%s", qe.msg);
+	}
+	header_info_free(&info);
+	free(hdr);
+	free(index);
+	free(rcpts);
+	return action;
+}
+
+static bool
+contains(const char *hay, const char *needle)
+{
+	return needle == NULL || (hay != NULL && strcasestr(hay, needle) != NULL);
+}
+
+static bool
+wanted(const struct flush_filter *f, const struct queue_entry *m, time_t now)
+{
+	bool rcpt = f->rcpt == NULL;
+
+	for (size_t i = 0; i < m->env.nrcpts && !rcpt; i++)
+		rcpt = contains(m->env.rcpts[i].addr, f->rcpt);
+	if (!rcpt || !contains(m->env.from, f->sender))
+		return false;
+	if (f->only_account != NULL && strcmp(f->only_account, m->env.account) != 0)
+		return false;
+	return f->force || (!m->st.held && m->st.next_attempt <= now);
+}
+
+struct slots {
+	struct deliver_slot *v;
+	size_t n;
+};
+
+static struct deliver_slot *
+slot_for(struct slots *s, struct deliver_ctx *c, struct account *a)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].account == a)
+			return &s->v[i];
+	s->v = xrealloc(s->v, (s->n + 1) * sizeof *s->v);
+	deliver_slot_init(&s->v[s->n], a, c->verbose);
+	return &s->v[s->n++];
+}
+
+/* One message of a flush. */
+static void
+flush_one(struct deliver_ctx *c, const struct flush_filter *f, struct slots *slots,
+	  struct deliver_slot *reuse, const char *id)
+{
+	struct queue_entry m;
+	struct account *a;
+	struct error e;
+	time_t now = time(NULL);
+	long max_age;
+	int rc = queue_load(c->q, id, true, &m, &e);
+
+	if (rc < 0)
+		log_error("%s", e.msg);
+	if (rc != 0)
+		return;
+	if (!wanted(f, &m, now)) {
+		queue_entry_free(&m);
+		return;
+	}
+	a = conf_find_account(c->conf, m.env.account);
+	if (a == NULL) {
+		if (!m.st.held) {
+			m.st.held = true;
+			set_text(&m.st.reason, "");
+			free(m.st.reason);
+			m.st.reason = xasprintf(_("the account %s no longer exists in the "
+						  "configuration"),
+						m.env.account);
+			log_error(_("message %s held: %s"), m.id, m.st.reason);
+			if (queue_save_state(c->q, &m, &e) < 0)
+				log_error("%s", e.msg);
+		}
+		queue_entry_free(&m);
+		return;
+	}
+	{
+		struct deliver_slot *slot =
+			reuse != NULL && reuse->account == a ? reuse : slot_for(slots, c, a);
+
+		max_age = account_long(a, KW_QUEUE_MAX_AGE);
+		if (m.st.first_contact != 0 && max_age > 0 && now - m.st.first_contact >= max_age) {
+			char *reason = xasprintf(_("no delivery for %ld days; giving up"),
+						 max_age / 86400);
+
+			set_text(&m.st.reason, reason);
+			give_up(c, slot, &m, reason, true);
+			free(reason);
+		} else if (deliver_entry(c, slot, &m, &e) == ACT_HOLD) {
+			log_error(_("message %s held: %s; fix it and run 'outbox -q'"), m.id, e.msg);
+		}
+	}
+	queue_entry_free(&m);
+}
+
+static bool
+same_time(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+int
+deliver_flush(struct deliver_ctx *c, const struct flush_filter *f, struct deliver_slot *reuse,
+	      struct error *e)
+{
+	struct slots slots = {0};
+	int got = queue_lock_flusher(c->q, e);
+
+	if (got < 0)
+		return -1;
+	if (got == 1) {
+		/* Another flusher runs: ask it for one more pass. */
+		queue_poke(c->q);
+		return 0;
+	}
+	queue_sweep(c->q);
+	for (int pass = 0; pass < 5; pass++) {
+		struct timespec before = queue_trigger_time(c->q);
+		struct strlist ids;
+
+		strlist_init(&ids);
+		if (queue_ids(c->q, &ids, e) < 0)
+			return -1;
+		for (size_t i = 0; i < ids.n; i++)
+			if (f->id_prefix == NULL ||
+			    strncmp(ids.v[i], f->id_prefix, strlen(f->id_prefix)) == 0)
+				flush_one(c, f, &slots, reuse, ids.v[i]);
+		strlist_free(&ids);
+		if (same_time(before, queue_trigger_time(c->q)))
+			break;
+	}
+	for (size_t i = 0; i < slots.n; i++)
+		deliver_slot_close(&slots.v[i]);
+	free(slots.v);
+	return 0;
+}
+
+void
+deliver_more_for_account(struct deliver_ctx *c, struct deliver_slot *slot)
+{
+	struct flush_filter f = {.only_account = slot->account->name};
+	struct slots none = {0};
+	struct strlist ids;
+	struct error e;
+
+	strlist_init(&ids);
+	if (queue_ids(c->q, &ids, &e) < 0)
+		return;
+	for (size_t i = 0; i < ids.n && slot->session != NULL; i++)
+		flush_one(c, &f, &none, slot, ids.v[i]);
+	strlist_free(&ids);
+	free(none.v);
+}
