@@ -522,10 +522,12 @@ set_text(char **field, const char *text)
 	*field = text != NULL && *text != '\0' ? xstrdup(text) : NULL;
 }
 
-/* Records what the server said about each recipient it was given. */
+/* Records what the server said about each recipient it was given: a
+ * recipient is delivered when the message went through, and failed for
+ * good on a 5xx to its RCPT, whatever became of the rest. */
 static void
 record_recipients(struct queue_entry *m, const struct smtp_mail *mail, const size_t *index,
-		  bool accepted, enum status st)
+		  bool accepted)
 {
 	for (size_t i = 0; i < mail->nrcpts; i++) {
 		struct queue_rcpt *qr = &m->env.rcpts[index[i]];
@@ -536,7 +538,7 @@ record_recipients(struct queue_entry *m, const struct smtp_mail *mail, const siz
 		set_text(&qr->reply, sr->reply);
 		if (sr->state == RCPT_ACCEPTED && accepted)
 			qr->status = QRCPT_DELIVERED;
-		else if (sr->state == RCPT_PERMFAIL && (accepted || st == ST_NOUSER))
+		else if (sr->state == RCPT_PERMFAIL)
 			qr->status = QRCPT_FAILED;
 	}
 }
@@ -596,7 +598,7 @@ deliver_entry(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_ent
 		m->st.first_contact = now;
 	m->st.uncertain = o.uncertain;
 	set_text(&m->st.last_reply, o.reply);
-	record_recipients(m, &mail, index, rc == 0, e->status);
+	record_recipients(m, &mail, index, rc == 0);
 	if (c->foreground)
 		deliver_report_recipients(&mail);
 	if (o.dsn_dropped)
@@ -722,7 +724,6 @@ flush_one(struct deliver_ctx *c, const struct flush_filter *f, struct slots *slo
 	if (a == NULL) {
 		if (!m.st.held) {
 			m.st.held = true;
-			set_text(&m.st.reason, "");
 			free(m.st.reason);
 			m.st.reason = xasprintf(_("the account %s no longer exists in the "
 						  "configuration"),
@@ -737,6 +738,7 @@ flush_one(struct deliver_ctx *c, const struct flush_filter *f, struct slots *slo
 	{
 		struct deliver_slot *slot =
 			reuse != NULL && reuse->account == a ? reuse : slot_for(slots, c, a);
+		bool was_held = m.st.held;
 
 		max_age = account_long(a, KW_QUEUE_MAX_AGE);
 		if (m.st.first_contact != 0 && max_age > 0 && now - m.st.first_contact >= max_age) {
@@ -746,7 +748,8 @@ flush_one(struct deliver_ctx *c, const struct flush_filter *f, struct slots *slo
 			set_text(&m.st.reason, reason);
 			give_up(c, slot, &m, reason, true);
 			free(reason);
-		} else if (deliver_entry(c, slot, &m, &e) == ACT_HOLD) {
+		} else if (deliver_entry(c, slot, &m, &e) == ACT_HOLD && (!was_held || c->verbose)) {
+			/* Said once, when the message becomes held. */
 			log_error(_("message %s held: %s; fix it and run 'outbox -q'"), m.id, e.msg);
 		}
 	}

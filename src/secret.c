@@ -335,8 +335,8 @@ keyring_connect(struct keyring *k)
 	GError *err = NULL;
 	GAsyncResult *r;
 
-	secret_service_open(SECRET_TYPE_SERVICE, NULL, SECRET_SERVICE_NONE, k->cancel,
-			    keyring_done, k);
+	secret_service_open(SECRET_TYPE_SERVICE, NULL, SECRET_SERVICE_NONE, k->cancel, keyring_done,
+			    k);
 	r = keyring_wait(k);
 	if (r == NULL)
 		return keyring_failed(k, NULL);
@@ -405,8 +405,8 @@ keyring_any_collection_locked(struct keyring *k)
 	return locked;
 }
 
-/* The item to use among a search's results: unlocked, holding text,
- * outbox's own schema first. */
+/* The item to use among a search's results: an unlocked one, outbox's own
+ * schema first. */
 static SecretItem *
 keyring_pick(GList *items, bool *locked)
 {
@@ -497,8 +497,8 @@ failed:
 
 /* The one-line reason for a keyring state, naming the attributes. */
 static void
-keyring_explain(struct buf *b, enum keyring_state state, const char *why, const char *host,
-		const char *user)
+keyring_explain(struct buf *b, enum keyring_state state, const char *why, unsigned timeout_s,
+		const char *host, const char *user)
 {
 	switch (state) {
 	case KR_NOT_FOUND:
@@ -525,9 +525,9 @@ keyring_explain(struct buf *b, enum keyring_state state, const char *why, const 
 		break;
 	case KR_TIMEOUT:
 		buf_printf(b,
-			   _("the keyring did not answer within %d s for host=%s service=smtp "
+			   _("the keyring did not answer within %u s for host=%s service=smtp "
 			     "user=%s"),
-			   KEYRING_LOOKUP_MS / 1000, host, user);
+			   timeout_s, host, user);
 		break;
 	case KR_NOT_UTF8:
 		buf_printf(b, _("the keyring cannot hold host %s or user %s: not UTF-8"), host,
@@ -548,7 +548,7 @@ keyring_error(const struct keyring *k, const char *host, const char *user, struc
 	struct buf b;
 
 	buf_init(&b, ERROR_MSG_MAX);
-	keyring_explain(&b, k->state, k->why, host, user);
+	keyring_explain(&b, k->state, k->why, k->timeout_ms / 1000, host, user);
 	error_set(e, ST_ACCOUNT, "%s", b.data != NULL ? b.data : "");
 	buf_free(&b);
 	return -1;
@@ -740,7 +740,7 @@ static const struct {
 	const char *name;
 	enum netrc_keyword kw;
 } netrc_keywords[] = {
-	{"machine", NK_MACHINE}, {"default", NK_DEFAULT}, {"login", NK_LOGIN},
+	{"machine", NK_MACHINE},   {"default", NK_DEFAULT}, {"login", NK_LOGIN},
 	{"password", NK_PASSWORD}, {"account", NK_ACCOUNT}, {"macdef", NK_MACDEF},
 };
 
@@ -902,7 +902,7 @@ netrc_lookup(const struct secret_source *src, bool fetch, struct lookup *lk)
 						  lk->netrc_path);
 		} else {
 			lk->origin = FROM_NETRC;
-			lk->netrc_kind = en.machine == NULL  ? NETRC_DEFAULT
+			lk->netrc_kind = en.machine == NULL ? NETRC_DEFAULT
 					 : en.login == NULL ? NETRC_MACHINE
 							    : NETRC_LOGIN;
 			if (fetch)
@@ -1001,8 +1001,7 @@ tty_read_secret(int fd, const char *prompt, char **out, struct error *e)
 
 	*out = NULL;
 	if (tcgetattr(fd, &saved) < 0)
-		return error_set(e, ST_ACCOUNT, _("cannot use the terminal: %s"),
-				 strerror(errno));
+		return error_set(e, ST_ACCOUNT, _("cannot use the terminal: %s"), strerror(errno));
 	memset(&act, 0, sizeof act);
 	act.sa_handler = tty_catch; /* no SA_RESTART: read() returns EINTR */
 	sigemptyset(&act.sa_mask);
@@ -1094,8 +1093,7 @@ has_text(const char *s)
  * that cannot answer (no D-Bus, a locked keyring, an unsafe netrc) lets
  * the later ones try: its reason is kept for the final error. */
 static int
-lookup_password(const struct secret_source *src, bool fetch, struct lookup *lk,
-		struct error *e)
+lookup_password(const struct secret_source *src, bool fetch, struct lookup *lk, struct error *e)
 {
 	int rc;
 
@@ -1138,8 +1136,8 @@ lookup_password(const struct secret_source *src, bool fetch, struct lookup *lk,
 static void
 explain_missing(const struct secret_source *src, const struct lookup *lk, struct buf *b)
 {
-	keyring_explain(b, lk->keyring, lk->keyring_why, src->host ? src->host : "",
-			src->user ? src->user : "");
+	keyring_explain(b, lk->keyring, lk->keyring_why, KEYRING_LOOKUP_MS / 1000,
+			src->host ? src->host : "", src->user ? src->user : "");
 	if (lk->netrc_why != NULL)
 		buf_printf(b, "; %s: %s", lk->netrc_path, lk->netrc_why);
 }
@@ -1172,10 +1170,10 @@ secret_get_password(const struct secret_source *src, char **out, struct error *e
 	error_set(e, ST_ACCOUNT,
 		  _("account %s: no password for user %s at %s: %s; store it with: outbox -a %s "
 		    "--store-password (or: secret-tool store --label=outbox host %s service smtp "
-		    "user %s)"),
+		    "user %s), or set password or passwordeval in the account"),
 		  account_name(src), src->user ? src->user : "", src->host ? src->host : "",
-		  why.data != NULL ? why.data : "", account_name(src),
-		  src->host ? src->host : "", src->user ? src->user : "");
+		  why.data != NULL ? why.data : "", account_name(src), src->host ? src->host : "",
+		  src->user ? src->user : "");
 	buf_free(&why);
 	lookup_free(&lk);
 	return -1;

@@ -70,8 +70,11 @@ server_start srv --mode starttls --cert "$CERT" --key "$KEY" --auth "bob:$PW" ||
 	bail "server did not start"
 PORT=$(server_port srv)
 
+# queue off: a missing password then ends the run with 77 instead of
+# holding the message in the queue.
 write_config "$XDG_CONFIG_HOME/outbox/config" <<EOC
 defaults
+queue off
 tls on
 tls_starttls on
 tls_trust_file $CA
@@ -253,6 +256,12 @@ rm -f "$HOME/.netrc"
 printf '%s' "$PW" | secret-tool store --label=x host 127.0.0.1 service smtp user bob
 refused "no D-Bus session" "no D-Bus session" \
 	-u DBUS_SESSION_BUS_ADDRESS -u DISPLAY -u WAYLAND_DISPLAY
+sed 's/^queue off$/queue on/' "$XDG_CONFIG_HOME/outbox/config" >"$T/queue.conf"
+chmod 600 "$T/queue.conf"
+t_exit "no D-Bus, queue on: the message is held, exit 0" 0 env -u DBUS_SESSION_BUS_ADDRESS \
+	-u DISPLAY -u WAYLAND_DISPLAY "$OUTBOX" -C "$T/queue.conf" alice@example.net <"$T/msg"
+t_like "held: stderr says why, with the store command" "$ERR" \
+	"held: .*no D-Bus session.*outbox -a default --store-password"
 t_exit "no D-Bus: --password-source works" 0 env -u DBUS_SESSION_BUS_ADDRESS -u DISPLAY \
 	-u WAYLAND_DISPLAY "$OUTBOX" --password-source
 t_like "no D-Bus: --password-source says so" "$OUT" \

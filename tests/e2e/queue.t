@@ -36,6 +36,14 @@ mkmsg() {
 		"Message-ID: <$1@example.org>" "" "Body of $1." >"$T/$1.in"
 }
 
+# mkbig TAG KIB: $T/TAG.in, a message of about KIB KiB (lines of 64 x).
+mkbig() {
+	{
+		printf '%s\n' "From: $FROM" "To: $R1" "Subject: [$1]" ""
+		head -c $(($2 * 1024)) /dev/zero | tr '\0' x | fold -w 64
+	} >"$T/$1.in"
+}
+
 # conf CONF PORT [PASSWORD]: $T/CONF.conf, one account: verified STARTTLS,
 # AUTH as bob, timeout 3, logfile $T/CONF.olog, queue_dir $T/CONF.q.  More
 # lines may be appended.
@@ -333,8 +341,11 @@ if srv $n --fault 'data:554 5.6.0 no data for you'; then
 	server_stop $n
 fi
 
+# The message is larger than the socket buffers: outbox's write fails
+# before the final dot, so it knows the server does not have it.
 n=dropmid
 if srv $n --fault 'data#1:drop-mid'; then
+	mkbig dmid 4096
 	send $n dmid "$R1"
 	status_is "$n: dropped in the middle of DATA" 0
 	t_is "$n: nothing stored" 0 "$(msg_count $n)"
@@ -508,14 +519,7 @@ if ! command -v unshare >/dev/null 2>&1 ||
 elif srv $n; then
 	mkdir -m 700 "$T/$n.q"
 	mkmsg small
-	{
-		printf '%s\n' "From: $FROM" "To: $R1" "Subject: [big]" ""
-		i=0
-		while [ $i -lt 16384 ]; do
-			echo "0123456789012345678901234567890123456789012345678901234567890123"
-			i=$((i + 1))
-		done
-	} >"$T/big.in"
+	mkbig big 1024
 	# shellcheck disable=SC2016
 	unshare -rm sh -c '
 		q=$1 ob=$2 c=$3 o=$4 r=$5
@@ -611,6 +615,38 @@ if srv $n; then
 	t_is "$n: -qI sent the last one" "1 1 1" \
 		"$(stored $n sel-r) $(stored $n sel-s) $(stored $n sel-i)"
 	gone $n "selective flushes"
+
+	# A message locked by a live delivery in another process is skipped.
+	send $n locked -odq "$R1"
+	id=$(qids $n msg)
+	if command -v flock >/dev/null 2>&1; then
+		run flock "$T/$n.q/msg/$id" "$OUTBOX" -C "$T/$n.conf" -q
+		status_is "$n: -q while another process holds the message" 0
+		t_is "$n: the locked message is skipped" 0 "$(stored $n locked)"
+		queued $n "locked elsewhere" 1
+	else
+		t_skip "$n: a locked message is skipped" "no flock(1)"
+	fi
+	ob $n -q
+	once $n locked "once the lock is gone"
+
+	# After a successful foreground delivery, other due messages go out
+	# too (over the same connection, or a background flush).
+	send $n due -odq "$R2"
+	c0=$(log_count $n '^[0-9]+ \* connect')
+	send $n fg "$R1"
+	status_is "$n: foreground delivery with another message due" 0
+	once $n fg "foreground"
+	wait_messages $n "$(($(msg_count $n) + 1))" 5 || :
+	once $n due "the due message went out with it"
+	t_is "$n: over the same connection" $((c0 + 1)) \
+		"$(log_count $n '^[0-9]+ \* connect')"
+	i=0
+	while [ "$(qn $n msg)" -ne 0 ] && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	gone $n "both delivered"
 
 	# queue off: like msmtp, nothing kept.  The server up: delivered.
 	conf qoff "$(server_port $n)"
@@ -832,6 +868,61 @@ if srv $n --fault 'data#1:554 5.6.0 content refused'; then
 		"$(log_count $n '^[0-9]+ \* connect')"
 	t_ok "$n: RSET after the failed transaction" \
 		grep -q ' C: RSET$' "$(server_log $n)"
+	server_stop $n
+fi
+
+# A notice that cannot be sent (the sender's own address refused) is kept
+# next to the message in failed/ and logged.
+n=notice2
+if srv $n --fault 'data#1:554 5.6.0 content refused' \
+	--fault "rcpt=$FROM:550 5.1.1 no such user"; then
+	send $n nkept -odq "$R1"
+	id=$(qids $n msg)
+	ob $n -q
+	status_is "$n: -q" 0
+	t_is "$n: in failed/" "${id:-none}" "$(qids $n failed)"
+	t_is "$n: nothing stored" 0 "$(msg_count $n)"
+	t_ok "$n: the notice is kept as failed/ID.notice" \
+		test -s "$T/$n.q/failed/$id.notice"
+	t_like "$n: the kept notice is a delivery report" \
+		"$T/$n.q/failed/$id.notice" 'delivery-status'
+	t_like "$n: logged" "$T/$n.olog" 'notice'
+	server_stop $n
+fi
+
+# Expiry (queue_max_age, default 5 days) counts from the first attempt
+# that reached the server: such a message goes to failed/ with a notice;
+# one that never reached a server does not expire however old.
+n=expiry
+if srv $n --fault "rcpt=$R1:451 4.2.0 mailbox busy"; then
+	send $n old "$R1"
+	status_is "$n: 451 to the only recipient" 0
+	id=$(qids $n msg)
+	long_ago=$(($(date +%s) - 6 * 86400))
+	sed -i -e "s/^first-contact .*/first-contact $long_ago/" \
+		-e "s/^first-attempt .*/first-attempt $long_ago/" \
+		"$T/$n.q/state/$id"
+	t_like "$n: state rewritten 6 days back" "$T/$n.q/state/$id" \
+		"^first-contact $long_ago\$"
+	ob $n -q
+	status_is "$n: -q" 0
+	t_is "$n: expired to failed/" "${id:-none}" "$(qids $n failed)"
+	gone $n "expired"
+	t_is "$n: a notice, nothing else, stored" 1 "$(msg_count $n)"
+	t_is "$n: the notice is from the null sender" "" \
+		"$(env_field $n 1 mail_from)"
+	t_is "$n: to the original sender" "$FROM" "$(env_field $n 1 rcpt_tos)"
+
+	conf neverup "$(unused_port)"
+	send neverup neverup "$R1"
+	status_is "neverup: server down" 0
+	id=$(qids neverup msg)
+	sed -i "s/^first-attempt .*/first-attempt $long_ago/" \
+		"$T/neverup.q/state/$id"
+	ob neverup -q
+	status_is "neverup: -q, still down" 0
+	queued neverup "never reached a server: not expired" 1
+	t_is "neverup: nothing in failed/" 0 "$(qn neverup failed)"
 	server_stop $n
 fi
 

@@ -113,8 +113,8 @@ static const struct {
 	{"machine h login u password a\"b\n", 0600, "h", "a\"b", " machine h login u"},
 	{"macdef init\nmachine h login u password bad\n\nmachine h login u password good\n", 0600,
 	 "h", "good", " machine h login u"},
-	{"# machine h login u password bad\nmachine h login u password good\n", 0600, "h",
-	 "good", " machine h login u"},
+	{"# machine h login u password bad\nmachine h login u password good\n", 0600, "h", "good",
+	 " machine h login u"},
 	{"machine h login u account acct password p\n", 0600, "h", "p", " machine h login u"},
 	{"machine\n h\n\tlogin u\r\npassword p", 0600, "h", "p", " machine h login u"},
 	{"machine h login u\n", 0600, "h", NULL, NULL},
@@ -314,12 +314,9 @@ static const struct {
 	int rc;
 	const char *want;
 } new_passwords[] = {
-	{"pw\n", 0, "pw"},
-	{"pw", 0, "pw"},
-	{"pw\r\n", 0, "pw"},
-	{"two words\nsecond line\n", 0, "two words"},
-	{"", -1, NULL},
-	{"\n", -1, NULL},
+	{"pw\n", 0, "pw"},   {"pw", 0, "pw"},
+	{"pw\r\n", 0, "pw"}, {"two words\nsecond line\n", 0, "two words"},
+	{"", -1, NULL},      {"\n", -1, NULL},
 };
 
 /* Puts text on stdin (a file: not a terminal) and reads it back. */
