@@ -155,6 +155,7 @@ flag_option(struct request *r, int letter, const char *arg, struct error *e)
 	/* sendmail -oX: -oi is -i, -od[ibq] the delivery mode; the rest
 	 * (-oem, -oeq, -oQ...) is accepted and ignored. */
 	if (strncmp(arg, "d", 1) == 0 && arg[1] != '\0') {
+		r->delivery_given = true;
 		switch (arg[1]) {
 		case 'i':
 			r->delivery = DELIVER_FOREGROUND;

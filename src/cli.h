@@ -39,6 +39,7 @@ struct cli_override {
 struct request {
 	enum cli_mode mode;
 	enum cli_delivery delivery;
+	bool delivery_given;       /* an -od flag was given: it beats delivery_mode */
 	bool read_recipients;      /* -t */
 	bool read_envelope_from;   /* --read-envelope-from */
 	bool verbose;              /* -v, -d, --debug */

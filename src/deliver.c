@@ -681,6 +681,8 @@ wanted(const struct flush_filter *f, const struct queue_entry *m, time_t now)
 		return false;
 	if (f->only_account != NULL && strcmp(f->only_account, m->env.account) != 0)
 		return false;
+	if (m->st.frozen)
+		return false; /* --hold: until --release */
 	return f->force || (!m->st.held && m->st.next_attempt <= now);
 }
 
@@ -742,8 +744,11 @@ flush_one(struct deliver_ctx *c, const struct flush_filter *f, struct slots *slo
 
 		max_age = account_long(a, KW_QUEUE_MAX_AGE);
 		if (m.st.first_contact != 0 && max_age > 0 && now - m.st.first_contact >= max_age) {
-			char *reason = xasprintf(_("no delivery for %ld days; giving up"),
-						 max_age / 86400);
+			char *reason = max_age >= 86400
+					       ? xasprintf(_("no delivery for %ld days; giving up"),
+							   max_age / 86400)
+					       : xasprintf(_("no delivery for %ld minutes; giving up"),
+							   max_age / 60);
 
 			set_text(&m.st.reason, reason);
 			give_up(c, slot, &m, reason, true);

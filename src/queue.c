@@ -83,7 +83,7 @@ static const struct field state_fields[] = {
 	{"attempts", F_COUNT, ST(attempts)},          {"first-attempt", F_TIME, ST(first_attempt)},
 	{"first-contact", F_TIME, ST(first_contact)}, {"last-attempt", F_TIME, ST(last_attempt)},
 	{"next-attempt", F_TIME, ST(next_attempt)},   {"held", F_BOOL, ST(held)},
-	{"uncertain", F_BOOL, ST(uncertain)},         {"reason", F_STRING, ST(reason)},
+	{"uncertain", F_BOOL, ST(uncertain)},         {"frozen", F_BOOL, ST(frozen)},         {"reason", F_STRING, ST(reason)},
 	{"last-reply", F_STRING, ST(last_reply)},     {"rcpt", F_RCPT_STATUS, ENV(rcpts)},
 };
 

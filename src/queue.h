@@ -71,6 +71,7 @@ struct queue_state {
 	time_t last_attempt;
 	time_t next_attempt;      /* not due before (0: due now) */
 	bool held;                /* account/config trouble: wait for -q after a fix */
+	bool frozen;              /* held with --hold: no flush sends it until --release */
 	bool uncertain;           /* a connection was lost after the final dot */
 	char *reason;             /* why held / last error, one line, or NULL */
 	char *last_reply;         /* last server reply, or NULL */

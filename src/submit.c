@@ -479,7 +479,7 @@ delivery_mode(const struct request *r, const struct account *a)
 {
 	const char *mode = account_get(a, KW_DELIVERY_MODE);
 
-	if (r->delivery != DELIVER_FOREGROUND)
+	if (r->delivery_given)
 		return r->delivery;
 	if (mode != NULL && strcmp(mode, "background") == 0)
 		return DELIVER_BACKGROUND;
@@ -831,7 +831,7 @@ entry_state(const struct queue_listing *l, size_t i)
 		return "damaged";
 	if (l->failed[i])
 		return "failed";
-	if (m->st.held)
+	if (m->st.held || m->st.frozen)
 		return "held";
 	return m->st.next_attempt > time(NULL) ? "retrying" : "queued";
 }
@@ -929,8 +929,13 @@ list_human(const struct queue_listing *l, struct buf *out)
 			if (localtime_r(&m->st.next_attempt, &tm) != NULL)
 				strftime(when, sizeof when, " %Y-%m-%d %H:%M:%S", &tm);
 		}
-		buf_printf(out, "    %s%s%s%s\n", state, when, m->st.reason ? ": " : "",
-			   m->st.reason ? m->st.reason : "");
+		if (l->damaged[i])
+			buf_printf(out, "    %s\n", m->st.reason ? m->st.reason : state);
+		else if (m->st.frozen)
+			buf_printf(out, "    %s\n", _("held with --hold; --release sends it"));
+		else
+			buf_printf(out, "    %s%s%s%s\n", state, when, m->st.reason ? ": " : "",
+				   m->st.reason ? m->st.reason : "");
 		if (m->st.last_reply != NULL)
 			buf_printf(out, "    %s %s\n", _("last reply:"), m->st.last_reply);
 	}
@@ -980,10 +985,10 @@ edit_one(struct queue *q, const char *id, enum edit what, struct buf *out, struc
 		if (rc == 0)
 			buf_printf(out, _("%s removed\n"), id);
 	} else {
-		m.st.held = what == EDIT_HOLD;
+		m.st.frozen = what == EDIT_HOLD;
+		if (what == EDIT_RELEASE)
+			m.st.held = false;
 		m.st.next_attempt = 0;
-		free(m.st.reason);
-		m.st.reason = what == EDIT_HOLD ? xstrdup(_("held with --hold")) : NULL;
 		rc = queue_save_state(q, &m, e);
 		if (rc == 0)
 			buf_printf(out, what == EDIT_HOLD ? _("%s held\n") : _("%s released\n"), id);

@@ -255,6 +255,7 @@ if srv $n; then
 	status_is "$n: the unit's command (outbox -q)" 0
 	once $n unit "the unit's flush"
 	gone $n "after the unit's flush"
+	server_stop $n
 fi
 
 # Second flusher: while a flush is busy (the server sleeps 2 s after the
@@ -768,17 +769,48 @@ for o in a:
 	t_like "$n: --json: the failed one" "$T/$n.jsonl" \
 		"^$failed failed failed $FROM nobody@example.org=failed missing:\$"
 
+	# --hold keeps a message out of every flush until --release;
+	# --release also lets a message held for account trouble go.
 	ob $n "--hold=$retry"
 	status_is "$n: --hold" 0
-	t_is "$n: --hold sets held" 1 "$(sf $n "$retry" held)"
+	if [ "$(sf $n "$retry" frozen)" = 1 ] || [ "$(sf $n "$retry" held)" = 1 ]
+	then
+		t_pass "$n: --hold recorded in state/"
+	else
+		t_fail "$n: --hold recorded in state/"
+		diag_file "$T/$n.q/state/$retry"
+	fi
+	ob $n -bp --json
+	t_is "$n: --json calls it held" held "$("$E2E_PY" -c '
+import json, sys
+print([o["state"] for o in json.load(sys.stdin) if o["id"] == sys.argv[1]])
+' "$retry" <"$OUT" 2>&1 | tr -d "[]'")"
 	ob $n "--release=$held"
 	status_is "$n: --release" 0
 	t_is "$n: --release clears held" 0 "$(sf $n "$held" held)"
 	t_ok "$n: --release keeps the message" test -f "$T/$n.q/msg/$held"
-	ob $n "--remove=$retry"
+	ob $n -q
+	status_is "$n: -q" 0
+	once $n lheld "the released message"
+	t_is "$n: -q does not send the --hold one" 0 "$(stored $n lretry)"
+	queued $n "after -q" 1
+	ob $n "--release=$retry"
+	status_is "$n: --release of the --hold one" 0
+	t_is "$n: not held any more" "0 0" \
+		"$(sf $n "$retry" held) $(sf $n "$retry" frozen | sed 's/^$/0/')"
+	ob $n -q
+	once $n lretry "after --release"
+	gone $n "-q"
+
+	send $n lremove -odq "$R1"
+	gone_id=$(qids $n msg)
+	ob $n "--remove=$gone_id"
 	status_is "$n: --remove" 0
-	t_ok "$n: --remove removed msg/ID" test ! -e "$T/$n.q/msg/$retry"
-	t_ok "$n: --remove removed state/ID" test ! -e "$T/$n.q/state/$retry"
+	t_ok "$n: --remove removed msg/ID" test ! -e "$T/$n.q/msg/$gone_id"
+	t_ok "$n: --remove removed state/ID" \
+		test ! -e "$T/$n.q/state/$gone_id"
+	ob $n -q
+	t_is "$n: the removed one never sent" 0 "$(stored $n lremove)"
 	ob $n --remove=0123456789abcdef0123456
 	status_is "$n: --remove of an unknown id" 64
 	t_like "$n: names the id" "$ERR" '0123456789abcdef0123456'
@@ -787,13 +819,7 @@ for o in a:
 	t_like "$n: names it" "$ERR" 'nonsense'
 	ob $n --release=0123456789abcdef0123456
 	status_is "$n: --release of an unknown id" 64
-
-	ob $n -q
-	status_is "$n: -q" 0
-	once $n lheld "the released message"
-	t_is "$n: the removed one never sent" 0 "$(stored $n lretry)"
-	t_is "$n: one message stored in all" 1 "$(msg_count $n)"
-	gone $n "-q"
+	t_is "$n: two messages stored in all" 2 "$(msg_count $n)"
 	t_is "$n: failed/ keeps the failed one" 1 "$(qn $n failed)"
 	server_stop $n
 fi
@@ -860,6 +886,13 @@ if srv $n --fault 'data#1:554 5.6.0 content refused'; then
 		t_like "$n: has a message/delivery-status part" "$N" \
 			'^Content-Type: message/delivery-status'
 		t_like "$n: quotes the server's reply" "$N" '554 5\.6\.0'
+		t_like "$n: Action: failed" "$N" '^Action: failed'
+		t_like "$n: Status: the 5.6.0 of the refusal" "$N" \
+			'^Status: 5\.6\.0'
+		t_like "$n: Diagnostic-Code: the refusal" "$N" \
+			'^Diagnostic-Code: smtp; ?554 5\.6\.0'
+		t_unlike "$n: no success status in a failure report" "$N" \
+			'^Status: 2\.'
 		t_like "$n: names the failed recipient" "$N" "$R1"
 	else
 		t_fail "$n: a notice with MAIL FROM:<>"
@@ -880,13 +913,15 @@ if srv $n --fault 'data#1:554 5.6.0 content refused' \
 	id=$(qids $n msg)
 	ob $n -q
 	status_is "$n: -q" 0
+	cat "$ERR" "$T/$n.olog" >"$T/$n.said" 2>/dev/null
 	t_is "$n: in failed/" "${id:-none}" "$(qids $n failed)"
 	t_is "$n: nothing stored" 0 "$(msg_count $n)"
 	t_ok "$n: the notice is kept as failed/ID.notice" \
 		test -s "$T/$n.q/failed/$id.notice"
 	t_like "$n: the kept notice is a delivery report" \
 		"$T/$n.q/failed/$id.notice" 'delivery-status'
-	t_like "$n: logged" "$T/$n.olog" 'notice'
+	t_like "$n: logged (stderr or logfile)" "$T/$n.said" \
+		"notice.*$id|$id.*notice"
 	server_stop $n
 fi
 
