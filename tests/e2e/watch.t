@@ -136,6 +136,78 @@ watch_in_namespace() {
 
 watch_in_namespace
 
+# ----------------------------------- offline, then online, via --watch ---
+
+# A message submitted while the namespace has no route to the server stays
+# queued (exit 0); `outbox --watch` sends it once the link, its address
+# and the default route come up.  The server listens inside the namespace.
+queue_then_watch() {
+	if [ "$(id -u)" != 0 ] || [ -z "${OUTBOX:-}" ] || ! require_server_quietly; then
+		t_skip "--watch flushes the queue when the network comes up" \
+			"needs root, the outbox binary and a python with aiosmtpd"
+		return
+	fi
+	if ! ip netns add "outbox-wq-$$" 2>"$T/ip.err"; then
+		t_skip "--watch flushes the queue when the network comes up" \
+			"ip netns unavailable: $(head -n 1 "$T/ip.err")"
+		return
+	fi
+	NS=outbox-wq-$$
+	ns_ip link set lo up
+	if ! ip -n "$NS" link add dummy0 type dummy 2>/dev/null; then
+		ns_ip link add dummy0 type veth peer name peer0 && ns_ip link set peer0 up ||
+			bail "cannot make a test interface in $NS"
+	fi
+	ip netns exec "$NS" "$(e2e_python)" "$E2E_SMTPD" --host 0.0.0.0 --mode plain \
+		--dir "$T/wq" --port-file "$T/wq.port" --pid-file "$T/wq.pid" \
+		--log "$T/wq.log" </dev/null >"$T/wq.out" 2>&1 &
+	echo $! >"$T/wq.spid"
+	_i=0
+	while [ ! -s "$T/wq.port" ] && [ "$_i" -lt 200 ]; do
+		sleep 0.05
+		_i=$((_i + 1))
+	done
+	write_config "$T/wq.conf" <<EOC
+account default
+host 10.200.0.1
+port $(cat "$T/wq.port")
+tls off
+from bob@example.org
+timeout 3
+EOC
+	printf 'Subject: while offline\n\nqueued\n' >"$T/wq.msg"
+	ip netns exec "$NS" "$OUTBOX" -C "$T/wq.conf" alice@example.net <"$T/wq.msg" \
+		2>"$T/wq.err"
+	t_is "offline: the submission exits 0" 0 "$?"
+	t_is "offline: the message is queued" 1 \
+		"$(ls "$XDG_STATE_HOME/outbox/queue/msg" | wc -l | tr -d ' ')"
+	ip netns exec "$NS" "$OUTBOX" -C "$T/wq.conf" --watch </dev/null \
+		>"$T/wq.watch" 2>&1 &
+	WATCH_PID=$!
+	sleep 1
+	t_is "nothing arrives while the network is down" 0 "$(msg_count wq)"
+	printf '%s\n' 'link set dummy0 up' 'address add 10.200.0.1/24 dev dummy0' \
+		'route add default dev dummy0' >"$T/wq.batch"
+	ns_ip -batch "$T/wq.batch"
+	wait_messages wq 1 20
+	t_is "--watch delivered the message when the network came up" 1 "$(msg_count wq)"
+	t_like "the server got the queued message" "$(msg_file wq 1)" '^queued'
+	t_is "the queue is empty" 0 "$(ls "$XDG_STATE_HOME/outbox/queue/msg" | wc -l | tr -d ' ')"
+	kill -TERM "$WATCH_PID"
+	wait "$WATCH_PID"
+	t_is "--watch ends with status 0 on SIGTERM" 0 "$?"
+	WATCH_PID=
+	server_stop wq
+	ip netns delete "$NS"
+	NS=
+}
+
+require_server_quietly() {
+	_e2e_find_python 2>/dev/null
+}
+
+queue_then_watch
+
 # --------------------------------------------------- dispatcher hook ---
 
 ME=$(id -u)
