@@ -492,6 +492,13 @@ send_notice(struct deliver_ctx *c, struct deliver_slot *slot, const struct queue
 	free(from);
 }
 
+static void
+set_text(char **field, const char *text)
+{
+	free(*field);
+	*field = text != NULL && *text != '\0' ? xstrdup(text) : NULL;
+}
+
 /* Moves the message to failed/ (with a notice when nobody waits). */
 static void
 give_up(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_entry *m,
@@ -499,6 +506,14 @@ give_up(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_entry *m,
 {
 	struct error e;
 
+	/* Refused as a whole (5xx to MAIL, DATA or the final dot): every
+	 * recipient still waiting failed, with that reply. */
+	for (size_t i = 0; !expired && i < m->env.nrcpts; i++) {
+		if (m->env.rcpts[i].status == QRCPT_PENDING) {
+			m->env.rcpts[i].status = QRCPT_FAILED;
+			set_text(&m->env.rcpts[i].reply, m->st.last_reply);
+		}
+	}
 	if (!c->foreground)
 		send_notice(c, slot, m, reason, expired);
 	if (queue_set_aside(c->q, m, reason, &e) < 0)
@@ -515,12 +530,6 @@ count_status(const struct queue_entry *m, enum rcpt_status st)
 	return n;
 }
 
-static void
-set_text(char **field, const char *text)
-{
-	free(*field);
-	*field = text != NULL && *text != '\0' ? xstrdup(text) : NULL;
-}
 
 /* Records what the server said about each recipient it was given: a
  * recipient is delivered when the message went through, and failed for

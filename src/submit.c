@@ -927,7 +927,7 @@ list_human(const struct queue_listing *l, struct buf *out)
 			struct tm tm;
 
 			if (localtime_r(&m->st.next_attempt, &tm) != NULL)
-				strftime(when, sizeof when, " %Y-%m-%d %H:%M:%S", &tm);
+				strftime(when, sizeof when, " at %Y-%m-%d %H:%M:%S", &tm);
 		}
 		if (l->damaged[i])
 			buf_printf(out, "    %s\n", m->st.reason ? m->st.reason : state);

@@ -429,15 +429,15 @@ class TestSMTP(SMTP):
         return AuthResult(success=True, auth_data=Identity(user))
 
     async def _scram(self, mechanism, args):
-        channel = self._channel()
+        plus_enabled = any(m.endswith("-PLUS") for m in self.state.mechs)
+        channel = self._channel() if plus_enabled else None
         if mechanism.endswith("-PLUS") and channel is None:
             await self.push("504 5.5.4 %s needs TLS with channel binding"
                             % mechanism)
             return HANDLED
-        plus_offered = channel is not None and any(
-            m.endswith("-PLUS") for m in self.state.mechs)
+        # channel is not None here exactly when this connection offers -PLUS.
         exchange = saslserver.ScramExchange(
-            self.state.scram, mechanism, channel, plus_offered,
+            self.state.scram, mechanism, channel, channel is not None,
             self.state.args.scram_bad_signature)
         client_first = await self._initial(args)
         if client_first is None:
