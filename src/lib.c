@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include <gnutls/crypto.h>
+
 static void
 out_of_memory(void)
 {
@@ -325,4 +327,23 @@ base64_decode(const char *in, size_t n, struct buf *out)
 			return -1;
 	}
 	return 0;
+}
+
+char *
+random_hex(size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char *rnd = xmalloc(n);
+	char *s = NULL;
+
+	if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, n) == 0) {
+		s = xmalloc(2 * n + 1);
+		for (size_t i = 0; i < n; i++) {
+			s[2 * i] = hex[rnd[i] >> 4];
+			s[2 * i + 1] = hex[rnd[i] & 15];
+		}
+		s[2 * n] = '\0';
+	}
+	free(rnd);
+	return s;
 }

@@ -62,6 +62,10 @@ void free_secret(char *s);
 /* True if s contains CR, LF or NUL within its first n bytes. */
 bool has_line_breaks(const char *s, size_t n);
 
+/* n random bytes (GnuTLS's nonce generator) as 2n lower-case hex digits,
+ * newly allocated; NULL if the generator fails. */
+char *random_hex(size_t n);
+
 /* RFC 4648 base64 without line breaks.  base64_decode returns -1 on
  * characters outside the alphabet or bad padding. */
 void base64_encode(const unsigned char *in, size_t n, struct buf *out);

@@ -14,8 +14,6 @@
 #include "address.h"
 #include "i18n.h"
 
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -360,18 +358,14 @@ message_format_date(time_t t, char *out, size_t size)
 char *
 message_make_msgid(const char *domain)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char rnd[16];
-	char id[2 * sizeof rnd + 1];
+	char *id = random_hex(16);
+	char *msgid;
 
-	if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof rnd) < 0)
+	if (id == NULL)
 		return NULL;
-	for (size_t i = 0; i < sizeof rnd; i++) {
-		id[2 * i] = hex[rnd[i] >> 4];
-		id[2 * i + 1] = hex[rnd[i] & 15];
-	}
-	id[2 * sizeof rnd] = '\0';
-	return xasprintf("<%s@%s>", id, domain != NULL && *domain != '\0' ? domain : "localhost");
+	msgid = xasprintf("<%s@%s>", id, domain != NULL && *domain != '\0' ? domain : "localhost");
+	free(id);
+	return msgid;
 }
 
 static void

@@ -17,8 +17,6 @@
 #include "message.h"
 #include "reply.h"
 
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -489,19 +487,15 @@ headers_part(const struct notice *n, struct buf *b, const char **cte, struct err
 static char *
 random_boundary(void)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char rnd[12];
-	char s[2 * sizeof rnd + 1];
+	char *s = random_hex(12);
+	char *boundary;
 
-	if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof rnd) < 0)
+	if (s == NULL)
 		return NULL;
-	for (size_t i = 0; i < sizeof rnd; i++) {
-		s[2 * i] = hex[rnd[i] >> 4];
-		s[2 * i + 1] = hex[rnd[i] & 15];
-	}
-	s[2 * sizeof rnd] = '\0';
 	/* "=_" cannot occur in quoted-printable text (RFC 2045 6.7). */
-	return xasprintf("=_outbox_%s", s);
+	boundary = xasprintf("=_outbox_%s", s);
+	free(s);
+	return boundary;
 }
 
 static bool

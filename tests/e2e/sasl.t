@@ -51,6 +51,8 @@ start badsig --mode starttls --cert "$CERT" --key "$KEY" --auth "bob:$PW" \
 	--auth-mech SCRAM-SHA-1,SCRAM-SHA-256,SCRAM-SHA-256-PLUS \
 	--scram-bad-signature
 start clear --mode plain --auth "bob:$PW" --auth-mech CRAM-MD5,SCRAM-SHA-1,EXTERNAL
+start oauthonly --mode starttls --cert "$CERT" --key "$KEY" \
+	--oauth-token "bob:$TOKEN" --auth-mech XOAUTH2,OAUTHBEARER,EXTERNAL
 start clearplain --mode plain --auth "bob:$PW" --auth-mech PLAIN
 
 # The -PLUS tests need the server's tls-exporter (OpenSSL through ctypes):
@@ -197,6 +199,7 @@ refused() {
 	mark "$_s"
 	t_exit "$_d: exit $_want" "$_want" send "$_c" "$@"
 	since "$_s"
+	diag "$_d: $(sed -n 1p "$ERR")"
 	t_like "$_d: stderr says why" "$ERR" "$_re"
 	t_absent "$_d: no secret on stderr" "$ERR" "$T/all.needles"
 	t_is "$_d: nothing stored" "$_before" "$(msg_count "$_s")"
@@ -284,6 +287,14 @@ delivered 'auto, SCRAM without -PLUS offered' noplus auto-noplus \
 t_is 'auto, SCRAM without -PLUS: gs2 flag y (could bind, server cannot)' \
 	'y,,' "$(initial_response | cut -c 1-3)"
 
+tlsconf auto-oauth oauthonly 'auth on' 'user bob' \
+	"passwordeval cat $T/token" "tls_cert_file $CLIENT_CERT" \
+	"tls_key_file $CLIENT_KEY"
+refused 'auto, only XOAUTH2 OAUTHBEARER EXTERNAL offered: none chosen' \
+	oauthonly auto-oauth 78 'XOAUTH2'
+t_unlike 'auto, only XOAUTH2 OAUTHBEARER EXTERNAL offered: no AUTH sent' \
+	"$T/since.log" ' C: [Aa][Uu][Tt][Hh]'
+
 mkconf auto-clear "port $(server_port clear)" 'tls off' 'auth on' 'user bob' \
 	"password $PW"
 delivered 'auto over plain SMTP, CRAM-MD5 and SCRAM-SHA-1 offered' clear \
@@ -310,14 +321,19 @@ for m in plain login cram-md5 scram-sha-1 scram-sha-256 scram-sha-256-plus; do
 		continue
 	fi
 	tlsconf "wrong-$m" all "auth $m" 'user bob' "password $WRONG_PW"
-	refused "auth $m, wrong password" all "wrong-$m" 77 '535'
+	refused "auth $m, wrong password" all "wrong-$m" 77 \
+		'535 5\.7\.8 Authentication credentials invalid'
 	t_unlike "auth $m, wrong password: no MAIL" "$T/since.log" ' C: MAIL'
 done
 
 for m in xoauth2 oauthbearer; do
 	tlsconf "wrong-$m" all "auth $m" 'user bob' \
 		"passwordeval cat $T/wrong-token"
-	refused "auth $m, wrong token" all "wrong-$m" 77 '535'
+	case $m in
+	xoauth2) reply='Username and Password not accepted' ;;
+	*) reply='Authentication credentials invalid' ;;
+	esac
+	refused "auth $m, wrong token" all "wrong-$m" 77 "535 5\.7\.8 $reply"
 	t_unlike "auth $m, wrong token: no MAIL" "$T/since.log" ' C: MAIL'
 done
 
