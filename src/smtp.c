@@ -439,8 +439,10 @@ chosen_mechanism(struct smtp_session *s, enum smtp_state *next)
 			       "risk"));
 	else
 		*next = fail(s, ST_CONFIG,
-			     _("no usable AUTH mechanism: the server offers %s, outbox has %s"),
-			     c->auth, sasl_mechanisms());
+			     _("no AUTH mechanism to choose on its own: the server offers %s; name "
+			       "one with 'auth MECHANISM' (XOAUTH2, OAUTHBEARER and EXTERNAL are "
+			       "used only when named)"),
+			     c->auth);
 	return NULL;
 }
 

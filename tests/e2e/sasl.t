@@ -20,13 +20,14 @@ plan_lazy
 
 PW=S3cr3t-Pw.42
 WRONG_PW=Wr0ng-Pw.17
-# A 3000-character bearer token ("ya29." and base64url-ish characters).
+# A 3000-character bearer token: "ya29." and letters and digits.
 TOKEN=ya29.$(head -c 3000 /dev/urandom | base64 | tr -d '+/=\n' |
 	cut -c 1-2995)
-WRONG_TOKEN=ya29.X$(echo "$TOKEN" | cut -c 7-)
+WRONG_TOKEN=ya29.-$(echo "$TOKEN" | cut -c 7-)
 printf '%s\n' "$TOKEN" >"$T/token"
 printf '%s\n' "$WRONG_TOKEN" >"$T/wrong-token"
 chmod 600 "$T/token" "$T/wrong-token"
+t_is 'the test token has 3000 characters' 3000 "${#TOKEN}"
 CLIENT_CN='outbox test client'
 
 ALL_MECHS=PLAIN,LOGIN,CRAM-MD5,SCRAM-SHA-1,SCRAM-SHA-256,SCRAM-SHA-1-PLUS
@@ -65,6 +66,10 @@ else
 fi
 
 # --------------------------------------------------------------- helpers ---
+
+upper() {
+	echo "$1" | tr '[:lower:]' '[:upper:]'
+}
 
 MSG=$T/msg.txt
 printf '%s\n' 'From: alice@example.org' 'To: rcpt@example.org' \
@@ -208,7 +213,7 @@ refused() {
 # -------------------------------- each mechanism named, over TLS 1.3 ---
 
 for m in plain login cram-md5 scram-sha-1 scram-sha-256; do
-	M=$(echo "$m" | tr a-z A-Z)
+	M=$(upper "$m")
 	tlsconf "$m" all "auth $m" 'user bob' "password $PW"
 	delivered "auth $m" all "$m" "$M" bob pw
 	case $M in
@@ -220,7 +225,7 @@ for m in plain login cram-md5 scram-sha-1 scram-sha-256; do
 done
 
 for m in scram-sha-1-plus scram-sha-256-plus; do
-	M=$(echo "$m" | tr a-z A-Z)
+	M=$(upper "$m")
 	if [ "$HAVE_EXPORTER" = no ]; then
 		t_skip "auth $m over TLS 1.3" 'smtpd.py has no tls-exporter'
 		continue
@@ -254,7 +259,7 @@ t_is 'auth external: the server verified the certificate' "$CLIENT_CN" \
 # ----------------------------------------------- -PLUS over TLS 1.2 ---
 
 for m in scram-sha-1-plus scram-sha-256-plus; do
-	M=$(echo "$m" | tr a-z A-Z)
+	M=$(upper "$m")
 	tlsconf "$m-12" t12 "auth $m" 'user bob' "password $PW"
 	delivered "auth $m (TLS 1.2)" t12 "$m-12" "$M" bob pw
 	t_like "auth $m (TLS 1.2): the server checked tls-unique" \
@@ -345,7 +350,7 @@ for m in scram-sha-1 scram-sha-256 scram-sha-256-plus auto; do
 		want=SCRAM-SHA-256-PLUS
 	else
 		line="auth $m"
-		want=$(echo "$m" | tr a-z A-Z)
+		want=$(upper "$m")
 	fi
 	if [ "$want" = SCRAM-SHA-256-PLUS ] && [ "$HAVE_EXPORTER" = no ]; then
 		t_skip "bad server signature, $m" 'smtpd.py has no tls-exporter'
