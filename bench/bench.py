@@ -764,22 +764,35 @@ class Bench:
                          msg, self.errlog), "perf record " + tool,
                      self.errlog)
                 srv.clear()
-                rep = subprocess.run(
-                    ["perf", "report", "-i", data, "--stdio", "--no-children",
-                     "--sort", "dso,symbol", "--percent-limit", "2"],
-                    capture_output=True, text=True)
-                top = ["%-7s %-20s %s" % tuple(line.split()[:2] +
-                                                [line.split()[3]])
-                       for line in rep.stdout.splitlines()
-                       if re.match(r"^\s+\d+\.\d+%\s+\S+\s+\[", line)][:8]
-                self.notes.append("perf, %s sending %s over STARTTLS, self "
-                                  "time by function:\n    " % (tool, mb(size))
-                                  + "\n    ".join(top))
+                self.notes.append(
+                    "perf (%s sending %s over STARTTLS), self time by "
+                    "library: %s; by function: %s"
+                    % (tool, mb(size), perf_top(data, "dso", 5),
+                       perf_top(data, "dso,symbol", 6)))
         finally:
             srv.stop()
 
 
 # --------------------------------------------------------------- helpers ---
+
+def perf_top(data, sort, n):
+    """The N largest entries of a perf report sorted by SORT, one line."""
+    rep = subprocess.run(["perf", "report", "-i", data, "--stdio",
+                          "--no-children", "-g", "none", "--sort", sort],
+                         capture_output=True, text=True)
+    top = []
+    for line in rep.stdout.splitlines():
+        f = line.split()
+        if not f or not re.match(r"^\d+\.\d+%$", f[0]):
+            continue
+        if sort == "dso":
+            top.append("%s %s" % (f[1], f[0]))
+        else:
+            top.append("%s %s (%s)" % (f[3], f[0], f[1]))
+        if len(top) == n:
+            break
+    return ", ".join(top)
+
 
 def count_ext(d, ext):
     return sum(1 for n in os.listdir(d) if n.endswith(ext))

@@ -787,12 +787,13 @@ deliver_flush(struct deliver_ctx *c, const struct flush_filter *f, struct delive
 		return -1;
 	if (got == 1) {
 		/* Another flusher runs: ask it for one more pass. */
-		queue_poke(c->q);
+		queue_ask_again(c->q);
 		return 0;
 	}
 	queue_sweep(c->q);
 	for (int pass = 0; pass < 5; pass++) {
 		struct timespec before = queue_trigger_time(c->q);
+		struct timespec asked = queue_again_time(c->q);
 		struct strlist ids;
 
 		strlist_init(&ids);
@@ -803,7 +804,8 @@ deliver_flush(struct deliver_ctx *c, const struct flush_filter *f, struct delive
 			    strncmp(ids.v[i], f->id_prefix, strlen(f->id_prefix)) == 0)
 				flush_one(c, f, &slots, reuse, ids.v[i]);
 		strlist_free(&ids);
-		if (same_time(before, queue_trigger_time(c->q)))
+		if (same_time(before, queue_trigger_time(c->q)) &&
+		    same_time(asked, queue_again_time(c->q)))
 			break;
 	}
 	for (size_t i = 0; i < slots.n; i++)

@@ -1185,10 +1185,10 @@ queue_lock_flusher(struct queue *q, struct error *e)
 	return 0;
 }
 
-void
-queue_poke(struct queue *q)
+static void
+touch_file(struct queue *q, const char *name)
 {
-	int fd = openat(q->dirfd, "trigger", O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd = openat(q->dirfd, name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	struct timespec now, times[2];
 	struct stat st;
 
@@ -1210,14 +1210,40 @@ queue_poke(struct queue *q)
 	close(fd);
 }
 
-struct timespec
-queue_trigger_time(struct queue *q)
+static struct timespec
+file_time(struct queue *q, const char *name)
 {
 	struct stat st;
 
-	if (fstatat(q->dirfd, "trigger", &st, 0) < 0)
+	if (fstatat(q->dirfd, name, &st, 0) < 0)
 		return (struct timespec){0, 0};
 	return st.st_mtim;
+}
+
+void
+queue_poke(struct queue *q)
+{
+	touch_file(q, "trigger");
+}
+
+struct timespec
+queue_trigger_time(struct queue *q)
+{
+	return file_time(q, "trigger");
+}
+
+/* A separate file from `trigger`: the systemd path unit must not start
+ * another flusher because a flusher asked the running one for a pass. */
+void
+queue_ask_again(struct queue *q)
+{
+	touch_file(q, "again");
+}
+
+struct timespec
+queue_again_time(struct queue *q)
+{
+	return file_time(q, "again");
 }
 
 static void

@@ -7,6 +7,7 @@
  *   failed/  messages given up on, with their state
  *   lock     flock()ed by the one running flusher
  *   trigger  touched to ask for a flush (a systemd path unit watches it)
+ *   again    touched by a second flusher to ask the running one for a pass
  *
  * A message file is: envelope lines ("key value"), an empty line, the
  * message bytes exactly as they will be sent (headers already rewritten),
@@ -146,6 +147,11 @@ int queue_lock_flusher(struct queue *q, struct error *e);
  * when missing): a flusher compares the value before and after a pass. */
 void queue_poke(struct queue *q);
 struct timespec queue_trigger_time(struct queue *q);
+
+/* Touches `again`: a second flusher asks the running one for another pass
+ * (not `trigger`, which would make the path unit start yet another). */
+void queue_ask_again(struct queue *q);
+struct timespec queue_again_time(struct queue *q);
 
 /* Removes tmp/ files that no process holds a lock on (a writer killed
  * before commit), and state/ files without a message. */

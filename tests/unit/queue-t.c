@@ -826,6 +826,13 @@ test_trigger_and_flusher_lock(void)
 	ok(later(t1, future[0]) && t1.tv_sec == future[0].tv_sec,
 	   "a poke moves an mtime in the future by a nanosecond");
 	free(path);
+	t0 = queue_again_time(&q);
+	ok(t0.tv_sec == 0 && t0.tv_nsec == 0, "no again file yet");
+	t1 = queue_trigger_time(&q);
+	queue_ask_again(&q);
+	ok(queue_again_time(&q).tv_sec > 0, "asking again creates the again file");
+	t2 = queue_trigger_time(&q);
+	ok(!later(t2, t1) && !later(t1, t2), "asking again leaves the trigger alone");
 
 	open_queue(&other, dir);
 	is_int(0, queue_lock_flusher(&q, &e), "queue_lock_flusher");
