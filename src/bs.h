@@ -33,7 +33,7 @@ typedef int (*bs_submit_fn)(void *ctx, const char *from, const struct strlist *r
 			    struct error *e);
 
 struct bs_params {
-	const char *hostname;     /* in the greeting and replies; no spaces */
+	const char *hostname;        /* in the greeting and replies; no spaces */
 	unsigned long long max_size; /* SIZE in EHLO; larger messages get 552 */
 	bs_submit_fn submit;
 	void *ctx;
@@ -43,11 +43,11 @@ struct bs_params {
 /* Serves one SMTP session: reads commands from in_fd, writes replies to
  * out_fd (buffered, flushed whenever the session is about to wait for
  * input, so PIPELINING works, RFC 2920 3.1).  Ends after QUIT, or at EOF
- * between transactions: returns 0 (messages refused along the way got
- * their reply and do not change that).  EOF or the idle timeout in the
- * middle of DATA drops that message and is ST_DATAERR (exit 65: the
- * caller's input broke off); a read or write error or the idle timeout
- * elsewhere is ST_IOERR. */
+ * between commands: returns 0 (messages refused along the way got their
+ * reply and do not change that).  EOF in the middle of DATA drops that
+ * message and is ST_DATAERR (exit 65: the caller's input broke off); a
+ * read or write error or the idle timeout (answered with 421) is ST_IOERR,
+ * and drops a message whose DATA was being read. */
 int bs_serve(const struct bs_params *p, int in_fd, int out_fd, struct error *e);
 
 /* The reply to the final dot for a submission that returned -1 with e

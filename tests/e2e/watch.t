@@ -36,7 +36,12 @@ trap watch_cleanup EXIT
 
 # calls: how many times the driver's callback has fired.
 calls() {
-	grep -c '^network-up' "$T/watch.out" 2>/dev/null || :
+	# The background shell may not have created the file yet.
+	if [ -f "$T/watch.out" ]; then
+		grep -c '^network-up' "$T/watch.out" || :
+	else
+		echo 0
+	fi
 }
 
 # wait_calls N SECONDS: until the callback has fired N times.
