@@ -507,7 +507,7 @@ class Bench:
                  [pct(m["sock_bytes"], m["payload"])])
         for key, label in (("writes", "write syscalls, all fds"),
                            ("sock_writes", "  of them to the socket"),
-                           ("file_writes", "  of them to files (queue)")):
+                           ("file_writes", "  of them to other fds (the queue file)")):
             self.row("2", label, "n", [o[key]], [m[key]])
         per = 16384
         self.row("2", "writes per 16 KiB of payload, socket only", "n",
@@ -524,7 +524,7 @@ class Bench:
                 "-o", out] + self.send_argv(tool, conf)
         must(run(argv, self.env(), msg, self.errlog), "strace " + tool,
              self.errlog)
-        call = re.compile(r"^(\d+)\s+(\w+)\((\d+)<(.*?)>, ")
+        call = re.compile(r"^(\d+)\s+\w+\(\d+<")
         ret = re.compile(r"= (-?\d+)(?: \w+ \(.*\))?$")
         pending = {}
         c = {"writes": 0, "sock_writes": 0, "file_writes": 0,
@@ -533,8 +533,9 @@ class Bench:
             for line in f:
                 m = call.match(line)
                 if m:
-                    pid, what = m.group(1), m.group(4)
-                    sock = what.startswith(("TCP", "socket", "UNIX"))
+                    pid = m.group(1)
+                    sock = line[m.end():].startswith(("TCP:", "socket:",
+                                                      "UNIX"))
                     c["writes"] += 1
                     c["sock_writes" if sock else "file_writes"] += 1
                     if line.rstrip().endswith("<unfinished ...>"):

@@ -5,6 +5,7 @@
  * here, through status_exit_code(). */
 #include "config.h"
 
+#include "bs.h"
 #include "cli.h"
 #include "i18n.h"
 #include "lib.h"
@@ -72,8 +73,7 @@ run(const struct request *r, struct error *e)
 		rc = submit_watch(r, e);
 		break;
 	case CLI_SMTP_STDIO:
-		rc = error_set(e, ST_USAGE, _("%s is not available in this version of outbox yet"),
-			       "-bs");
+		rc = bs_run(r, STDIN_FILENO, STDOUT_FILENO, e);
 		break;
 	case CLI_STORE_PASSWORD:
 		rc = submit_store_password(r, &out, e);

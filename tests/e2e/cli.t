@@ -40,7 +40,8 @@ t_like "missing value named" "$ERR" 'option -f needs a value'
 t_exit "--password is not an option" 64 "$OUTBOX" --password=x a@example.net </dev/null
 t_exit "-q with an empty queue and no configuration: 0" 0 "$OUTBOX" -q
 t_exit "-odq without an account: 78" 78 "$OUTBOX" -odq a@example.net </dev/null
-t_exit "-bs not yet: 64" 64 "$OUTBOX" -bs </dev/null
+t_exit "-bs with no input: 0" 0 "$OUTBOX" -bs </dev/null
+t_like "-bs greets" "$OUT" "^220 .* outbox ESMTP"
 t_exit "bad -N: 64" 64 "$OUTBOX" -N sometimes a@example.net </dev/null
 t_exit "daemon mode refused: 64" 64 "$OUTBOX" -bd </dev/null
 

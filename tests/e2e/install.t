@@ -1,0 +1,189 @@
+#!/bin/sh
+# install.t - make install and make uninstall with DESTDIR, on the tree
+# that was just built: without sendmail links nothing named sendmail,
+# mailq or newaliases is installed; with them (SENDMAIL_LINKS=yes, what
+# --enable-sendmail-links sets) sendmail, mailq and newaliases are relative
+# links that run outbox, and the bash and fish completions answer to those
+# names; an existing sendmail of another MTA is never touched; installing
+# twice works; and make uninstall leaves no file and no link behind.  When
+# the source tree is not configured in place, a second configure checks
+# that --enable-sendmail-links and its absence set SENDMAIL_LINKS, and
+# that the links come out right for --prefix=/usr.
+. "${top_srcdir:-.}/tests/e2e/lib.sh"
+
+e2e_setup
+require_outbox
+plan_lazy
+B=$(cd "${top_builddir:-.}" && pwd -P)
+[ -f "$B/Makefile" ] || skip_all "no Makefile in $B"
+MK=${MAKE:-make}
+command -v "$MK" >/dev/null 2>&1 || skip_all "$MK not found"
+# The outer make's flags (jobserver, -k, TESTS=...) are not for these runs.
+unset MAKEFLAGS MFLAGS MAKELEVEL GNUMAKEFLAGS 2>/dev/null || :
+
+# mkvars DIR VAR...: prints VAR=value for each VAR of DIR's Makefile, with
+# make expanding it.
+mkvars() {
+	_m_dir=$1
+	shift
+	for _m_v in "$@"; do
+		printf 'print-vars::\n\t@echo %s=$(%s)\n' "$_m_v" "$_m_v"
+	done | "$MK" -s -C "$_m_dir" -f Makefile -f - print-vars
+}
+
+mkvars "$B" bindir sbindir mandir bashcompdir zshcompdir fishcompdir \
+	SENDMAIL_LINKS >"$T/vars" 2>"$T/vars.err"
+t_ok "make expands the installation directories" test -s "$T/vars"
+bindir=$(sed -n 's/^bindir=//p' "$T/vars")
+sbindir=$(sed -n 's/^sbindir=//p' "$T/vars")
+mandir=$(sed -n 's/^mandir=//p' "$T/vars")
+bashcompdir=$(sed -n 's/^bashcompdir=//p' "$T/vars")
+zshcompdir=$(sed -n 's/^zshcompdir=//p' "$T/vars")
+fishcompdir=$(sed -n 's/^fishcompdir=//p' "$T/vars")
+configured=$(sed -n 's/^SENDMAIL_LINKS=//p' "$T/vars")
+t_like "the Makefile has SENDMAIL_LINKS from configure (yes or no)" \
+	"$T/vars" '^SENDMAIL_LINKS=(yes|no)$'
+
+# do_install ROOT [MAKE-ARGS...]: make install DESTDIR=ROOT, output in ROOT.log.
+do_install() {
+	_i_root=$1
+	shift
+	"$MK" -C "$B" install DESTDIR="$_i_root" "$@" >"$_i_root.log" 2>&1
+}
+
+# t_installed DESC ROOT MAKE-ARGS...: make install succeeds.
+t_installed() {
+	_t_d=$1
+	_t_root=$2
+	shift 2
+	do_install "$_t_root" "$@"
+	ok $? "$_t_d" || diag_file "$_t_root.log" 40
+}
+
+# t_uninstalled ROOT: make uninstall succeeds and leaves no file or link.
+t_uninstalled() {
+	"$MK" -C "$B" uninstall DESTDIR="$1" >"$1.log" 2>&1
+	ok $? "${1##*/}: make uninstall succeeds" || diag_file "$1.log" 40
+	find "$1" ! -type d >"$1.left" 2>&1
+	t_is "${1##*/}: make uninstall leaves nothing behind" "" "$(cat "$1.left")"
+}
+
+# mta_names ROOT: the files and links under ROOT named like an MTA's.
+mta_names() {
+	find "$1" \( -name sendmail -o -name mailq -o -name newaliases \
+		-o -name sendmail.fish -o -name mailq.fish \) -print | sort
+}
+
+# t_link DESC LINK TARGET: LINK is a symbolic link to TARGET.
+t_link() {
+	if [ -h "$2" ]; then
+		t_is "$1" "$3" "$(readlink "$2")"
+	else
+		t_fail "$1"
+		diag "$2 is not a symbolic link"
+	fi
+}
+
+# ---- without links: only outbox's own names.
+R=$T/plain
+t_installed "make install DESTDIR=... SENDMAIL_LINKS=no" "$R" SENDMAIL_LINKS=no
+t_ok "outbox is installed in bindir" test -x "$R$bindir/outbox"
+t_ok "outbox.1 is installed" test -f "$R$mandir/man1/outbox.1"
+t_ok "outbox.conf.5 is installed" test -f "$R$mandir/man5/outbox.conf.5"
+for pair in "$bashcompdir:outbox" "$zshcompdir:_outbox" "$fishcompdir:outbox.fish"; do
+	dir=${pair%:*}
+	[ -n "$dir" ] || continue
+	t_ok "completion ${pair#*:} is installed in $dir" test -f "$R$dir/${pair#*:}"
+done
+t_is "no sendmail, mailq or newaliases is installed without the links" \
+	"" "$(mta_names "$R")"
+t_uninstalled "$R"
+
+# ---- with links.
+R=$T/links
+t_installed "make install DESTDIR=... SENDMAIL_LINKS=yes" "$R" SENDMAIL_LINKS=yes
+rel=$(realpath -m -s --relative-to="$sbindir" "$bindir/outbox")
+t_link "sendmail in sbindir links to outbox, relatively" "$R$sbindir/sendmail" "$rel"
+t_ok "sendmail resolves to the installed outbox" \
+	test "$R$sbindir/sendmail" -ef "$R$bindir/outbox"
+t_link "mailq links to outbox" "$R$bindir/mailq" outbox
+t_link "newaliases links to outbox" "$R$bindir/newaliases" outbox
+if [ -n "$bashcompdir" ]; then
+	t_link "bash completes sendmail with outbox's file" "$R$bashcompdir/sendmail" outbox
+	t_link "bash completes mailq with outbox's file" "$R$bashcompdir/mailq" outbox
+fi
+if [ -n "$fishcompdir" ]; then
+	t_link "fish completes sendmail with outbox's file" \
+		"$R$fishcompdir/sendmail.fish" outbox.fish
+	t_link "fish completes mailq with outbox's file" \
+		"$R$fishcompdir/mailq.fish" outbox.fish
+fi
+t_ok "sendmail --version runs outbox" "$R$sbindir/sendmail" --version
+t_like "sendmail --version says outbox" "$OUT" '^outbox '
+t_ok "mailq lists the queue" "$R$bindir/mailq"
+t_like "mailq says the queue is empty" "$OUT" 'Mail queue is empty'
+t_ok "newaliases exits 0" "$R$bindir/newaliases"
+t_is "newaliases prints nothing" "" "$(cat "$OUT" "$ERR")"
+t_installed "make install over an earlier install with links works" \
+	"$R" SENDMAIL_LINKS=yes
+t_link "sendmail still links to outbox" "$R$sbindir/sendmail" "$rel"
+t_uninstalled "$R"
+
+# ---- another MTA's sendmail and mailq are never touched.
+R=$T/mta
+mkdir -p "$R$sbindir" "$R$bindir" || bail "cannot make $R"
+ln -s /usr/sbin/exim4 "$R$sbindir/sendmail"
+printf '#!/bin/sh\necho other\n' >"$R$bindir/mailq"
+t_installed "make install next to another MTA's sendmail" "$R" SENDMAIL_LINKS=no
+t_link "install leaves the other sendmail alone" "$R$sbindir/sendmail" /usr/sbin/exim4
+t_is "install leaves the other mailq alone" "echo other" "$(sed -n 2p "$R$bindir/mailq")"
+"$MK" -C "$B" uninstall DESTDIR="$R" >"$R.log" 2>&1
+ok $? "make uninstall next to another MTA's sendmail" || diag_file "$R.log" 40
+t_link "uninstall leaves the other sendmail alone" "$R$sbindir/sendmail" /usr/sbin/exim4
+t_is "uninstall leaves the other mailq alone" "echo other" "$(sed -n 2p "$R$bindir/mailq")"
+rm -f "$R$sbindir/sendmail" "$R$bindir/mailq"
+t_is "uninstall removed everything of outbox's" "" "$(find "$R" ! -type d)"
+
+# ---- what configure chose, without an override.
+R=$T/default
+t_installed "make install DESTDIR=... as configured (SENDMAIL_LINKS=$configured)" "$R"
+if [ "$configured" = yes ]; then
+	t_link "configured with links: sendmail is a link" "$R$sbindir/sendmail" "$rel"
+else
+	t_is "configured without links: no sendmail, mailq or newaliases" \
+		"" "$(mta_names "$R")"
+fi
+t_uninstalled "$R"
+
+# ---- configure's option, in a second build directory.
+top=$(cd "$E2E_TOP" && pwd -P)
+"$top/configure" --help >"$T/help" 2>&1
+t_like "configure --help lists --enable-sendmail-links" "$T/help" \
+	'--enable-sendmail-links'
+if [ -f "$top/config.status" ]; then
+	t_skip "configure --enable-sendmail-links in a second build" \
+		"the source tree is configured in place (no second build from it)"
+else
+	for choice in enable disable; do
+		C=$T/conf-$choice
+		mkdir "$C" || bail "cannot make $C"
+		(cd "$C" && "$top/configure" --prefix=/usr "--$choice-sendmail-links") \
+			>"$C.log" 2>&1
+		ok $? "configure --$choice-sendmail-links --prefix=/usr" ||
+			diag_file "$C.log" 40
+		mkvars "$C" SENDMAIL_LINKS >"$C.vars" 2>&1
+		want=$([ "$choice" = enable ] && echo yes || echo no)
+		t_is "--$choice-sendmail-links sets SENDMAIL_LINKS=$want" \
+			"SENDMAIL_LINKS=$want" "$(cat "$C.vars")"
+	done
+	C=$T/conf-enable
+	"$MK" -C "$C" install-exec-hook DESTDIR="$C/root" >"$C.hook.log" 2>&1
+	ok $? "the install hook of a --prefix=/usr build runs" ||
+		diag_file "$C.hook.log" 40
+	t_link "--prefix=/usr: /usr/sbin/sendmail links to ../bin/outbox" \
+		"$C/root/usr/sbin/sendmail" ../bin/outbox
+	t_link "--prefix=/usr: /usr/bin/mailq links to outbox" \
+		"$C/root/usr/bin/mailq" outbox
+fi
+
+done_testing
