@@ -8,7 +8,7 @@ libgnutls28-dev libsecret-1-dev libidn2-dev
 python3-aiosmtpd gnutls-bin groff-base mandoc strace
 dbus gnome-keyring libsecret-tools
 postfix sasl2-bin libsasl2-modules
-git-email libmailtools-perl mutt bsd-mailx"
+git-email libmailtools-perl mutt bsd-mailx cron php-cli"
 
 missing=
 for p in $packages; do
