@@ -925,6 +925,8 @@ def main(argv):
     for opt in ("outbox", "msmtp", "msmtpq", "smtpd", "ca", "cert", "key",
                 "work"):
         p.add_argument("--" + opt, required=True)
+    p.add_argument("--revision", default="unknown",
+                   help="the tree's commit, for the report")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--only", default="1,2,3,4,5,p",
                    help="comma-separated workloads (1-5, p = profile)")
@@ -948,9 +950,10 @@ def main(argv):
     finally:
         Running.stop_all()
     took = time.perf_counter() - t0
-    info = ("%s run, %.0f s, load average %.2f at the start, %.2f at the "
-            "end, work dir on %s; %s"
-            % ("quick" if args.quick else "full", took, load0,
+    info = ("%s run of outbox at commit %s (plus uncommitted changes, if "
+            "any), %.0f s, load average %.2f at the start, %.2f at the end, "
+            "work dir on %s; %s"
+            % ("quick" if args.quick else "full", args.revision, took, load0,
                os.getloadavg()[0], fs_type(args.work), machine()))
     out = [info, "", table(b.rows, False), ""]
     out += ["* " + n for n in b.notes + failed]

@@ -8,7 +8,8 @@
 # tests/e2e/lib.sh, finds msmtpq in the msmtp package (gunzipping a copy if
 # it is only shipped compressed), then runs bench/bench.py with Debian's
 # python3 (which has aiosmtpd) and removes the work directory.  The binary
-# under test is $OUTBOX, else src/outbox of this tree.  Not part of
+# under test is $OUTBOX, else src/outbox of this tree; a copy of it is
+# taken at the start.  Not part of
 # `make check`: nothing here is a timed assertion.
 #
 # Untrusted data: none; everything it reads is made by the run itself.
@@ -47,6 +48,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# Others may rebuild src/outbox while a run is going: the whole run uses
+# one copy of the binary.
+cp "$OUTBOX" "$work/outbox" || die "cannot copy $OUTBOX"
+
 # The certificate recipe of the end-to-end tests (CA, server cert for
 # localhost and 127.0.0.1).
 T=$work
@@ -70,8 +75,11 @@ case $msmtpq in
 esac
 [ -f "$msmtpq" ] || die "msmtpq not found in the msmtp package"
 
+rev=$(git -C "$top" rev-parse --short HEAD 2>/dev/null) || rev=unknown
+
 status=0
-"$PY" "$here/bench.py" --outbox "$OUTBOX" --msmtp "$(command -v msmtp)" \
+"$PY" "$here/bench.py" --outbox "$work/outbox" --msmtp "$(command -v msmtp)" \
 	--msmtpq "$msmtpq" --smtpd "$top/tests/server/smtpd.py" \
-	--ca "$CA" --cert "$CERT" --key "$KEY" --work "$work" "$@" || status=$?
+	--ca "$CA" --cert "$CERT" --key "$KEY" --work "$work" \
+	--revision "$rev" "$@" || status=$?
 exit "$status"

@@ -108,8 +108,16 @@ main(int argc, char **argv)
 	int status;
 
 	setlocale(LC_ALL, "");
+	/* Log lines have a fixed grammar in every language: C-locale times. */
+	setlocale(LC_TIME, "C");
 #ifdef ENABLE_NLS
-	bindtextdomain(PACKAGE, LOCALEDIR);
+	{
+		/* TEXTDOMAINDIR, as GNU gettext's shell tools honour it: a catalog
+		 * tree other than the installed one (tests, relocated installs). */
+		const char *dir = secure_getenv("TEXTDOMAINDIR");
+
+		bindtextdomain(PACKAGE, dir != NULL && *dir != '\0' ? dir : LOCALEDIR);
+	}
 	textdomain(PACKAGE);
 #endif
 	/* A server that closes the connection must not kill us mid-write. */
