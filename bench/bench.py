@@ -673,15 +673,22 @@ class Bench:
             for i in range(runs):
                 for k, path in probes.items():
                     wall[k].append(must(run([path], env), k, None)["wall"])
+            rss = {k: [must(run([path], env, rss=True), k, None)["rss"]
+                       for _ in range(5)] for k, path in probes.items()}
             cost = statistics.median(wall["gnutls+idn2+libsecret"]) - \
                 statistics.median(wall["gnutls+idn2"])
             self.row("4", "empty main() linked with gnutls+idn2 (+ libsecret,"
                      " glib)", "s", wall["gnutls+idn2"],
                      wall["gnutls+idn2+libsecret"], None,
                      "msmtp column: with libsecret/glib")
-            self.notes.append("loading libsecret/gio/gobject/glib costs "
-                              "%.2f ms per start (median difference of two "
-                              "empty programs)" % (cost * 1000))
+            self.row("4", "  peak RSS", "KiB", rss["gnutls+idn2"],
+                     rss["gnutls+idn2+libsecret"])
+            self.notes.append(
+                "loading libsecret/gio/gobject/glib costs %.2f ms and %.1f "
+                "MiB of RSS per start (medians of two empty programs)"
+                % (cost * 1000, (statistics.median(
+                    rss["gnutls+idn2+libsecret"]) - statistics.median(
+                        rss["gnutls+idn2"])) / 1024))
 
     def probes(self):
         """Two empty programs: what linking libsecret/glib costs at exec."""

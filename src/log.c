@@ -132,7 +132,7 @@ put_plain(struct buf *b, const char *key, const char *value)
 {
 	buf_printf(b, " %s=", key);
 	for (const char *p = value; *p != '\0'; p++) {
-		char c = (unsigned char)*p <= 0x20 || *p == 0x7f ? '_' : *p;
+		char c = (unsigned char)*p <= 0x20 || *p == 0x7f || *p == '\'' ? '_' : *p;
 
 		buf_append(b, &c, 1);
 	}

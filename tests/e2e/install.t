@@ -27,6 +27,7 @@ mkvars() {
 	_m_dir=$1
 	shift
 	for _m_v in "$@"; do
+		# shellcheck disable=SC2016
 		printf 'print-vars::\n\t@echo %s=$(%s)\n' "$_m_v" "$_m_v"
 	done | "$MK" -s -C "$_m_dir" -f Makefile -f - print-vars
 }
