@@ -15,7 +15,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 case "${1:-}" in
 --sanitizers)
 	build=_build-san
-	flags="--enable-werror --enable-sanitizers"
+	flags="--enable-werror --enable-sanitizers --enable-sendmail-links"
 	;;
 "")
 	build=_build

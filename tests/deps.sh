@@ -8,7 +8,8 @@ libgnutls28-dev libsecret-1-dev libidn2-dev
 python3-aiosmtpd gnutls-bin groff-base mandoc strace locales
 dbus gnome-keyring libsecret-tools
 postfix sasl2-bin libsasl2-modules
-git-email libmailtools-perl mutt bsd-mailx cron php-cli"
+git-email libmailtools-perl mutt bsd-mailx cron php-cli
+zsh fish bash-completion"
 
 missing=
 for p in $packages; do

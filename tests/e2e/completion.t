@@ -149,6 +149,16 @@ wait_for() {
 		(( ++i < 200 )) || { print -u2 "no answer for $1"; zpty -d t; exit 1; }
 	done
 }
+# settle FILE: until FILE has content, 3 s at most (some queries offer
+# nothing, so an empty FILE is not an error).
+settle() {
+	local i=0 junk
+	until [[ -s $1 ]]; do
+		zpty -r t junk 2>/dev/null
+		sleep 0.05
+		(( ++i < 60 )) || return 0
+	done
+}
 zpty -b t zsh -f -i || exit 3
 zpty -w t "PS1='' PS2='' RPS1=''; fpath=(${(q)dir} \$fpath); autoload -Uz compinit; compinit -u -D"
 zpty -w t 'setopt no_auto_list no_list_ambiguous no_beep
@@ -168,6 +178,9 @@ for q in "${(@f)$(<$queries)}"; do
 	name=${q%%|*}
 	zpty -w t "answer=${(q)out}/$name; : >\$answer"
 	zpty -w -n t "${q#*|}"$'\t'
+	# Let the completion run before more keys arrive: with typeahead
+	# pending, zsh may cut completion short (seen on a busy machine).
+	settle $out/$name
 	zpty -w -n t $'\C-u'
 	zpty -w t "print >${(q)out}/.$name.done"
 	wait_for $out/.$name.done
