@@ -17,9 +17,11 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -352,6 +354,87 @@ invalid_value(const struct conf_keyword_info *ki, const char *s, struct error *e
 
 /* Validates raw for keyword k and returns the string to store: raw itself,
  * the canonical spelling of a choice, or a path with ~ expanded. */
+/* The host's name: canonical (%C) or as set (%H). */
+static void
+host_name(bool canonical, char *out, size_t len)
+{
+	struct addrinfo hints = {.ai_flags = AI_CANONNAME}, *ai = NULL;
+
+	if (gethostname(out, len) != 0)
+		snprintf(out, len, "localhost");
+	out[len - 1] = '\0';
+	if (canonical && getaddrinfo(out, NULL, &hints, &ai) == 0) {
+		if (ai->ai_canonname != NULL)
+			snprintf(out, len, "%s", ai->ai_canonname);
+		freeaddrinfo(ai);
+	}
+}
+
+/* The mail domain (%M): the first line of /etc/mailname, else %C. */
+static void
+mail_name(char *out, size_t len)
+{
+	FILE *f = fopen("/etc/mailname", "r");
+
+	if (f != NULL && fgets(out, (int)len, f) != NULL) {
+		out[strcspn(out, " \t\r\n")] = '\0';
+		fclose(f);
+		if (*out != '\0')
+			return;
+	} else if (f != NULL) {
+		fclose(f);
+	}
+	host_name(true, out, len);
+}
+
+/* msmtp's placeholders in from and domain: %U the login name, %H the host
+ * name, %C the canonical host name, %M the mail domain, %% a percent. */
+static char *
+expand_placeholders(const char *raw)
+{
+	struct buf b;
+	char *s;
+
+	if (strchr(raw, '%') == NULL)
+		return xstrdup(raw);
+	buf_init(&b, 0);
+	for (const char *p = raw; *p != '\0'; p++) {
+		char name[256];
+
+		if (*p != '%' || p[1] == '\0') {
+			buf_append(&b, p, 1);
+			continue;
+		}
+		switch (*++p) {
+		case 'U': {
+			struct passwd *pw = getpwuid(getuid());
+			const char *user = getenv("USER");
+
+			buf_puts(&b, pw != NULL ? pw->pw_name : user != NULL ? user : "root");
+			break;
+		}
+		case 'H':
+			host_name(false, name, sizeof name);
+			buf_puts(&b, name);
+			break;
+		case 'C':
+			host_name(true, name, sizeof name);
+			buf_puts(&b, name);
+			break;
+		case 'M':
+			mail_name(name, sizeof name);
+			buf_puts(&b, name);
+			break;
+		default:
+			buf_append(&b, p, 1); /* %% and unknown ones: the character */
+			break;
+		}
+	}
+	s = xstrdup(b.data != NULL ? b.data : "");
+	buf_free(&b);
+	return s;
+}
+
 static int
 value_check(enum conf_keyword k, const char *raw, const char *home, char **out, struct error *e)
 {
@@ -373,7 +456,7 @@ value_check(enum conf_keyword k, const char *raw, const char *home, char **out, 
 	switch (ki->type) {
 	case CT_STRING:
 	case CT_EVAL:
-		*out = xstrdup(raw);
+		*out = k == KW_FROM || k == KW_DOMAIN ? expand_placeholders(raw) : xstrdup(raw);
 		return 0;
 	case CT_PATH:
 		return expand_tilde(raw, home, out, e);

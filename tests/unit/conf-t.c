@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pwd.h>
 #include <unistd.h>
 
 static char tmpdir[] = "/tmp/conf-t.XXXXXX";
@@ -587,6 +588,32 @@ test_eval(void)
 	conf_free(c);
 }
 
+/* msmtp's %U, %H, %C, %M placeholders in from and domain. */
+static void
+test_placeholders(void)
+{
+	struct error e;
+	struct conf *c = load("account a\nhost h\nfrom %U@%H\ndomain %H\n"
+			      "account b\nhost h\nfrom 100%%@x\nuser %U\n",
+			      &e);
+	struct account *a = conf_find_account(c, "a");
+	struct account *b = conf_find_account(c, "b");
+	struct passwd *pw = getpwuid(getuid());
+	char host[256];
+	char *want;
+
+	if (gethostname(host, sizeof host) != 0)
+		bail("gethostname failed");
+	host[sizeof host - 1] = '\0';
+	want = xasprintf("%s@%s", pw != NULL ? pw->pw_name : "root", host);
+	is_string(want, a ? account_get(a, KW_FROM) : NULL, "from %%U@%%H expanded");
+	is_string(host, a ? account_get(a, KW_DOMAIN) : NULL, "domain %%H expanded");
+	is_string("100%@x", b ? account_get(b, KW_FROM) : NULL, "%%%% is a percent");
+	is_string("%U", b ? account_get(b, KW_USER) : NULL, "other keywords are not expanded");
+	free(want);
+	conf_free(c);
+}
+
 static void
 test_describe_and_set(void)
 {
@@ -890,6 +917,7 @@ main(void)
 	test_typed_getters();
 	test_eval();
 	test_describe_and_set();
+	test_placeholders();
 	test_permissions();
 	test_find_files();
 	test_aliases();
