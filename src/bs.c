@@ -246,22 +246,6 @@ bs_final_reply(const struct error *e, struct buf *out)
 
 /* ---- DATA -------------------------------------------------------------- */
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* The fd of a bs_run() session's channel and of the message being
  * submitted, closed in forked children (see bs_run()); -1 when none. */
 static int child_closes[2] = {-1, -1};

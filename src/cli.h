@@ -52,10 +52,10 @@ struct request {
 	const char *config_file;   /* -C */
 	const char *account;       /* -a, --account */
 	const char *queue_filter;  /* -q's argument (I..., R..., S...) */
-	bool json;                /* --json: machine-readable queue listing */
-	struct strlist remove;    /* --remove=ID */
-	struct strlist hold;      /* --hold=ID */
-	struct strlist release;   /* --release=ID */
+	bool json;                 /* --json: machine-readable queue listing */
+	struct strlist remove;     /* --remove=ID */
+	struct strlist hold;       /* --hold=ID */
+	struct strlist release;    /* --release=ID */
 	bool host_given;           /* --host: the command line is the account */
 	struct cli_override overrides[KW__COUNT];
 	size_t n_overrides;

@@ -36,7 +36,6 @@ trace_line(void *ctx, const char *dir, const char *line)
 	fprintf(stderr, "%s %s\n", strcmp(dir, "C") == 0 ? "-->" : "<--", line);
 }
 
-
 void
 deliver_secret_source(const struct account *a, struct secret_source *src)
 {
@@ -49,7 +48,6 @@ deliver_secret_source(const struct account *a, struct secret_source *src)
 	src->prompt = true;
 }
 
-
 static int
 get_password(void *ctx, char **password, struct error *e)
 {
@@ -58,7 +56,6 @@ get_password(void *ctx, char **password, struct error *e)
 	deliver_secret_source(ctx, &src);
 	return secret_get_password(&src, password, e);
 }
-
 
 static void
 warn_unverified(const struct account *a, const struct smtp_params *p)
@@ -115,11 +112,6 @@ deliver_smtp_params(const struct account *a, bool verbose, struct smtp_params *p
 	warn_unverified(a, p);
 }
 
-
-
-
-
-
 static int
 collect_header_info(void *ctx, const struct message_field *f, struct error *e)
 {
@@ -147,7 +139,6 @@ collect_header_info(void *ctx, const struct message_field *f, struct error *e)
 	return 0;
 }
 
-
 /* Whether a To or Cc header shows addr; the others are Bcc recipients. */
 static bool
 is_visible(const struct strlist *visible, const char *addr)
@@ -157,7 +148,6 @@ is_visible(const struct strlist *visible, const char *addr)
 			return true;
 	return false;
 }
-
 
 /* "a@x,b@y" with every recipient that no To/Cc header shows (a Bcc)
  * left out and counted in *hidden, so logs never reveal Bcc recipients. */
@@ -180,7 +170,6 @@ log_recipients(const struct smtp_rcpt *rcpts, size_t n, const struct strlist *vi
 	buf_free(&b);
 	return s;
 }
-
 
 /* For the log: which recipients the server refused although the message
  * went to the others; Bcc recipients only counted.  NULL if none. */
@@ -209,7 +198,6 @@ rejected_summary(const struct smtp_rcpt *rcpts, size_t n, const struct strlist *
 	return s;
 }
 
-
 static const char *
 syslog_facility(const struct account *a)
 {
@@ -219,7 +207,6 @@ syslog_facility(const struct account *a)
 		return NULL;
 	return strcmp(v, "on") == 0 ? "LOG_USER" : v;
 }
-
 
 void
 header_info_read(const char *hdr, size_t hlen, struct header_info *h)
@@ -246,7 +233,8 @@ deliver_log(const struct account *a, const struct smtp_params *p, const struct s
 {
 	unsigned long hidden = 0;
 	char *shown = log_recipients(m->rcpts, m->nrcpts, &h->visible, &hidden);
-	char *rejected = failure == NULL ? rejected_summary(m->rcpts, m->nrcpts, &h->visible) : NULL;
+	char *rejected =
+		failure == NULL ? rejected_summary(m->rcpts, m->nrcpts, &h->visible) : NULL;
 	struct log_record rec = {
 		.host = p->socket_path ? p->socket_path : p->host,
 		.tls = o->tls,
@@ -346,8 +334,7 @@ read_headers(const struct queue_entry *m, size_t *len)
 
 /* A transaction on the slot's session, opening it on first use. */
 static int
-transact(struct deliver_slot *slot, struct smtp_mail *mail, struct smtp_outcome *o,
-	 struct error *e)
+transact(struct deliver_slot *slot, struct smtp_mail *mail, struct smtp_outcome *o, struct error *e)
 {
 	int rc;
 
@@ -501,8 +488,8 @@ set_text(char **field, const char *text)
 
 /* Moves the message to failed/ (with a notice when nobody waits). */
 static void
-give_up(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_entry *m,
-	const char *reason, bool expired)
+give_up(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_entry *m, const char *reason,
+	bool expired)
 {
 	struct error e;
 
@@ -529,7 +516,6 @@ count_status(const struct queue_entry *m, enum rcpt_status st)
 		n += m->env.rcpts[i].status == st;
 	return n;
 }
-
 
 /* Records what the server said about each recipient it was given: a
  * recipient is delivered when the message went through, and failed for
@@ -648,7 +634,8 @@ deliver_entry(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_ent
 	case ACT_RETRY_SOON:
 	case ACT_RETRY:
 		m->st.held = false;
-		m->st.next_attempt = policy_next_attempt(action, m->st.attempts, now, random_unit());
+		m->st.next_attempt =
+			policy_next_attempt(action, m->st.attempts, now, random_unit());
 		set_text(&m->st.reason, e->msg);
 		break;
 	case ACT_HOLD:
@@ -753,18 +740,21 @@ flush_one(struct deliver_ctx *c, const struct flush_filter *f, struct slots *slo
 
 		max_age = account_long(a, KW_QUEUE_MAX_AGE);
 		if (m.st.first_contact != 0 && max_age > 0 && now - m.st.first_contact >= max_age) {
-			char *reason = max_age >= 86400
-					       ? xasprintf(_("no delivery for %ld days; giving up"),
-							   max_age / 86400)
-					       : xasprintf(_("no delivery for %ld minutes; giving up"),
-							   max_age / 60);
+			char *reason =
+				max_age >= 86400
+					? xasprintf(_("no delivery for %ld days; giving up"),
+						    max_age / 86400)
+					: xasprintf(_("no delivery for %ld minutes; giving up"),
+						    max_age / 60);
 
 			set_text(&m.st.reason, reason);
 			give_up(c, slot, &m, reason, true);
 			free(reason);
-		} else if (deliver_entry(c, slot, &m, &e) == ACT_HOLD && (!was_held || c->verbose)) {
+		} else if (deliver_entry(c, slot, &m, &e) == ACT_HOLD &&
+			   (!was_held || c->verbose)) {
 			/* Said once, when the message becomes held. */
-			log_error(_("message %s held: %s; fix it and run 'outbox -q'"), m.id, e.msg);
+			log_error(_("message %s held: %s; fix it and run 'outbox -q'"), m.id,
+				  e.msg);
 		}
 	}
 	queue_entry_free(&m);

@@ -36,10 +36,9 @@ void header_info_read(const char *hdr, size_t hlen, struct header_info *h);
 void header_info_free(struct header_info *h);
 
 /* One attempt's log line (logfile, syslog) for the account. */
-void deliver_log(const struct account *a, const struct smtp_params *p,
-		 const struct smtp_outcome *o, const struct smtp_mail *m,
-		 const struct header_info *h, const struct error *failure, const char *queue_id,
-		 const char *action);
+void deliver_log(const struct account *a, const struct smtp_params *p, const struct smtp_outcome *o,
+		 const struct smtp_mail *m, const struct header_info *h,
+		 const struct error *failure, const char *queue_id, const char *action);
 
 /* Reports refused recipients on stderr. */
 void deliver_report_recipients(const struct smtp_mail *m);
@@ -57,7 +56,7 @@ struct deliver_slot {
 	struct account *account;
 	struct smtp_params params;
 	struct smtp_session *session;
-	bool open_failed;              /* opening failed: its messages share the failure */
+	bool open_failed; /* opening failed: its messages share the failure */
 	struct smtp_outcome open_outcome;
 	struct error open_error;
 };
@@ -75,10 +74,10 @@ enum policy_action deliver_entry(struct deliver_ctx *c, struct deliver_slot *slo
 
 /* Which messages a flush takes. */
 struct flush_filter {
-	const char *id_prefix; /* -qI */
-	const char *rcpt;      /* -qR: a substring of a recipient */
-	const char *sender;    /* -qS: a substring of the sender */
-	bool force;            /* -q: ignore backoff, retry held messages */
+	const char *id_prefix;    /* -qI */
+	const char *rcpt;         /* -qR: a substring of a recipient */
+	const char *sender;       /* -qS: a substring of the sender */
+	bool force;               /* -q: ignore backoff, retry held messages */
 	const char *only_account; /* NULL: every account */
 };
 

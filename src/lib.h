@@ -54,6 +54,10 @@ void strlist_free(struct strlist *l);
  * trailing junk.  Returns 0 or -1. */
 int parse_long(const char *s, long min, long max, long *out);
 
+/* Writes all n bytes, retrying after EINTR and short writes.  -1 with
+ * errno set on failure. */
+int write_all(int fd, const void *p, size_t n);
+
 /* Overwrites memory that held a secret, in a way the compiler keeps. */
 void wipe(void *p, size_t n);
 /* Wipes and frees a NUL-terminated secret; NULL is fine. */

@@ -80,11 +80,17 @@ static const struct field envelope_fields[] = {
 };
 
 static const struct field state_fields[] = {
-	{"attempts", F_COUNT, ST(attempts)},          {"first-attempt", F_TIME, ST(first_attempt)},
-	{"first-contact", F_TIME, ST(first_contact)}, {"last-attempt", F_TIME, ST(last_attempt)},
-	{"next-attempt", F_TIME, ST(next_attempt)},   {"held", F_BOOL, ST(held)},
-	{"uncertain", F_BOOL, ST(uncertain)},         {"frozen", F_BOOL, ST(frozen)},         {"reason", F_STRING, ST(reason)},
-	{"last-reply", F_STRING, ST(last_reply)},     {"rcpt", F_RCPT_STATUS, ENV(rcpts)},
+	{"attempts", F_COUNT, ST(attempts)},
+	{"first-attempt", F_TIME, ST(first_attempt)},
+	{"first-contact", F_TIME, ST(first_contact)},
+	{"last-attempt", F_TIME, ST(last_attempt)},
+	{"next-attempt", F_TIME, ST(next_attempt)},
+	{"held", F_BOOL, ST(held)},
+	{"uncertain", F_BOOL, ST(uncertain)},
+	{"frozen", F_BOOL, ST(frozen)},
+	{"reason", F_STRING, ST(reason)},
+	{"last-reply", F_STRING, ST(last_reply)},
+	{"rcpt", F_RCPT_STATUS, ENV(rcpts)},
 };
 
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
@@ -104,24 +110,6 @@ id_valid(const char *id)
 	size_t n = strlen(id);
 
 	return n == ID_LEN && strspn(id, "0123456789abcdef") == n;
-}
-
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	const char *s = p;
-
-	while (n > 0) {
-		ssize_t w = write(fd, s, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* Reads up to n bytes at off; fewer only at end of file. */

@@ -31,7 +31,7 @@
 struct queue {
 	char *dir;
 	int dirfd;
-	int lock_fd;              /* the flusher lock, or -1 */
+	int lock_fd; /* the flusher lock, or -1 */
 };
 
 /* $XDG_STATE_HOME/outbox/queue, else ~/.local/state/outbox/queue, with
@@ -48,46 +48,46 @@ void queue_close(struct queue *q);
 enum rcpt_status { QRCPT_PENDING = 0, QRCPT_DELIVERED, QRCPT_FAILED };
 
 struct queue_rcpt {
-	char *addr;               /* wire form */
+	char *addr; /* wire form */
 	enum rcpt_status status;
-	char *reply;              /* the server's last words about it, or NULL */
+	char *reply; /* the server's last words about it, or NULL */
 };
 
 struct queue_envelope {
-	char *account;            /* account name at submission */
-	char *from;               /* wire form, "" for the null sender */
+	char *account; /* account name at submission */
+	char *from;    /* wire form, "" for the null sender */
 	struct queue_rcpt *rcpts;
 	size_t nrcpts;
 	char *dsn_notify, *dsn_return, *dsn_envid; /* NULL when unset */
 	bool eightbit;
 	bool smtputf8;
-	char *msgid;              /* Message-ID header value, or NULL */
+	char *msgid; /* Message-ID header value, or NULL */
 	time_t created;
 };
 
 struct queue_state {
 	unsigned attempts;
-	time_t first_attempt;     /* 0: never tried */
-	time_t first_contact;     /* first attempt that reached the server; expiry counts from here */
+	time_t first_attempt; /* 0: never tried */
+	time_t first_contact; /* first attempt that reached the server; expiry counts from here */
 	time_t last_attempt;
-	time_t next_attempt;      /* not due before (0: due now) */
-	bool held;                /* account/config trouble: wait for -q after a fix */
-	bool frozen;              /* held with --hold: no flush sends it until --release */
-	bool uncertain;           /* a connection was lost after the final dot */
-	char *reason;             /* why held / last error, one line, or NULL */
-	char *last_reply;         /* last server reply, or NULL */
+	time_t next_attempt; /* not due before (0: due now) */
+	bool held;           /* account/config trouble: wait for -q after a fix */
+	bool frozen;         /* held with --hold: no flush sends it until --release */
+	bool uncertain;      /* a connection was lost after the final dot */
+	char *reason;        /* why held / last error, one line, or NULL */
+	char *last_reply;    /* last server reply, or NULL */
 };
 
 /* One queued message, loaded (and possibly locked) by this process. */
 struct queue_entry {
 	char *id;
-	int fd;                   /* the msg/ file (read-only when loaded, read-write
-				     after queue_commit); -1 in a listing */
-	bool locked;              /* flock LOCK_EX held on fd */
-	off_t data_offset;        /* where the message bytes start in fd */
+	int fd;            /* the msg/ file (read-only when loaded, read-write
+			      after queue_commit); -1 in a listing */
+	bool locked;       /* flock LOCK_EX held on fd */
+	off_t data_offset; /* where the message bytes start in fd */
 	unsigned long long data_len;
 	struct queue_envelope env;
-	struct queue_state st;    /* per-recipient status lives in env.rcpts */
+	struct queue_state st; /* per-recipient status lives in env.rcpts */
 };
 
 /* Commits a message: writes tmp/ID (envelope, headers, the body read from
@@ -127,8 +127,7 @@ int queue_remove(struct queue *q, struct queue_entry *m, struct error *e);
 
 /* Gives up: records reason (held is cleared) in failed/ID.state, moves
  * msg/ID to failed/ID and removes state/ID.  The entry must be locked. */
-int queue_set_aside(struct queue *q, struct queue_entry *m, const char *reason,
-		    struct error *e);
+int queue_set_aside(struct queue *q, struct queue_entry *m, const char *reason, struct error *e);
 
 /* Releases the lock, closes and frees. */
 void queue_entry_free(struct queue_entry *m);
@@ -162,9 +161,9 @@ void queue_sweep(struct queue *q);
 struct queue_listing {
 	struct queue_entry *entries;
 	size_t n;
-	bool *failed;             /* entries[i] is in failed/ */
-	bool *damaged;            /* entries[i] failed its checks: env is empty
-				     and st.reason says why */
+	bool *failed;  /* entries[i] is in failed/ */
+	bool *damaged; /* entries[i] failed its checks: env is empty
+			  and st.reason says why */
 };
 int queue_list(struct queue *q, struct queue_listing *out, struct error *e);
 void queue_listing_free(struct queue_listing *l);

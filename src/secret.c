@@ -928,24 +928,6 @@ static const int tty_signals[] = {SIGINT, SIGHUP, SIGQUIT, SIGTERM};
 
 #define TTY_SIGNALS (sizeof tty_signals / sizeof tty_signals[0])
 
-static int
-write_all(int fd, const char *s)
-{
-	size_t len = strlen(s);
-
-	while (len > 0) {
-		ssize_t n = write(fd, s, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		s += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Reads one line (up to LF or end of file) byte by byte, so nothing after
  * it is consumed; at most TYPED_MAX bytes; a trailing CR is dropped. */
 static int
@@ -1011,11 +993,11 @@ tty_read_secret(int fd, const char *prompt, char **out, struct error *e)
 	quiet = saved;
 	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
 	quiet.c_lflag |= ICANON;
-	if (tcsetattr(fd, TCSAFLUSH, &quiet) < 0 || write_all(fd, prompt) < 0)
+	if (tcsetattr(fd, TCSAFLUSH, &quiet) < 0 || write_all(fd, prompt, strlen(prompt)) < 0)
 		rc = error_set(e, ST_ACCOUNT, _("cannot use the terminal: %s"), strerror(errno));
 	else
 		rc = read_secret_line(fd, out, e);
-	if (write_all(fd, "\n") < 0 && rc == 0)
+	if (write_all(fd, "\n", 1) < 0 && rc == 0)
 		rc = error_set(e, ST_ACCOUNT, _("cannot use the terminal: %s"), strerror(errno));
 	tcsetattr(fd, TCSAFLUSH, &saved);
 	for (size_t i = 0; i < TTY_SIGNALS; i++)

@@ -16,8 +16,8 @@
 #include <stdbool.h>
 
 struct secret_source {
-	const char *account;      /* for messages */
-	const char *host;         /* keyring and netrc lookups */
+	const char *account; /* for messages */
+	const char *host;    /* keyring and netrc lookups */
 	const char *user;
 	const char *password;     /* `password`, or NULL */
 	const char *passwordeval; /* `passwordeval`, or NULL */

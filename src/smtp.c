@@ -75,7 +75,7 @@ static const struct {
 
 struct smtp_session {
 	const struct smtp_params *p;
-	struct smtp_mail *m; /* the current transaction's, or NULL */
+	struct smtp_mail *m;    /* the current transaction's, or NULL */
 	struct smtp_outcome *o; /* &out */
 	struct smtp_outcome out;
 	struct error *result; /* the caller's: written by fail() only */
@@ -86,14 +86,14 @@ struct smtp_session {
 	bool need_reply; /* the current state awaits a reply */
 	bool failed;     /* a failure is recorded; only QUIT is left */
 	bool connection_lost;
-	bool in_transaction;  /* between MAIL and the end of data */
-	bool session_broken;  /* 421 or a failed RSET: only QUIT is left */
+	bool in_transaction;    /* between MAIL and the end of data */
+	bool session_broken;    /* 421 or a failed RSET: only QUIT is left */
 	bool pipelined;         /* MAIL, RCPTs and DATA went out together */
 	size_t rcpt_next;       /* index of the RCPT whose reply is due */
 	size_t pending_replies; /* pipelined replies still to read */
 	struct sasl sasl;
 	char *password;
-	const char *cb_type;   /* channel binding of the TLS session, for -PLUS */
+	const char *cb_type; /* channel binding of the TLS session, for -PLUS */
 	unsigned char *cb_data;
 	size_t cb_len;
 	struct buf greeting;
@@ -758,10 +758,11 @@ smtp_transition(struct smtp_session *s, const struct reply *r)
 		if (cls != 2)
 			return fail_reply(s, r, "AUTH");
 		if (!sasl_complete(&s->sasl))
-			return fail(s, ST_ACCOUNT,
-				    _("the server accepted AUTH %s without proving that it knows the "
-				      "password; refusing to go on"),
-				    s->sasl.mech->name);
+			return fail(
+				s, ST_ACCOUNT,
+				_("the server accepted AUTH %s without proving that it knows the "
+				  "password; refusing to go on"),
+				s->sasl.mech->name);
 		return S_READY;
 	case S_MAIL:
 		if (cls != 2)

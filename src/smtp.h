@@ -80,7 +80,7 @@ struct smtp_outcome {
 	bool uncertain;        /* connection lost after the final dot */
 	bool dsn_dropped;      /* DSN asked for, server lacks it */
 	bool tls;              /* the session was encrypted */
-	bool reached;           /* the server answered (expiry counts from here) */
+	bool reached;          /* the server answered (expiry counts from here) */
 	const char *auth_mech; /* mechanism used, NULL without AUTH */
 	int code;              /* last relevant reply code, 0 if none */
 	char reply[512];       /* its first line */

@@ -48,20 +48,11 @@ open_private(const char *dir, struct error *e)
 }
 
 static int
-write_all(int fd, const char *p, size_t n, struct error *e)
+spool_write(int fd, const char *p, size_t n, struct error *e)
 {
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return error_set(
-				e, errno == ENOSPC || errno == EDQUOT ? ST_LOCAL_TEMP : ST_IOERR,
-				_("cannot write the spool file: %s"), strerror(errno));
-		p += w;
-		n -= (size_t)w;
-	}
+	if (write_all(fd, p, n) < 0)
+		return error_set(e, errno == ENOSPC || errno == EDQUOT ? ST_LOCAL_TEMP : ST_IOERR,
+				 _("cannot write the spool file: %s"), strerror(errno));
 	return 0;
 }
 
@@ -118,7 +109,7 @@ spool_read(int in, const char *dir, unsigned long long limit, size_t head_max, s
 		}
 		scan(sp, (const unsigned char *)block, (size_t)n, &prev_cr);
 		sp->size += (unsigned long long)n;
-		if (write_all(sp->fd, block, (size_t)n, e) < 0)
+		if (spool_write(sp->fd, block, (size_t)n, e) < 0)
 			break;
 	}
 	spool_close(sp);

@@ -242,7 +242,7 @@ static void describe_files(const struct session *s, struct buf *out);
 struct prepared {
 	struct spool sp;
 	struct message_layout layout;
-	struct buf headers;      /* rewritten header block, blank line included */
+	struct buf headers; /* rewritten header block, blank line included */
 	struct envelope env;
 	struct header_info info; /* of the original headers, for the log */
 	char *msgid;             /* the Message-ID the message goes out with */
@@ -330,8 +330,7 @@ eightbit(const struct request *r, const struct prepared *p)
 /* `queue off`: msmtp's way, straight from the spool file; a temporary
  * failure is exit 75 and nothing is kept. */
 static int
-send_without_queue(const struct request *r, struct session *s, struct prepared *p,
-		   struct error *e)
+send_without_queue(const struct request *r, struct session *s, struct prepared *p, struct error *e)
 {
 	struct smtp_rcpt *rcpts = xcalloc(p->env.rcpts.n, sizeof *rcpts);
 	struct smtp_params params;
@@ -374,8 +373,7 @@ send_without_queue(const struct request *r, struct session *s, struct prepared *
 		free(p->info.msgid);
 		p->info.msgid = p->msgid ? xstrdup(p->msgid) : NULL;
 	}
-	deliver_log(s->account, &params, &outcome, &mail, &p->info, rc < 0 ? e : NULL, NULL,
-		    NULL);
+	deliver_log(s->account, &params, &outcome, &mail, &p->info, rc < 0 ? e : NULL, NULL, NULL);
 	free(rcpts);
 	return rc;
 }
@@ -514,8 +512,7 @@ deliver_committed(const struct request *r, struct session *s, struct deliver_ctx
 		log_error(_("message %s held: %s; fix it and run 'outbox -q'"), m->id, e->msg);
 		break;
 	case ACT_FAIL:
-		error_prefix(e, _("message %s not sent and kept in %s/failed"), m->id,
-			     ctx->q->dir);
+		error_prefix(e, _("message %s not sent and kept in %s/failed"), m->id, ctx->q->dir);
 		rc = -1;
 		break;
 	}
@@ -695,8 +692,8 @@ submit_store_password(const struct request *r, struct buf *out, struct error *e)
 
 		if (secret_read_new(prompt, &password, e) == 0 &&
 		    secret_store(host, user, password, e) == 0) {
-			buf_printf(out, _("stored the password for %s at %s in the keyring\n"), user,
-				   host);
+			buf_printf(out, _("stored the password for %s at %s in the keyring\n"),
+				   user, host);
 			rc = 0;
 		}
 		free(prompt);
@@ -718,8 +715,8 @@ submit_delete_password(const struct request *r, struct buf *out, struct error *e
 
 		rc = secret_delete(host, user, e);
 		if (rc == 0)
-			buf_printf(out, _("deleted the password for %s at %s from the keyring\n"), user,
-				   host);
+			buf_printf(out, _("deleted the password for %s at %s from the keyring\n"),
+				   user, host);
 	}
 	conf_free(s.conf);
 	return rc;
@@ -864,8 +861,9 @@ list_json(const struct queue_listing *l, struct buf *out)
 
 		buf_puts(out, i ? ",\n {\"id\": " : "\n {\"id\": ");
 		json_string(out, m->id);
-		buf_printf(out, ", \"queue\": \"%s\", \"state\": \"%s\", \"created\": %lld, "
-				"\"size\": %llu, \"from\": ",
+		buf_printf(out,
+			   ", \"queue\": \"%s\", \"state\": \"%s\", \"created\": %lld, "
+			   "\"size\": %llu, \"from\": ",
 			   l->failed[i] ? "failed" : "msg", entry_state(l, i),
 			   (long long)m->env.created, m->data_len);
 		json_string(out, m->env.from);
@@ -919,7 +917,9 @@ list_human(const struct queue_listing *l, struct buf *out)
 
 		age_text(m->env.created, age, sizeof age);
 		buf_printf(out, "%s  %s  %llu  %s\n", m->id, age, m->data_len,
-			   m->env.from == NULL ? "?" : *m->env.from ? m->env.from : "<>");
+			   m->env.from == NULL ? "?"
+			   : *m->env.from      ? m->env.from
+					       : "<>");
 		for (size_t k = 0; k < m->env.nrcpts; k++)
 			buf_printf(out, "    %s  (%s)\n", m->env.rcpts[k].addr,
 				   rcpt_status_name(m->env.rcpts[k].status));
@@ -991,7 +991,8 @@ edit_one(struct queue *q, const char *id, enum edit what, struct buf *out, struc
 		m.st.next_attempt = 0;
 		rc = queue_save_state(q, &m, e);
 		if (rc == 0)
-			buf_printf(out, what == EDIT_HOLD ? _("%s held\n") : _("%s released\n"), id);
+			buf_printf(out, what == EDIT_HOLD ? _("%s held\n") : _("%s released\n"),
+				   id);
 	}
 	queue_entry_free(&m);
 	return rc;

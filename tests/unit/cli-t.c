@@ -130,7 +130,8 @@ main(void)
 	cli_request_free(&r);
 
 	/* Keyring verbs */
-	is_int(0, parse(&r, &e, "outbox", "-a", "work", "--store-password", NULL), "--store-password");
+	is_int(0, parse(&r, &e, "outbox", "-a", "work", "--store-password", NULL),
+	       "--store-password");
 	is_int(CLI_STORE_PASSWORD, r.mode, "store mode");
 	is_string("work", r.account, "store: account from -a");
 	cli_request_free(&r);

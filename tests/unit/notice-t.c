@@ -630,10 +630,12 @@ test_random(void)
 	cb = field(b.data, "Content-Type");
 	ia = field(a.data, "Message-ID");
 	ib = field(b.data, "Message-ID");
-	ok(ca != NULL && strstr(ca, "boundary=\"=_outbox_") != NULL, "random boundary: %s", ca ? ca : "(none)");
+	ok(ca != NULL && strstr(ca, "boundary=\"=_outbox_") != NULL, "random boundary: %s",
+	   ca ? ca : "(none)");
 	ok(ca != NULL && cb != NULL && strcmp(ca, cb) != 0, "boundaries differ");
 	ok(ia != NULL && ib != NULL && strcmp(ia, ib) != 0, "Message-IDs differ");
-	ok(ia != NULL && ia[0] == '<' && strstr(ia, "@example.org>") != NULL, "Message-ID: %s", ia ? ia : "(none)");
+	ok(ia != NULL && ia[0] == '<' && strstr(ia, "@example.org>") != NULL, "Message-ID: %s",
+	   ia ? ia : "(none)");
 	free(ca);
 	free(cb);
 	free(ia);

@@ -11,9 +11,9 @@ static const struct {
 	enum status status;
 	enum policy_action action;
 } classes[] = {
-	{ST_OK, ACT_DELIVERED},      {ST_CONNECT, ACT_RETRY_SOON}, {ST_SERVER_TEMP, ACT_RETRY},
-	{ST_LOCAL_TEMP, ACT_RETRY},  {ST_ACCOUNT, ACT_HOLD},       {ST_CONFIG, ACT_HOLD},
-	{ST_NOUSER, ACT_FAIL},       {ST_MESSAGE_PERM, ACT_FAIL},  {ST_DATAERR, ACT_FAIL},
+	{ST_OK, ACT_DELIVERED},     {ST_CONNECT, ACT_RETRY_SOON}, {ST_SERVER_TEMP, ACT_RETRY},
+	{ST_LOCAL_TEMP, ACT_RETRY}, {ST_ACCOUNT, ACT_HOLD},       {ST_CONFIG, ACT_HOLD},
+	{ST_NOUSER, ACT_FAIL},      {ST_MESSAGE_PERM, ACT_FAIL},  {ST_DATAERR, ACT_FAIL},
 };
 
 static const struct {
@@ -22,13 +22,13 @@ static const struct {
 	double random;
 	time_t delay;
 } schedule[] = {
-	{ACT_RETRY_SOON, 1, 0.5, 60},    {ACT_RETRY_SOON, 2, 0.5, 120},
-	{ACT_RETRY_SOON, 4, 0.5, 480},   {ACT_RETRY_SOON, 5, 0.5, 600},
-	{ACT_RETRY_SOON, 50, 0.5, 600},  {ACT_RETRY, 1, 0.5, 300},
-	{ACT_RETRY, 2, 0.5, 600},        {ACT_RETRY, 6, 0.5, 9600},
-	{ACT_RETRY, 7, 0.5, 14400},      {ACT_RETRY, 1000, 0.5, 14400},
-	{ACT_RETRY, 1, 0.0, 240},        {ACT_RETRY, 1, 0.999999, 359},
-	{ACT_HOLD, 3, 0.5, 0},           {ACT_FAIL, 3, 0.5, 0},
+	{ACT_RETRY_SOON, 1, 0.5, 60},   {ACT_RETRY_SOON, 2, 0.5, 120},
+	{ACT_RETRY_SOON, 4, 0.5, 480},  {ACT_RETRY_SOON, 5, 0.5, 600},
+	{ACT_RETRY_SOON, 50, 0.5, 600}, {ACT_RETRY, 1, 0.5, 300},
+	{ACT_RETRY, 2, 0.5, 600},       {ACT_RETRY, 6, 0.5, 9600},
+	{ACT_RETRY, 7, 0.5, 14400},     {ACT_RETRY, 1000, 0.5, 14400},
+	{ACT_RETRY, 1, 0.0, 240},       {ACT_RETRY, 1, 0.999999, 359},
+	{ACT_HOLD, 3, 0.5, 0},          {ACT_FAIL, 3, 0.5, 0},
 };
 
 int
