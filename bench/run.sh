@@ -9,10 +9,12 @@
 # it is only shipped compressed), then runs bench/bench.py with Debian's
 # python3 (which has aiosmtpd) and removes the work directory.  The binary
 # under test is $OUTBOX, else src/outbox of this tree; a copy of it is
-# taken at the start.  Not part of
-# `make check`: nothing here is a timed assertion.
+# taken at the start.  Not part of `make check`: nothing here is a timed
+# assertion.
 #
 # Untrusted data: none; everything it reads is made by the run itself.
+
+# shellcheck source-path=SCRIPTDIR/..
 
 set -eu
 
@@ -37,6 +39,7 @@ done
 work=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/outbox-bench.XXXXXX") ||
 	die "cannot make a work directory"
 work=$(cd "$work" && pwd -P)
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
 	if [ -n "${BENCH_KEEP:-}" ]; then
 		echo "bench: kept $work" >&2
@@ -54,8 +57,9 @@ cp "$OUTBOX" "$work/outbox" || die "cannot copy $OUTBOX"
 
 # The certificate recipe of the end-to-end tests (CA, server cert for
 # localhost and 127.0.0.1).
+# shellcheck disable=SC2034 # T is lib.sh's temp dir
 T=$work
-# shellcheck source=../tests/e2e/lib.sh
+# shellcheck source=tests/e2e/lib.sh
 . "$top/tests/e2e/lib.sh"
 e2e_certs >/dev/null
 
