@@ -317,17 +317,31 @@ deliver_slot_close(struct deliver_slot *slot)
 static char *
 read_headers(const struct queue_entry *m, size_t *len)
 {
-	size_t want = m->data_len < MESSAGE_HEADER_MAX ? (size_t)m->data_len : MESSAGE_HEADER_MAX;
-	char *buf = xmalloc(want + 1);
-	ssize_t n = pread(m->fd, buf, want, m->data_offset);
+	size_t max = m->data_len < MESSAGE_HEADER_MAX ? (size_t)m->data_len : MESSAGE_HEADER_MAX;
+	size_t have = 0, cap = 0;
+	char *buf = NULL;
 	struct message_layout lay;
 	struct error ignored;
 
-	if (n < 0)
-		n = 0;
-	buf[n] = '\0';
-	*len = (size_t)n;
-	if (message_layout(buf, (size_t)n, MESSAGE_HEADER_MAX, &lay, &ignored) == 0)
+	/* In steps, so that only the header block is read and kept. */
+	while (have < max && !message_has_blank_line(buf, have)) {
+		size_t step = max - have < 65536 ? max - have : 65536;
+		ssize_t n;
+
+		if (have + step + 1 > cap) {
+			cap = have + step + 1;
+			buf = xrealloc(buf, cap);
+		}
+		n = pread(m->fd, buf + have, step, m->data_offset + (off_t)have);
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+	}
+	if (buf == NULL)
+		buf = xmalloc(1);
+	buf[have] = '\0';
+	*len = have;
+	if (message_layout(buf, have, MESSAGE_HEADER_MAX, &lay, &ignored) == 0)
 		*len = lay.header_end;
 	return buf;
 }

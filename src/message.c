@@ -621,3 +621,13 @@ out:
 	free(from_field);
 	return r;
 }
+
+bool
+message_has_blank_line(const char *buf, size_t len)
+{
+	if (len == 0)
+		return false;
+	if (buf[0] == '\n' || (len >= 2 && buf[0] == '\r' && buf[1] == '\n'))
+		return true;
+	return memmem(buf, len, "\n\n", 2) != NULL || memmem(buf, len, "\n\r\n", 3) != NULL;
+}

@@ -127,6 +127,11 @@ int message_format_date(time_t t, char *out, size_t size);
  * random generator fails. */
 char *message_make_msgid(const char *domain);
 
+/* True once buf[0..len) holds an empty line (LF LF, LF CR LF, or one at
+ * the very start): the header block is complete.  Lets readers stop
+ * keeping or reading bytes early; message_layout() has the last word. */
+bool message_has_blank_line(const char *buf, size_t len);
+
 /* True if any byte of buf[0..len) is 0x80 or above (BODY=8BITMIME). */
 bool message_has_8bit(const char *buf, size_t len);
 

@@ -8,6 +8,7 @@
 #include "spool.h"
 
 #include "i18n.h"
+#include "message.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,7 +77,7 @@ spool_read(int in, const char *dir, unsigned long long limit, size_t head_max, s
 	   struct error *e)
 {
 	static char block[65536];
-	bool prev_cr = false;
+	bool prev_cr = false, head_done = false;
 
 	memset(sp, 0, sizeof *sp);
 	buf_init(&sp->head, head_max + 1);
@@ -102,10 +103,13 @@ spool_read(int in, const char *dir, unsigned long long limit, size_t head_max, s
 				  limit);
 			break;
 		}
-		if (sp->head.len < head_max) {
+		/* Only the header block is kept in memory: once an empty line
+		 * is in, the head is complete (peak memory stays small). */
+		if (sp->head.len < head_max && !head_done) {
 			size_t take = head_max - sp->head.len;
 
 			buf_append(&sp->head, block, (size_t)n < take ? (size_t)n : take);
+			head_done = message_has_blank_line(sp->head.data, sp->head.len);
 		}
 		scan(sp, (const unsigned char *)block, (size_t)n, &prev_cr);
 		sp->size += (unsigned long long)n;

@@ -356,6 +356,28 @@ static const struct {
 };
 
 static void
+test_blank_line(void)
+{
+	static const struct {
+		const char *in;
+		bool want;
+	} cases[] = {
+		{"", false},
+		{"To: a\n", false},
+		{"To: a\n\n", true},
+		{"To: a\r\n\r\nbody", true},
+		{"\nbody", true},
+		{"\r\nbody", true},
+		{"To: a\r\nSubject: b\r\n", false},
+		{"To: a\n\r", false},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		is_int(cases[i].want, message_has_blank_line(cases[i].in, strlen(cases[i].in)),
+		       "message_has_blank_line case %zu", i);
+}
+
+static void
 test_undisclosed(void)
 {
 	static const char in[] = "To: a@x\nCc: b@x,\n c@x\nBcc: d@x\nSubject: s\n";
@@ -515,6 +537,7 @@ main(void)
 	test_from();
 	test_rewrite();
 	test_undisclosed();
+	test_blank_line();
 	test_generated_msgid();
 	test_date();
 	test_8bit();
