@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +52,8 @@ struct tls {
 	size_t pin_len;
 	struct error verify_error; /* set by verify_peer() when it rejects */
 	bool broken;               /* a fatal error happened: no close_notify */
+	bool gathering;            /* tls_write_all: records collect in out */
+	struct buf out;            /* records waiting for one send() */
 };
 
 /* tls_fingerprint lengths that msmtp accepts; MD5 is not. */
@@ -459,6 +462,40 @@ is_address_literal(const char *name)
 	return inet_pton(AF_INET, name, addr) == 1 || inet_pton(AF_INET6, name, addr) == 1;
 }
 
+/* The transport functions: the socket, except that while tls_write_all
+ * runs the records are gathered and then sent in one system call, not one
+ * per 16 KiB record. */
+static ssize_t
+push(gnutls_transport_ptr_t ptr, const void *data, size_t len)
+{
+	struct tls *t = ptr;
+
+	if (t->gathering) {
+		if (buf_append(&t->out, data, len) < 0) {
+			errno = ENOBUFS;
+			return -1;
+		}
+		return (ssize_t)len;
+	}
+	return send(t->fd, data, len, MSG_NOSIGNAL);
+}
+
+static ssize_t
+pull(gnutls_transport_ptr_t ptr, void *data, size_t len)
+{
+	struct tls *t = ptr;
+
+	return recv(t->fd, data, len, 0);
+}
+
+static int
+pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
+{
+	struct tls *t = ptr;
+
+	return net_wait(t->fd, POLLIN, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
+}
+
 static int
 set_up_session(struct tls *t, const struct tls_params *p, struct error *e)
 {
@@ -491,7 +528,10 @@ set_up_session(struct tls *t, const struct tls_params *p, struct error *e)
 	gnutls_session_set_ptr(t->session, t);
 	if (t->check != CHECK_NONE)
 		gnutls_session_set_verify_function(t->session, verify_peer);
-	gnutls_transport_set_int(t->session, t->fd);
+	gnutls_transport_set_ptr(t->session, t);
+	gnutls_transport_set_push_function(t->session, push);
+	gnutls_transport_set_pull_function(t->session, pull);
+	gnutls_transport_set_pull_timeout_function(t->session, pull_timeout);
 	/* The caller's timeout bounds the handshake, not GnuTLS's default. */
 	gnutls_handshake_set_timeout(t->session, 0);
 	return 0;
@@ -578,6 +618,7 @@ tls_free(struct tls *t)
 	if (t->cred)
 		gnutls_certificate_free_credentials(t->cred);
 	free(t->name);
+	buf_free(&t->out);
 	free(t);
 }
 
@@ -588,6 +629,7 @@ tls_start(int fd, const struct tls_params *p, struct error *e)
 	int len;
 
 	t->fd = fd;
+	buf_init(&t->out, 0);
 	t->name = xstrdup(p->host_override ? p->host_override : p->host);
 	t->check = p->certcheck ? CHECK_CA : CHECK_NONE;
 	error_clear(&t->verify_error);
@@ -681,9 +723,11 @@ tls_write_all(struct tls *t, const void *buf, size_t n, int timeout_ms, struct e
 
 	if (t->broken)
 		return broken_error(t, e);
+	/* Every record of this buffer is gathered by push(): the socket is
+	 * not touched until they all go out together below. */
+	t->gathering = true;
+	buf_reset(&t->out);
 	while (n > 0) {
-		/* After AGAIN GnuTLS wants the very same data again, which is
-		 * what the next turn passes: p and n only move on success. */
 		errno = 0;
 		rc = gnutls_record_send(t->session, p, n < RECORD_MAX ? n : RECORD_MAX);
 		saved_errno = errno;
@@ -692,27 +736,40 @@ tls_write_all(struct tls *t, const void *buf, size_t n, int timeout_ms, struct e
 			n -= (size_t)rc;
 			continue;
 		}
-		if (rc == 0 || gnutls_error_is_fatal((int)rc)) {
-			t->broken = true;
-			return error_set(e, ST_CONNECT, _("TLS write to server failed: %s"),
-					 rc == 0 ? _("nothing was sent")
-						 : io_reason((int)rc, saved_errno));
-		}
-		if (rc != GNUTLS_E_AGAIN && rc != GNUTLS_E_INTERRUPTED)
+		if (rc == GNUTLS_E_INTERRUPTED)
 			continue;
-		switch (wait_for_io(t, deadline)) {
-		case 0:
-			t->broken = true;
-			return error_set(e, ST_CONNECT,
-					 _("TLS write timed out after %g s: the server stopped "
-					   "reading"),
-					 timeout_ms / 1000.0);
-		case -1:
-			t->broken = true;
-			return error_set(e, ST_CONNECT, _("TLS write to server failed: %s"),
-					 strerror(errno));
-		}
+		t->gathering = false;
+		t->broken = true;
+		return error_set(e, ST_CONNECT, _("TLS write to server failed: %s"),
+				 rc == 0 ? _("nothing was sent") : io_reason((int)rc, saved_errno));
 	}
+	t->gathering = false;
+	for (size_t sent = 0; sent < t->out.len;) {
+		ssize_t w = send(t->fd, t->out.data + sent, t->out.len - sent, MSG_NOSIGNAL);
+
+		if (w > 0) {
+			sent += (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			int r = net_wait(t->fd, POLLOUT, net_remaining(deadline));
+
+			if (r > 0)
+				continue;
+			t->broken = true;
+			if (r == 0)
+				return error_set(e, ST_CONNECT,
+						 _("TLS write timed out after %g s: the server "
+						   "stopped reading"),
+						 timeout_ms / 1000.0);
+		}
+		t->broken = true;
+		return error_set(e, ST_CONNECT, _("TLS write to server failed: %s"),
+				 strerror(errno));
+	}
+	buf_reset(&t->out);
 	return 0;
 }
 

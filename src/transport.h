@@ -1,6 +1,6 @@
 /* transport.h - one read/write interface over a socket, plain or TLS.
  *
- * Output is collected in a 16 KiB buffer and written in whole pieces, so a
+ * Output is collected in a 64 KiB buffer and written in whole pieces, so a
  * pipelined command group is one write and a message body travels in full
  * TLS records.  Input is read in blocks and handed out line by line with a
  * bound on the line length.  Every wait is bounded by the timeout. */
@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define TRANSPORT_OUT_MAX 16384 /* one full TLS record */
+#define TRANSPORT_OUT_MAX 65536 /* four full TLS records, sent together */
 
 struct transport {
 	int fd;
@@ -33,7 +33,7 @@ void transport_init(struct transport *t, int fd, int timeout_ms);
  * injected before TLS and must not be trusted (RFC 3207 5, CVE-2011-0411). */
 int transport_start_tls(struct transport *t, const struct tls_params *p, struct error *e);
 
-/* Queues bytes for sending; writes whenever 16 KiB are collected. */
+/* Queues bytes for sending; writes whenever 64 KiB are collected. */
 int transport_write(struct transport *t, const void *p, size_t n, struct error *e);
 
 /* Writes whatever is queued. */
