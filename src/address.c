@@ -11,7 +11,6 @@
 
 #include "i18n.h"
 
-#include <fnmatch.h>
 #include <idn2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -672,43 +671,3 @@ address_qualify(const char *addr, const char *domain)
 	return xasprintf("%s@%s", addr, domain);
 }
 
-/* Equal as addresses: the local part exactly, the domain in any case. */
-static bool
-address_equal(const char *a, const char *b)
-{
-	const char *at_a = domain_at(a), *at_b = domain_at(b);
-
-	if (at_a == NULL || at_b == NULL)
-		return at_a == at_b && strcmp(a, b) == 0;
-	return at_a - a == at_b - b && strncmp(a, b, (size_t)(at_a - a)) == 0 &&
-	       strcasecmp(at_a, at_b) == 0;
-}
-
-static bool
-matches_pattern(const char *pattern, const char *addr)
-{
-	if (address_equal(pattern, addr))
-		return true;
-	return strpbrk(pattern, "*?[") != NULL && fnmatch(pattern, addr, FNM_CASEFOLD) == 0;
-}
-
-bool
-address_match_from(const char *pattern, const char *addr)
-{
-	const char *at = domain_at(addr);
-	const char *plus;
-	bool match;
-	char *base;
-
-	if (matches_pattern(pattern, addr))
-		return true;
-	if (at == NULL)
-		return false;
-	plus = memchr(addr, '+', (size_t)(at - addr));
-	if (plus == NULL || plus == addr)
-		return false;
-	base = xasprintf("%.*s%s", (int)(plus - addr), addr, at);
-	match = matches_pattern(pattern, base);
-	free(base);
-	return match;
-}

@@ -61,10 +61,5 @@ bool address_is_ascii(const char *s);
  * allocated. */
 char *address_qualify(const char *addr, const char *domain);
 
-/* Whether a configured "from" pattern selects addr: equal (local part
- * case-sensitive, domain not); or pattern has glob characters and
- * fnmatch(3) matches ignoring case; or addr is user+tag@domain and one of
- * those holds for user@domain. */
-bool address_match_from(const char *pattern, const char *addr);
 
 #endif

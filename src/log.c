@@ -32,12 +32,6 @@ log_set_progname(const char *name)
 	progname = name;
 }
 
-const char *
-log_progname(void)
-{
-	return progname;
-}
-
 void
 log_set_sink(void (*fn)(void *ctx, const char *line), void *ctx)
 {
@@ -103,7 +97,7 @@ static const struct {
 	{EX_CONFIG, "EX_CONFIG"},
 };
 
-const char *
+static const char *
 log_exit_name(int code)
 {
 	for (size_t i = 0; i < sizeof exit_names / sizeof exit_names[0]; i++)
@@ -138,7 +132,7 @@ put_plain(struct buf *b, const char *key, const char *value)
 	}
 }
 
-char *
+static char *
 log_format(const struct log_record *r)
 {
 	struct buf b;

@@ -10,7 +10,6 @@
 #include <stdbool.h>
 
 void log_set_progname(const char *name);
-const char *log_progname(void);
 
 /* "outbox: message" on stderr (or the sink). */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -40,9 +39,6 @@ struct log_record {
 	const char *action;   /* what happens next: delivered, retry, hold, fail */
 };
 
-/* Formats the record as one line without time stamp or newline. */
-char *log_format(const struct log_record *r);
-
 /* Appends the record to logfile ("-" is stdout) with the time format
  * (strftime, msmtp's default "%b %d %H:%M:%S") and/or sends it to syslog
  * with the facility name (LOG_USER, LOG_MAIL, LOG_LOCAL0..7).  A logfile
@@ -50,7 +46,5 @@ char *log_format(const struct log_record *r);
 void log_delivery(const char *logfile, const char *time_format, const char *facility,
 		  const struct log_record *r);
 
-/* The sysexits name of an exit code ("EX_OK", "EX_TEMPFAIL"). */
-const char *log_exit_name(int code);
 
 #endif
