@@ -670,4 +670,3 @@ address_qualify(const char *addr, const char *domain)
 		return xstrdup(addr);
 	return xasprintf("%s@%s", addr, domain);
 }
-

@@ -61,5 +61,4 @@ bool address_is_ascii(const char *s);
  * allocated. */
 char *address_qualify(const char *addr, const char *domain);
 
-
 #endif

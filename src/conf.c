@@ -18,16 +18,12 @@
 #include <fnmatch.h>
 #include <limits.h>
 #include <netdb.h>
-#include <poll.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #ifndef SYSCONFDIR
@@ -991,92 +987,34 @@ out:
 	return rc;
 }
 
-/* Runs cmd with /bin/sh, stdin from /dev/null, and collects its standard
- * output (bounded in size and time); a non-zero exit status is an error. */
+/* Runs cmd (command_run: bounded in size and time) for its output; a
+ * non-zero exit status is an error. */
 static int
 run_command(const char *cmd, struct buf *out, struct error *e)
 {
-	struct timespec start, now;
-	char chunk[4096];
-	int fds[2], status, rc = 0;
-	pid_t pid;
+	struct command_result r;
 
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return error_set(e, ST_OSERR, _("cannot run eval command: %s"), strerror(errno));
-	pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return error_set(e, ST_OSERR, _("cannot run eval command: %s"), strerror(errno));
-	}
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(fds[1], STDOUT_FILENO) < 0)
-			_exit(127);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-		long waited;
-		ssize_t n;
-		int ready;
-
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		waited = (now.tv_sec - start.tv_sec) * 1000 +
-			 (now.tv_nsec - start.tv_nsec) / 1000000;
-		if (waited >= EVAL_TIMEOUT_MS) {
-			rc = error_set(e, ST_CONFIG,
-				       _("eval command '%.80s' did not finish within %d seconds"),
-				       cmd, EVAL_TIMEOUT_MS / 1000);
-			break;
-		}
-		ready = poll(&pfd, 1, (int)(EVAL_TIMEOUT_MS - waited));
-		if (ready < 0 && errno != EINTR) {
-			rc = error_set(e, ST_OSERR, _("eval command '%.80s': %s"), cmd,
-				       strerror(errno));
-			break;
-		}
-		if (ready <= 0)
-			continue;
-		n = read(fds[0], chunk, sizeof chunk);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			rc = error_set(e, ST_OSERR, _("eval command '%.80s': %s"), cmd,
-				       strerror(errno));
-			break;
-		}
-		if (n == 0)
-			break;
-		if (buf_append(out, chunk, (size_t)n) < 0) {
-			rc = error_set(e, ST_CONFIG,
-				       _("eval command '%.80s' printed more than %d KiB"), cmd,
-				       EVAL_OUTPUT_MAX / 1024);
-			break;
-		}
-	}
-	wipe(chunk, sizeof chunk);
-	close(fds[0]);
-	if (rc < 0)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return rc < 0 ? rc
-				      : error_set(e, ST_OSERR, _("eval command '%.80s': %s"), cmd,
-						  strerror(errno));
-	if (rc < 0)
-		return rc;
-	if (WIFSIGNALED(status))
+	command_run(cmd, EVAL_TIMEOUT_MS, out, &r);
+	switch (r.status) {
+	case COMMAND_OK:
+		return 0;
+	case COMMAND_NOT_RUN:
+		return error_set(e, ST_OSERR, _("cannot run eval command: %s"), strerror(r.code));
+	case COMMAND_TIMED_OUT:
+		return error_set(e, ST_CONFIG,
+				 _("eval command '%.80s' did not finish within %d seconds"), cmd,
+				 EVAL_TIMEOUT_MS / 1000);
+	case COMMAND_TOO_LONG:
+		return error_set(e, ST_CONFIG, _("eval command '%.80s' printed more than %d KiB"),
+				 cmd, EVAL_OUTPUT_MAX / 1024);
+	case COMMAND_KILLED:
 		return error_set(e, ST_CONFIG, _("eval command '%.80s' was killed by signal %d"),
-				 cmd, WTERMSIG(status));
-	if (WEXITSTATUS(status) != 0)
-		return error_set(e, ST_CONFIG, _("eval command '%.80s' failed with exit status %d"),
-				 cmd, WEXITSTATUS(status));
-	return 0;
+				 cmd, r.code);
+	case COMMAND_EXITED:
+		break;
+	}
+	return error_set(e, ST_CONFIG, _("eval command '%.80s' failed with exit status %d"), cmd,
+			 r.code);
 }
 
 static int parse_raw_line(struct parser *p, const char *s, size_t n, bool from_eval,

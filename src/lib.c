@@ -6,6 +6,9 @@
 #include "i18n.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -13,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gnutls/crypto.h>
@@ -261,6 +266,115 @@ write_all(int fd, const void *p, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+static void
+command_child(const char *cmd, int out_fd)
+{
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0)
+		_exit(127);
+	/* outbox ignores SIGPIPE; the command must not inherit that. */
+	signal(SIGPIPE, SIG_DFL);
+	execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+	_exit(127);
+}
+
+/* Reads the command's output until EOF, the bound or the deadline. */
+static enum command_status
+command_read(int fd, int timeout_ms, struct buf *out, int *code)
+{
+	struct timespec start, now;
+	char chunk[4096];
+	enum command_status st = COMMAND_OK;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		long waited;
+		ssize_t n;
+		int ready;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		waited = (now.tv_sec - start.tv_sec) * 1000 +
+			 (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (waited >= timeout_ms) {
+			st = COMMAND_TIMED_OUT;
+			break;
+		}
+		ready = poll(&pfd, 1, (int)(timeout_ms - waited));
+		if (ready < 0 && errno != EINTR) {
+			st = COMMAND_NOT_RUN;
+			*code = errno;
+			break;
+		}
+		if (ready <= 0)
+			continue;
+		n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			st = COMMAND_NOT_RUN;
+			*code = errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		if (buf_append(out, chunk, (size_t)n) < 0) {
+			st = COMMAND_TOO_LONG;
+			break;
+		}
+	}
+	wipe(chunk, sizeof chunk);
+	return st;
+}
+
+void
+command_run(const char *cmd, int timeout_ms, struct buf *out, struct command_result *r)
+{
+	int fds[2], status;
+	pid_t pid;
+
+	r->code = 0;
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		r->status = COMMAND_NOT_RUN;
+		r->code = errno;
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r->status = COMMAND_NOT_RUN;
+		r->code = errno;
+		close(fds[0]);
+		close(fds[1]);
+		return;
+	}
+	if (pid == 0)
+		command_child(cmd, fds[1]);
+	close(fds[1]);
+	r->status = command_read(fds[0], timeout_ms, out, &r->code);
+	close(fds[0]);
+	if (r->status != COMMAND_OK)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			if (r->status == COMMAND_OK) {
+				r->status = COMMAND_NOT_RUN;
+				r->code = errno;
+			}
+			return;
+		}
+	}
+	if (r->status != COMMAND_OK)
+		return;
+	if (WIFSIGNALED(status)) {
+		r->status = COMMAND_KILLED;
+		r->code = WTERMSIG(status);
+	} else if (WEXITSTATUS(status) != 0) {
+		r->status = COMMAND_EXITED;
+		r->code = WEXITSTATUS(status);
+	}
 }
 
 void

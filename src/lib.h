@@ -58,6 +58,27 @@ int parse_long(const char *s, long min, long max, long *out);
  * errno set on failure. */
 int write_all(int fd, const void *p, size_t n);
 
+/* How a command run by command_run() ended. */
+enum command_status {
+	COMMAND_OK,        /* exit status 0 */
+	COMMAND_NOT_RUN,   /* pipe, fork or wait failed: code is errno */
+	COMMAND_TIMED_OUT, /* killed after the time limit */
+	COMMAND_TOO_LONG,  /* printed more than out's bound: killed */
+	COMMAND_EXITED,    /* code is its non-zero exit status */
+	COMMAND_KILLED,    /* code is the signal */
+};
+
+struct command_result {
+	enum command_status status;
+	int code;
+};
+
+/* Runs cmd with /bin/sh -c, stdin from /dev/null, stderr inherited and
+ * SIGPIPE at its default, and collects its standard output into out (up to
+ * out's bound), for at most timeout_ms.  Used for passwordeval and eval:
+ * the output may be a secret, so read buffers are wiped. */
+void command_run(const char *cmd, int timeout_ms, struct buf *out, struct command_result *r);
+
 /* Overwrites memory that held a secret, in a way the compiler keeps. */
 void wipe(void *p, size_t n);
 /* Wipes and frees a NUL-terminated secret; NULL is fine. */

@@ -46,5 +46,4 @@ struct log_record {
 void log_delivery(const char *logfile, const char *time_format, const char *facility,
 		  const struct log_record *r);
 
-
 #endif

@@ -29,7 +29,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -172,6 +171,8 @@ keyring_load(void)
 }
 
 #define EVAL_OUTPUT_MAX (1024 * 1024)
+/* A passwordeval may wait for gpg-agent's pinentry: generous, but bounded. */
+#define EVAL_TIMEOUT_MS (120 * 1000)
 #define NETRC_MAX (1024 * 1024)
 #define TYPED_MAX (64 * 1024)
 #define KEYRING_LOOKUP_MS 5000
@@ -186,72 +187,44 @@ keyring_load(void)
 int
 secret_eval(const char *cmd, char **out, struct error *e)
 {
-	int pipefd[2];
+	struct command_result r;
 	struct buf b;
-	pid_t pid;
-	int status;
-	bool too_long = false;
+	int rc = 0;
 
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return error_set(e, ST_OSERR, _("cannot create a pipe for passwordeval: %s"),
-				 strerror(errno));
-	pid = fork();
-	if (pid < 0) {
-		close(pipefd[0]);
-		close(pipefd[1]);
-		return error_set(e, ST_OSERR, _("cannot run passwordeval: %s"), strerror(errno));
-	}
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
-
-		if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 ||
-		    dup2(pipefd[1], STDOUT_FILENO) < 0)
-			_exit(127);
-		signal(SIGPIPE, SIG_DFL);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	close(pipefd[1]);
 	buf_init(&b, EVAL_OUTPUT_MAX);
-	while (!too_long) {
-		char chunk[4096];
-		ssize_t n = read(pipefd[0], chunk, sizeof chunk);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		too_long = buf_append(&b, chunk, (size_t)n) < 0;
-		wipe(chunk, sizeof chunk);
+	command_run(cmd, EVAL_TIMEOUT_MS, &b, &r);
+	switch (r.status) {
+	case COMMAND_OK:
+		break;
+	case COMMAND_NOT_RUN:
+		rc = error_set(e, ST_OSERR, _("cannot run passwordeval: %s"), strerror(r.code));
+		break;
+	case COMMAND_TIMED_OUT:
+		rc = error_set(e, ST_ACCOUNT, _("passwordeval did not finish within %d seconds"),
+			       EVAL_TIMEOUT_MS / 1000);
+		break;
+	case COMMAND_TOO_LONG:
+		rc = error_set(e, ST_ACCOUNT, _("passwordeval printed more than %d bytes"),
+			       EVAL_OUTPUT_MAX);
+		break;
+	case COMMAND_EXITED:
+	case COMMAND_KILLED:
+		rc = error_set(e, ST_ACCOUNT,
+			       _("passwordeval command failed (%s %d); run it by hand to see why"),
+			       r.status == COMMAND_EXITED ? _("exit status") : _("signal"), r.code);
+		break;
 	}
-	/* Closing the pipe early stops a command that never ends (SIGPIPE). */
-	close(pipefd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (too_long) {
-		buf_free(&b);
-		return error_set(e, ST_ACCOUNT, _("passwordeval printed more than %d bytes"),
-				 EVAL_OUTPUT_MAX);
+	if (rc == 0 && b.len > 0 && memchr(b.data, '\0', b.len) != NULL)
+		rc = error_set(e, ST_ACCOUNT, _("passwordeval printed a NUL byte"));
+	if (rc == 0) {
+		if (b.len > 0 && b.data[b.len - 1] == '\n')
+			b.data[--b.len] = '\0';
+		if (b.len > 0 && b.data[b.len - 1] == '\r')
+			b.data[--b.len] = '\0';
+		*out = xstrndup(b.data ? b.data : "", b.len);
 	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		buf_free(&b);
-		return error_set(
-			e, ST_ACCOUNT,
-			_("passwordeval command failed (%s %d); run it by hand to see why"),
-			WIFEXITED(status) ? _("exit status") : _("signal"),
-			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-	}
-	if (b.len > 0 && memchr(b.data, '\0', b.len) != NULL) {
-		buf_free(&b);
-		return error_set(e, ST_ACCOUNT, _("passwordeval printed a NUL byte"));
-	}
-	if (b.len > 0 && b.data[b.len - 1] == '\n')
-		b.data[--b.len] = '\0';
-	if (b.len > 0 && b.data[b.len - 1] == '\r')
-		b.data[--b.len] = '\0';
-	*out = xstrndup(b.data ? b.data : "", b.len);
 	buf_free(&b);
-	return 0;
+	return rc;
 }
 
 /* ------------------------------------------------- what was looked up --- */

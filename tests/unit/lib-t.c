@@ -7,6 +7,7 @@
 #include "tap/basic.h"
 
 #include <limits.h>
+#include <signal.h>
 #include <string.h>
 
 static const struct {
@@ -41,6 +42,45 @@ static const struct {
 	{"fooba", "Zm9vYmE="},
 	{"foobar", "Zm9vYmFy"},
 };
+
+static const struct {
+	const char *cmd;
+	int timeout_ms;
+	size_t max;
+	enum command_status status;
+	int code;
+	const char *out;
+} commands[] = {
+	{"printf 'a b\\nc'", 5000, 0, COMMAND_OK, 0, "a b\nc"},
+	{"read x; echo \"[$x]\"", 5000, 0, COMMAND_OK, 0, "[]\n"},
+	{"exit 3", 5000, 0, COMMAND_EXITED, 3, ""},
+	{"kill -TERM $$", 5000, 0, COMMAND_KILLED, 15, ""},
+	{"yes", 5000, 4096, COMMAND_TOO_LONG, 0, NULL},
+	{"sleep 10", 200, 0, COMMAND_TIMED_OUT, 0, ""},
+	/* outbox ignores SIGPIPE (main.c); the command must not inherit it. */
+	{"m=$(awk '/^SigIgn/ { print $2 }' /proc/self/status); echo $((0x$m >> 12 & 1))", 5000, 0,
+	 COMMAND_OK, 0, "0\n"},
+};
+
+static void
+test_commands(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		struct command_result r;
+		struct buf out;
+
+		buf_init(&out, commands[i].max);
+		command_run(commands[i].cmd, commands[i].timeout_ms, &out, &r);
+		is_int(commands[i].status, r.status, "command %zu (%s): status", i,
+		       commands[i].cmd);
+		is_int(commands[i].code, r.code, "command %zu: code", i);
+		if (commands[i].out != NULL)
+			is_string(commands[i].out, out.data ? out.data : "", "command %zu: output",
+				  i);
+		buf_free(&out);
+	}
+}
 
 int
 main(void)
@@ -84,5 +124,6 @@ main(void)
 	ok(has_line_breaks("a\nb", 3), "LF found");
 	ok(has_line_breaks("a\0b", 3), "NUL found");
 	ok(!has_line_breaks("a b", 3), "clean string");
+	test_commands();
 	return 0;
 }
