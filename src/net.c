@@ -274,3 +274,31 @@ net_connect_unix(const char *path, int timeout_ms, struct error *e)
 	}
 	return fd;
 }
+
+int
+net_send_all(int fd, const void *p, size_t n, int timeout_ms)
+{
+	int64_t deadline = net_deadline(timeout_ms);
+	const char *s = p;
+
+	while (n > 0) {
+		ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+		int r;
+
+		if (w > 0) {
+			s += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+			return -1;
+		r = net_wait(fd, POLLOUT, net_remaining(deadline));
+		if (r == 0)
+			errno = ETIMEDOUT;
+		if (r <= 0)
+			return -1;
+	}
+	return 0;
+}

@@ -9,6 +9,7 @@
 #ifndef OUTBOX_NET_H
 #define OUTBOX_NET_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "status.h"
@@ -42,5 +43,10 @@ int64_t net_deadline(int timeout_ms);
 /* Milliseconds left until deadline, as a poll(2) timeout: 0 once it has
  * passed, -1 for a deadline that never passes. */
 int net_remaining(int64_t deadline);
+
+/* Sends all n bytes on a non-blocking socket within timeout_ms (-1: no
+ * limit), never raising SIGPIPE.  0, or -1 with errno (ETIMEDOUT when the
+ * time ran out). */
+int net_send_all(int fd, const void *p, size_t n, int timeout_ms);
 
 #endif

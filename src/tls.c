@@ -744,28 +744,13 @@ tls_write_all(struct tls *t, const void *buf, size_t n, int timeout_ms, struct e
 				 rc == 0 ? _("nothing was sent") : io_reason((int)rc, saved_errno));
 	}
 	t->gathering = false;
-	for (size_t sent = 0; sent < t->out.len;) {
-		ssize_t w = send(t->fd, t->out.data + sent, t->out.len - sent, MSG_NOSIGNAL);
-
-		if (w > 0) {
-			sent += (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int r = net_wait(t->fd, POLLOUT, net_remaining(deadline));
-
-			if (r > 0)
-				continue;
-			t->broken = true;
-			if (r == 0)
-				return error_set(e, ST_CONNECT,
-						 _("TLS write timed out after %g s: the server "
-						   "stopped reading"),
-						 timeout_ms / 1000.0);
-		}
+	if (net_send_all(t->fd, t->out.data, t->out.len, net_remaining(deadline)) < 0) {
 		t->broken = true;
+		if (errno == ETIMEDOUT)
+			return error_set(e, ST_CONNECT,
+					 _("TLS write timed out after %g s: the server stopped "
+					   "reading"),
+					 timeout_ms / 1000.0);
 		return error_set(e, ST_CONNECT, _("TLS write to server failed: %s"),
 				 strerror(errno));
 	}

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 void
@@ -37,30 +36,12 @@ transport_start_tls(struct transport *t, const struct tls_params *p, struct erro
 static int
 plain_write_all(struct transport *t, const char *p, size_t n, struct error *e)
 {
-	while (n > 0) {
-		ssize_t w = send(t->fd, p, n, MSG_NOSIGNAL);
-
-		if (w > 0) {
-			p += w;
-			n -= (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			int r = net_wait(t->fd, POLLOUT, t->timeout_ms);
-
-			if (r == 0)
-				return error_set(e, ST_CONNECT,
-						 _("timed out after %d s sending to the server"),
-						 t->timeout_ms / 1000);
-			if (r > 0)
-				continue;
-		}
-		return error_set(e, ST_CONNECT, _("sending to the server failed: %s"),
-				 strerror(errno));
-	}
-	return 0;
+	if (net_send_all(t->fd, p, n, t->timeout_ms) == 0)
+		return 0;
+	if (errno == ETIMEDOUT)
+		return error_set(e, ST_CONNECT, _("timed out after %d s sending to the server"),
+				 t->timeout_ms / 1000);
+	return error_set(e, ST_CONNECT, _("sending to the server failed: %s"), strerror(errno));
 }
 
 int
