@@ -94,6 +94,10 @@ struct conf_keyword_info {
 	const char *choices; /* CT_CHOICE: the allowed words, "a|b|c" */
 	long min, max;       /* CT_NUMBER, CT_TIMEOUT, CT_DURATION, CT_SIZE */
 	bool needs_argument;
+	/* Where and how the mail travels (server, TLS, AUTH): given on the
+	 * command line, such a setting makes the submission a one-off that is
+	 * never queued, so that it cannot carry other mail either. */
+	bool connection;
 	bool secret;             /* masked by conf_describe_account() */
 	bool ignored;            /* accepted for msmtp compatibility, without effect */
 	const char *argument;    /* the argument's form for usage and the man page */

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -73,6 +74,22 @@ select_account(struct session *s, const char *envelope_from, struct error *e)
 			return -1;
 	}
 	return account_check(s->account, e);
+}
+
+/* The first command-line setting that changes where or how mail travels
+ * (--host, --port, --tls-certcheck...), or NULL.  Such settings belong to
+ * one submission: its message is sent at once and never queued, so that no
+ * retry and no other message ever travels over a connection that only this
+ * command line vouched for (DESIGN.md 2, step 6). */
+static const char *
+one_off_setting(const struct request *r)
+{
+	if (r->host_given)
+		return conf_keywords[KW_HOST].name;
+	for (size_t i = 0; i < r->n_overrides; i++)
+		if (conf_keywords[r->overrides[i].keyword].connection)
+			return conf_keywords[r->overrides[i].keyword].name;
+	return NULL;
 }
 
 /* What the configuration may hold but outbox cannot honour: refusing is
@@ -559,6 +576,7 @@ submit_deliver(const struct request *r, int in_fd, struct error *e)
 	struct queue q = {.dirfd = -1, .lock_fd = -1};
 	struct queue_entry m = {.fd = -1};
 	struct deliver_ctx ctx = {0};
+	const char *one_off;
 	bool queued;
 	int rc = -1;
 
@@ -578,16 +596,29 @@ submit_deliver(const struct request *r, int in_fd, struct error *e)
 	if ((!r->read_envelope_from || r->account != NULL || r->host_given) &&
 	    select_account(&s, r->envelope_from, e) < 0)
 		goto out;
-	queued = s.account == NULL || account_bool(s.account, KW_QUEUE);
+	one_off = one_off_setting(r);
+	queued = one_off == NULL && (s.account == NULL || account_bool(s.account, KW_QUEUE));
 	if (!queued) {
 		if (r->delivery == DELIVER_QUEUE || r->delivery == DELIVER_BACKGROUND) {
-			error_set(e, ST_USAGE,
-				  _("-odb and -odq need the queue, which is off for account %s"),
-				  s.account->name);
+			if (one_off != NULL)
+				error_set(e, ST_USAGE,
+					  _("-odb and -odq need the queue, and a message sent with "
+					    "--%s on the command line is never queued; put the "
+					    "setting in an account and use -a"),
+					  one_off);
+			else
+				error_set(e, ST_USAGE,
+					  _("-odb and -odq need the queue, which is off for "
+					    "account %s"),
+					  s.account->name);
 			goto out;
 		}
 		if (prepare(r, &s, in_fd, spool_default_dir(), &p, e) == 0)
 			rc = send_without_queue(r, &s, &p, e);
+		if (rc < 0 && one_off != NULL && status_exit_code(e->status) == EX_TEMPFAIL)
+			error_prefix(e, _("message not queued (--%s on the command line is for this attempt "
+				       "only)"),
+				     one_off);
 		goto out;
 	}
 	if (open_queue(s.account, &q, e) < 0)
@@ -754,6 +785,20 @@ submit_serverinfo(const struct request *r, struct buf *out, struct error *e)
 	return rc;
 }
 
+/* Queued messages travel only with their own account's configuration. */
+static int
+refuse_one_off(const struct request *r, struct error *e)
+{
+	const char *one_off = one_off_setting(r);
+
+	if (one_off == NULL)
+		return 0;
+	return error_set(e, ST_USAGE,
+			 _("--%s is a setting for one message; queued messages travel only with "
+			   "their own account's configuration: leave it out"),
+			 one_off);
+}
+
 /* The queue of the account -a names (or the default account), else the
  * default queue directory. */
 static int
@@ -761,7 +806,7 @@ open_queue_for(const struct request *r, struct session *s, struct queue *q, stru
 {
 	struct error ignored;
 
-	if (load_conf(r, s, e) < 0)
+	if (refuse_one_off(r, e) < 0 || load_conf(r, s, e) < 0)
 		return -1;
 	if (r->account != NULL) {
 		if (select_account(s, NULL, e) < 0)
@@ -1043,5 +1088,7 @@ submit_watch(const struct request *r, struct error *e)
 		.max_wait_ms = -1,
 	};
 
+	if (refuse_one_off(r, e) < 0)
+		return -1;
 	return watch_run(&p, flush_when_up, (void *)r, e);
 }
