@@ -281,29 +281,36 @@ command_child(const char *cmd, int out_fd)
 	_exit(127);
 }
 
+/* Milliseconds left of timeout_ms counted from start (0 when past). */
+static int
+ms_left(const struct timespec *start, int timeout_ms)
+{
+	struct timespec now;
+	long waited;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	waited = (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+	return waited >= timeout_ms ? 0 : (int)(timeout_ms - waited);
+}
+
 /* Reads the command's output until EOF, the bound or the deadline. */
 static enum command_status
-command_read(int fd, int timeout_ms, struct buf *out, int *code)
+command_read(int fd, const struct timespec *start, int timeout_ms, struct buf *out, int *code)
 {
-	struct timespec start, now;
 	char chunk[4096];
 	enum command_status st = COMMAND_OK;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		long waited;
+		int left = ms_left(start, timeout_ms);
 		ssize_t n;
 		int ready;
 
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		waited = (now.tv_sec - start.tv_sec) * 1000 +
-			 (now.tv_nsec - start.tv_nsec) / 1000000;
-		if (waited >= timeout_ms) {
+		if (left == 0) {
 			st = COMMAND_TIMED_OUT;
 			break;
 		}
-		ready = poll(&pfd, 1, (int)(timeout_ms - waited));
+		ready = poll(&pfd, 1, left);
 		if (ready < 0 && errno != EINTR) {
 			st = COMMAND_NOT_RUN;
 			*code = errno;
@@ -330,13 +337,37 @@ command_read(int fd, int timeout_ms, struct buf *out, int *code)
 	return st;
 }
 
+/* Waits for the command to exit within what is left of the deadline: a
+ * command that closes its output and goes on running (or sleeping) is
+ * killed when the time is up, since its exit status decides whether the
+ * output counts.  0 with *status set, or 1 when the deadline passed. */
+static int
+command_wait(pid_t pid, const struct timespec *start, int timeout_ms, int *status)
+{
+	for (;;) {
+		pid_t got = waitpid(pid, status, WNOHANG);
+		int left;
+
+		if (got == pid)
+			return 0;
+		if (got < 0 && errno != EINTR)
+			return -1;
+		left = ms_left(start, timeout_ms);
+		if (left == 0)
+			return 1;
+		poll(NULL, 0, left < 10 ? left : 10);
+	}
+}
+
 void
 command_run(const char *cmd, int timeout_ms, struct buf *out, struct command_result *r)
 {
-	int fds[2], status;
+	struct timespec start;
+	int fds[2], status, waited;
 	pid_t pid;
 
 	r->code = 0;
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		r->status = COMMAND_NOT_RUN;
 		r->code = errno;
@@ -353,21 +384,22 @@ command_run(const char *cmd, int timeout_ms, struct buf *out, struct command_res
 	if (pid == 0)
 		command_child(cmd, fds[1]);
 	close(fds[1]);
-	r->status = command_read(fds[0], timeout_ms, out, &r->code);
+	r->status = command_read(fds[0], &start, timeout_ms, out, &r->code);
 	close(fds[0]);
-	if (r->status != COMMAND_OK)
+	waited = r->status == COMMAND_OK ? command_wait(pid, &start, timeout_ms, &status) : 1;
+	if (waited == 1) {
 		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			if (r->status == COMMAND_OK) {
-				r->status = COMMAND_NOT_RUN;
-				r->code = errno;
-			}
-			return;
-		}
-	}
-	if (r->status != COMMAND_OK)
+		if (r->status == COMMAND_OK)
+			r->status = COMMAND_TIMED_OUT;
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
 		return;
+	}
+	if (waited < 0) {
+		r->status = COMMAND_NOT_RUN;
+		r->code = errno;
+		return;
+	}
 	if (WIFSIGNALED(status)) {
 		r->status = COMMAND_KILLED;
 		r->code = WTERMSIG(status);

@@ -75,7 +75,9 @@ struct command_result {
 
 /* Runs cmd with /bin/sh -c, stdin from /dev/null, stderr inherited and
  * SIGPIPE at its default, and collects its standard output into out (up to
- * out's bound), for at most timeout_ms.  Used for passwordeval and eval:
+ * out's bound), for at most timeout_ms in all: reading and waiting for its
+ * exit share the deadline, so a command that closes its output and lingers
+ * is killed then (COMMAND_TIMED_OUT).  Used for passwordeval and eval:
  * the output may be a secret, so read buffers are wiped. */
 void command_run(const char *cmd, int timeout_ms, struct buf *out, struct command_result *r);
 

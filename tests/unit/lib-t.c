@@ -57,6 +57,9 @@ static const struct {
 	{"kill -TERM $$", 5000, 0, COMMAND_KILLED, 15, ""},
 	{"yes", 5000, 4096, COMMAND_TOO_LONG, 0, NULL},
 	{"sleep 10", 200, 0, COMMAND_TIMED_OUT, 0, ""},
+	/* Output complete, then no exit: the deadline covers the wait too. */
+	{"echo pw; exec >&-; sleep 3", 300, 0, COMMAND_TIMED_OUT, 0, "pw\n"},
+	{"exec >&-; sleep 3", 300, 0, COMMAND_TIMED_OUT, 0, ""},
 	/* outbox ignores SIGPIPE (main.c); the command must not inherit it. */
 	{"m=$(awk '/^SigIgn/ { print $2 }' /proc/self/status); echo $((0x$m >> 12 & 1))", 5000, 0,
 	 COMMAND_OK, 0, "0\n"},
