@@ -315,7 +315,10 @@ reject_untrusted(struct tls *t, unsigned status, gnutls_x509_crt_t crt, const gn
 	buf_printf(&msg, "; %s", _(fix));
 	if (offer_pin) {
 		cert_fingerprint_hex(der, GNUTLS_DIG_SHA256, fp);
-		buf_printf(&msg, _(", or pin it with tls_fingerprint '%s'"), fp);
+		/* Last, and without quotes: the line as it goes into the file. */
+		buf_printf(&msg, _(", or pin it by adding this line to the account: "
+				   "tls_fingerprint %s"),
+			   fp);
 	}
 	error_set(&t->verify_error, ST_CONFIG, "%s", msg.data);
 	buf_free(&detail);

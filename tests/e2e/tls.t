@@ -223,6 +223,13 @@ refused 'certificate from another CA' other wrongca 78 \
 	'tls_trust_file|tls_fingerprint'
 t_like 'certificate from another CA: offers its SHA-256 to pin' "$ERR" \
 	"$(cert_sha256 "$OTHER_CERT")"
+# The line it suggests, pasted into the account as shown, works.
+pinline=$(sed -n 's/.*pin it by adding this line to the account: \(tls_fingerprint [0-9A-F:]*\).*/\1/p' "$ERR")
+t_is 'certificate from another CA: the suggested line is complete' \
+	"tls_fingerprint $(cert_sha256 "$OTHER_CERT")" "$pinline"
+mkconf pasted 'host 127.0.0.1' "port $OTHER" "tls_trust_file $CA" "$pinline" \
+	'auth on' 'user bob' 'password secret'
+delivered 'the suggested tls_fingerprint line, pasted' other pasted true
 
 mkconf badname 'host 127.0.0.1' "port $BADNAME" "tls_trust_file $CA" 'auth on' \
 	'user bob' 'password secret'
