@@ -40,6 +40,9 @@
 #define ALIASES_DEPTH_MAX 16
 
 #define DAY 86400L
+#define HOSTNAME_MAX 255
+#define HOSTNAME_CHARS \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_"
 
 const struct conf_keyword_info conf_keywords[KW__COUNT] = {
 	[KW_HOST] = {"host", CT_STRING, .connection = true, .needs_argument = true, .argument = "hostname",
@@ -53,7 +56,7 @@ const struct conf_keyword_info conf_keywords[KW__COUNT] = {
 	[KW_TIMEOUT] = {"timeout", CT_TIMEOUT, .default_value = "60", .min = 1, .max = DAY,
 			.needs_argument = true, .argument = "off|seconds",
 			.description = N_("network timeout in seconds, 1 to 86400")},
-	[KW_DOMAIN] = {"domain", CT_STRING, .connection = true, .default_value = "localhost", .argument = "name",
+	[KW_DOMAIN] = {"domain", CT_HOSTNAME, .connection = true, .default_value = "localhost", .argument = "name",
 		       .description = N_("the argument of EHLO or LHLO")},
 	[KW_PROTOCOL] = {"protocol", CT_CHOICE, .connection = true, .default_value = "smtp", .choices = "smtp|lmtp",
 			 .needs_argument = true, .argument = "smtp|lmtp",
@@ -348,8 +351,6 @@ invalid_value(const struct conf_keyword_info *ki, const char *s, struct error *e
 			 ki->name, ki->argument);
 }
 
-/* Validates raw for keyword k and returns the string to store: raw itself,
- * the canonical spelling of a choice, or a path with ~ expanded. */
 /* The host's name: canonical (%C) or as set (%H). */
 static void
 host_name(bool canonical, char *out, size_t len)
@@ -431,6 +432,28 @@ expand_placeholders(const char *raw)
 	return s;
 }
 
+/* What EHLO may carry (RFC 5321 4.1.1.1: a Domain or an address literal):
+ * host name characters, or printable ASCII between brackets. */
+static bool
+hostname_valid(const char *s)
+{
+	size_t n = strlen(s);
+	bool literal = n > 2 && s[0] == '[' && s[n - 1] == ']';
+
+	if (n == 0 || n > HOSTNAME_MAX)
+		return false;
+	for (size_t i = literal ? 1 : 0; i < (literal ? n - 1 : n); i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (literal ? c <= ' ' || c >= 0x7f || strchr("[]\\", c) != NULL
+			    : strchr(HOSTNAME_CHARS, c) == NULL)
+			return false;
+	}
+	return true;
+}
+
+/* Validates raw for keyword k and returns the string to store: raw itself,
+ * the canonical spelling of a choice, or a path with ~ expanded. */
 static int
 value_check(enum conf_keyword k, const char *raw, const char *home, char **out, struct error *e)
 {
@@ -450,9 +473,20 @@ value_check(enum conf_keyword k, const char *raw, const char *home, char **out, 
 		}
 	}
 	switch (ki->type) {
+	case CT_HOSTNAME:
+		*out = expand_placeholders(raw);
+		if (hostname_valid(*out))
+			return 0;
+		free(*out);
+		*out = NULL;
+		return error_set(e, ST_CONFIG,
+				 _("invalid argument '%.80s' for %s: expected a host name (letters, "
+				   "digits, '.', '-', '_') or an address literal such as [192.0.2.1], "
+				   "at most %d octets"),
+				 raw, ki->name, HOSTNAME_MAX);
 	case CT_STRING:
 	case CT_EVAL:
-		*out = k == KW_FROM || k == KW_DOMAIN ? expand_placeholders(raw) : xstrdup(raw);
+		*out = k == KW_FROM ? expand_placeholders(raw) : xstrdup(raw);
 		return 0;
 	case CT_PATH:
 		return expand_tilde(raw, home, out, e);
@@ -1204,7 +1238,7 @@ conf_load_file(struct conf *c, const char *path, bool system, struct error *e)
 	struct buf text;
 	int fd, rc;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open_for_reading(path);
 	if (fd < 0)
 		return error_set(e, ST_CONFIG, _("cannot open %s: %s"), path, strerror(errno));
 	buf_init(&text, CONF_FILE_MAX);
@@ -1517,7 +1551,7 @@ aliases_read(struct alias_table *t, struct error *e)
 	unsigned line = 0;
 	int fd, rc = 0;
 
-	fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open_for_reading(t->path);
 	if (fd < 0)
 		return error_set(e, ST_CONFIG, _("cannot open aliases file %s: %s"), t->path,
 				 strerror(errno));

@@ -69,6 +69,7 @@ enum conf_keyword {
 enum conf_type {
 	CT_STRING,      /* any text */
 	CT_PATH,        /* a file name; a leading ~ becomes $HOME */
+	CT_HOSTNAME,    /* EHLO's argument: a host name or [address literal] */
 	CT_BOOL,        /* on | off */
 	CT_CHOICE,      /* one of the words in choices */
 	CT_NUMBER,      /* an integer in [min, max] */

@@ -54,6 +54,12 @@ void strlist_free(struct strlist *l);
  * trailing junk.  Returns 0 or -1. */
 int parse_long(const char *s, long min, long max, long *out);
 
+/* Opens a file someone else may have put there (a configuration, an
+ * aliases file, ~/.netrc) for reading without waiting on it: a FIFO with
+ * no writer opens at once and reads as empty instead of blocking the
+ * open.  The descriptor is blocking again.  -1 with errno on failure. */
+int open_for_reading(const char *path);
+
 /* Writes all n bytes, retrying after EINTR and short writes.  -1 with
  * errno set on failure. */
 int write_all(int fd, const void *p, size_t n);

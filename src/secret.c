@@ -1005,7 +1005,7 @@ netrc_lookup(const struct secret_source *src, bool fetch, struct lookup *lk)
 	lk->netrc_path = src->netrc != NULL ? xstrdup(src->netrc) : netrc_default_path();
 	if (lk->netrc_path == NULL)
 		return;
-	fd = open(lk->netrc_path, O_RDONLY | O_CLOEXEC);
+	fd = open_for_reading(lk->netrc_path);
 	if (fd < 0) {
 		if (errno != ENOENT)
 			lk->netrc_why = xasprintf(_("cannot open it: %s"), strerror(errno));

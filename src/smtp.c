@@ -166,10 +166,18 @@ smtp_command(struct smtp_session *s, bool secret, const char *fmt, ...)
 	rc = buf_vprintf(&cmd, fmt, ap);
 	va_end(ap);
 	if (rc < 0 || has_line_breaks(cmd.data, cmd.len)) {
+		bool envelope = strncmp(fmt, "MAIL ", 5) == 0 || strncmp(fmt, "RCPT ", 5) == 0;
+
 		buf_free(&cmd);
-		return error_set(&s->io, ST_DATAERR,
-				 _("refusing to send a command longer than %d bytes or containing "
-				   "CR, LF or NUL"),
+		/* Addresses are checked long before; what else gets here comes
+		 * from the account (domain, user, password, token): held as an
+		 * account error, never the message's fault. */
+		return error_set(&s->io, envelope ? ST_DATAERR : ST_CONFIG,
+				 envelope ? _("refusing to send a command longer than %d bytes or "
+					      "containing CR, LF or NUL")
+					  : _("refusing to send a command longer than %d bytes or "
+					      "containing CR, LF or NUL; check the account's domain, "
+					      "user and password"),
 				 SMTP_COMMAND_MAX);
 	}
 	if (secret && strncmp(cmd.data, "AUTH ", 5) == 0) {
