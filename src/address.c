@@ -123,7 +123,8 @@ is_space(char c)
 }
 
 /* Skips whitespace, folding and (nested) comments.  Returns 0, or -1 when
- * a comment is not closed. */
+ * a comment is not closed.  A backslash that is the last byte quotes
+ * nothing: pos never passes len. */
 static int
 skip_cfws(struct lexer *lx)
 {
@@ -135,7 +136,7 @@ skip_cfws(struct lexer *lx)
 		for (size_t depth = 0;; lx->pos++) {
 			if (lx->pos >= lx->len)
 				return -1;
-			if (lx->s[lx->pos] == '\\')
+			if (lx->s[lx->pos] == '\\' && lx->pos + 1 < lx->len)
 				lx->pos++;
 			else if (lx->s[lx->pos] == '(')
 				depth++;
@@ -147,12 +148,13 @@ skip_cfws(struct lexer *lx)
 }
 
 /* Moves past a delimited token whose opening byte is at pos; returns 0 or
- * -1 when the closing byte is missing.  Quoted-pairs are honoured. */
+ * -1 when the closing byte is missing.  Quoted-pairs are honoured; pos
+ * never passes len, even after a backslash at the very end. */
 static int
 skip_delimited(struct lexer *lx, char close)
 {
 	for (lx->pos++; lx->pos < lx->len; lx->pos++) {
-		if (lx->s[lx->pos] == '\\')
+		if (lx->s[lx->pos] == '\\' && lx->pos + 1 < lx->len)
 			lx->pos++;
 		else if (lx->s[lx->pos] == close)
 			return 0;

@@ -83,6 +83,18 @@ static const struct {
 	{"good@x, John Doe", 0, NULL},
 	{"\"\"@x", 0, NULL},
 	{"Joe <joe@x", 0, NULL},
+	/* A backslash as the very last byte quotes nothing (the parser must
+	 * not read past the end: run under the sanitizers). */
+	{"\"abc\\", 0, NULL},
+	{"a@b, \"abc\\", 0, NULL},
+	{"(abc\\", 0, NULL},
+	{"a@b (c\\", 0, NULL},
+	{"a@b (c \\)", 0, NULL},
+	{"a@[1.2.3.4\\", 0, NULL},
+	{"a@b, <c@[1.2.3.4\\", 0, NULL},
+	{"a@example.org, \"unterminated", 0, NULL},
+	{"\"a\\\\\"@x", 0, "\"a\\\\\"@x"},
+	{"a@b (c\\\\)", 0, "a@b"},
 };
 
 static char *
@@ -103,12 +115,15 @@ static void
 test_list(void)
 {
 	for (size_t i = 0; i < sizeof list_cases / sizeof list_cases[0]; i++) {
-		const char *in = list_cases[i].in;
-		size_t len = list_cases[i].len ? list_cases[i].len : strlen(in);
+		size_t len = list_cases[i].len ? list_cases[i].len : strlen(list_cases[i].in);
+		/* An exact copy without a terminating NUL, so that the sanitizers
+		 * see any read past the end. */
+		char *in = xmalloc(len ? len : 1);
 		struct strlist l;
 		struct error e;
 		int rc;
 
+		memcpy(in, list_cases[i].in, len);
 		strlist_init(&l);
 		error_clear(&e);
 		rc = address_list_parse(in, len, &l, &e);
@@ -123,6 +138,7 @@ test_list(void)
 			free(got);
 		}
 		strlist_free(&l);
+		free(in);
 	}
 }
 
