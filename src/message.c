@@ -312,8 +312,10 @@ from_cb(void *ctx, const struct message_field *f, struct error *e)
 	if (!message_field_is(f, "From"))
 		return 0;
 	strlist_init(&l);
-	if (field_addresses(f, &l, e) < 0)
+	if (field_addresses(f, &l, e) < 0) {
+		strlist_free(&l);
 		return -1;
+	}
 	if (l.n > 0)
 		fc->addr = xstrdup(l.v[0]);
 	strlist_free(&l);

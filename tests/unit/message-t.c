@@ -244,6 +244,10 @@ static const struct {
 	{"From sender@x Thu Nov 26 09:25:45 2026\nTo: a@b\n", ""},
 	{"Sender: s@x\nFrom: \"A, B\" <ab@x>\n", "ab@x"},
 	{"From: John Doe\n", "!"},
+	/* The address parsed before the error is freed (the sanitizer build
+	 * checks for the leak). */
+	{"From: a@example.org, \"unterminated\n", "!"},
+	{"From: a@example.org, b@example.org (x\\\n", "!"},
 };
 
 static void
