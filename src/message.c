@@ -370,28 +370,6 @@ message_make_msgid(const char *domain)
 	return msgid;
 }
 
-static void
-base64_append(struct buf *b, const unsigned char *p, size_t n)
-{
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned long v = (unsigned long)p[i] << 16;
-		char q[4];
-
-		if (i + 1 < n)
-			v |= (unsigned long)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		q[0] = tab[(v >> 18) & 63];
-		q[1] = tab[(v >> 12) & 63];
-		q[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-		q[3] = i + 2 < n ? tab[v & 63] : '=';
-		buf_append(b, q, 4);
-	}
-}
-
 /* The number of bytes of the UTF-8 character at s (1 for a stray byte),
  * never more than n. */
 static size_t
@@ -406,12 +384,12 @@ utf8_char_len(const unsigned char *s, size_t n)
 }
 
 /* RFC 2047 encoded-words, "B" encoding, split between characters so each
- * word stays within 75 characters (45 bytes of text) and folded between
- * words. */
+ * word stays within 75 characters (45 bytes of text); separated by spaces,
+ * where append_folded() may fold. */
 #define ENCODED_WORD_TEXT 45
 
 static void
-append_encoded_words(struct buf *b, const char *name, const char *eol)
+append_encoded_words(struct buf *b, const char *name)
 {
 	const unsigned char *s = (const unsigned char *)name;
 	size_t n = strlen(name);
@@ -426,31 +404,60 @@ append_encoded_words(struct buf *b, const char *name, const char *eol)
 				break;
 			end += c;
 		}
-		if (start > 0) {
-			buf_puts(b, eol);
+		if (start > 0)
 			buf_puts(b, " ");
-		}
 		buf_puts(b, "=?UTF-8?B?");
-		base64_append(b, s + start, end - start);
+		base64_encode(s + start, end - start, b);
 		buf_puts(b, "?=");
 		start = end;
 	}
 }
 
+/* RFC 5322 2.1.1: a line SHOULD be at most 78 characters. */
+#define FOLD_WIDTH 78
+/* A longer run without blanks in a display name could not be folded:
+ * the name is written as encoded-words instead. */
+#define NAME_WORD_MAX 70
+
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* The longest run of s without blanks. */
+static size_t
+longest_word(const char *s)
+{
+	size_t best = 0, run = 0;
+
+	for (; *s != '\0'; s++) {
+		run = is_blank(*s) ? 0 : run + 1;
+		if (run > best)
+			best = run;
+	}
+	return best;
+}
+
 /* An RFC 5322 display name: atoms as they are, other printable ASCII as
- * a quoted-string (3.2.4), anything else as encoded-words (RFC 2047). */
+ * a quoted-string (3.2.4), anything else, or a word too long to fold, as
+ * encoded-words (RFC 2047). */
 static void
-append_display_name(struct buf *b, const char *name, const char *eol)
+append_display_name(struct buf *b, const char *name)
 {
 	static const char atext_specials[] = "!#$%&'*+-/=?^_`{|}~";
 	bool phrase = name[0] != ' ';
 	size_t n = strlen(name);
 
+	if (longest_word(name) > NAME_WORD_MAX) {
+		append_encoded_words(b, name);
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
 
 		if (c < 0x20 || c >= 0x7f) {
-			append_encoded_words(b, name, eol);
+			append_encoded_words(b, name);
 			return;
 		}
 		if (c == ' ')
@@ -470,6 +477,31 @@ append_display_name(struct buf *b, const char *name, const char *eol)
 		buf_append(b, name + i, 1);
 	}
 	buf_puts(b, "\"");
+}
+
+/* Appends the unfolded field line, then eol, folded as RFC 5322 2.2.3
+ * says: a line break goes before a blank, so unfolding gives the line
+ * back.  Lines stay within FOLD_WIDTH where a blank allows; a fold goes
+ * only before a blank that follows a non-blank, so no line is blank. */
+static void
+append_folded(struct buf *b, const char *line, const char *eol)
+{
+	size_t n = strlen(line), start = 0;
+
+	while (n - start > FOLD_WIDTH) {
+		size_t cut = 0;
+
+		for (size_t i = start + 1; i < n && (cut == 0 || i - start <= FOLD_WIDTH); i++)
+			if (is_blank(line[i]) && !is_blank(line[i - 1]))
+				cut = i;
+		if (cut == 0)
+			break;
+		buf_append(b, line + start, cut - start);
+		buf_puts(b, eol);
+		start = cut;
+	}
+	buf_puts(b, line + start);
+	buf_puts(b, eol);
 }
 
 /* What gets into a generated field must not end it early. */
@@ -534,7 +566,7 @@ rewrite_cb(void *ctx, const struct message_field *f, struct error *e)
 static char *
 make_from_field(const struct message_rewrite *opts, const char *eol)
 {
-	struct buf b;
+	struct buf b, folded;
 	char *s;
 
 	if (opts->from_header == MESSAGE_SET_OFF || opts->from_addr == NULL ||
@@ -543,13 +575,16 @@ make_from_field(const struct message_rewrite *opts, const char *eol)
 	buf_init(&b, 0);
 	buf_puts(&b, "From: ");
 	if (opts->from_name != NULL && *opts->from_name != '\0') {
-		append_display_name(&b, opts->from_name, eol);
-		buf_printf(&b, " <%s>%s", opts->from_addr, eol);
+		append_display_name(&b, opts->from_name);
+		buf_printf(&b, " <%s>", opts->from_addr);
 	} else {
-		buf_printf(&b, "%s%s", opts->from_addr, eol);
+		buf_puts(&b, opts->from_addr);
 	}
-	s = xstrdup(b.data);
+	buf_init(&folded, 0);
+	append_folded(&folded, b.data, eol);
+	s = xstrdup(folded.data);
 	buf_free(&b);
+	buf_free(&folded);
 	return s;
 }
 

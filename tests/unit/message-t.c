@@ -529,6 +529,85 @@ test_8bit(void)
 		       i);
 }
 
+/* The From: field made for name: every line within 78 characters (or
+ * one word that cannot be folded), continuation lines start with a blank,
+ * and unfolding and decoding the encoded-words gives name back. */
+static void
+check_folded_from(const char *name, const char *what)
+{
+	struct message_rewrite opts = {
+		.from_header = ON,
+		.date_header = OFF,
+		.msgid_header = OFF,
+		.from_addr = "me@example.org",
+		.from_name = name,
+	};
+	struct buf out, unfolded, decoded;
+	struct error e;
+	bool lines_ok = true;
+	const char *p, *end;
+
+	buf_init(&out, 0);
+	buf_init(&unfolded, 0);
+	buf_init(&decoded, 0);
+	is_int(0, message_rewrite_headers(MEM("Subject: s\n"), &opts, &out, &e),
+	       "%s: rewrite (%s)", what, e.msg);
+	is_int(0, strncmp(out.data, "Subject: s\nFrom: ", 17), "%s: the From field follows", what);
+	for (p = out.data + 11; *p != '\0'; p = end + 1) {
+		end = strchr(p, '\n');
+		if (end == NULL || (p > out.data + 11 && *p != ' ') ||
+		    (end - p > 78 && memchr(p + 1, ' ', (size_t)(end - p - 1)) != NULL))
+			lines_ok = false;
+		if (end == NULL)
+			break;
+		buf_append(&unfolded, p, (size_t)(end - p));
+	}
+	ok(lines_ok, "%s: folded into lines of at most 78 characters", what);
+	buf_puts(&unfolded, "");
+	/* The display name: encoded-words (spaces between them ignored),
+	 * else the text itself. */
+	p = unfolded.data + 6;
+	end = strstr(p, " <me@example.org>");
+	if (strncmp(p, "=?UTF-8?B?", 10) != 0) {
+		buf_append(&decoded, p, end != NULL ? (size_t)(end - p) : 0);
+	} else {
+		while (p < end) {
+			const char *q = strstr(p + 10, "?=");
+
+			base64_decode(p + 10, (size_t)(q - p - 10), &decoded);
+			p = q + 2 + (q[2] == ' ');
+		}
+	}
+	buf_puts(&decoded, "");
+	ok(end != NULL && strcmp(end, " <me@example.org>") == 0, "%s: the address ends it", what);
+	is_string(name, decoded.data, "%s: the name comes back", what);
+	buf_free(&out);
+	buf_free(&unfolded);
+	buf_free(&decoded);
+}
+
+static void
+test_fold(void)
+{
+	char name[5001];
+
+	memset(name, 'x', 5000);
+	name[5000] = '\0';
+	check_folded_from(name, "5000-character word");
+	for (size_t i = 5; i < 5000; i += 6)
+		name[i] = ' ';
+	check_folded_from(name, "5000 characters of words");
+	memset(name, 'y', 71);
+	name[71] = '\0';
+	check_folded_from(name, "71-character word");
+	memcpy(name, "Ab ", 3);
+	check_folded_from(name, "a 68-character word after a short one");
+	for (size_t i = 0; i < 1000; i++)
+		memcpy(name + 2 * i, "\xc3\xa4", 2);
+	name[2000] = '\0';
+	check_folded_from(name, "1000 two-byte characters");
+}
+
 int
 main(void)
 {
@@ -541,6 +620,7 @@ main(void)
 	test_from();
 	test_rewrite();
 	test_undisclosed();
+	test_fold();
 	test_blank_line();
 	test_generated_msgid();
 	test_date();
