@@ -31,19 +31,21 @@ is_ftext(unsigned char c)
 
 /* If line[0..n) starts a field, the length of its name, and *colon is
  * where its ':' is; else 0.  Blanks before the ':' are obsolete syntax
- * (RFC 5322 4.5) that real mail still has. */
+ * (RFC 5322 4.5) that real mail still has.  *cut (may be NULL) says
+ * whether line ends before it could tell: a name, maybe blanks, no ':'
+ * yet. */
 static size_t
-field_name_len(const char *line, size_t n, size_t *colon)
+field_name_len(const char *line, size_t n, size_t *colon, bool *cut)
 {
 	size_t i = 0, j;
 
 	while (i < n && is_ftext((unsigned char)line[i]))
 		i++;
-	if (i == 0)
-		return 0;
 	for (j = i; j < n && (line[j] == ' ' || line[j] == '\t'); j++)
 		;
-	if (j >= n || line[j] != ':')
+	if (cut != NULL)
+		*cut = j >= n;
+	if (i == 0 || j >= n || line[j] != ':')
 		return 0;
 	*colon = j;
 	return i;
@@ -78,7 +80,7 @@ is_mbox_from(const char *buf, size_t len)
 	size_t colon;
 
 	return len >= 5 && memcmp(buf, "From ", 5) == 0 &&
-	       field_name_len(buf, content_len(buf, 0, next_line(buf, len, 0)), &colon) == 0;
+	       field_name_len(buf, content_len(buf, 0, next_line(buf, len, 0)), &colon, NULL) == 0;
 }
 
 /* Hands a complete field to cb; returns cb's answer. */
@@ -95,9 +97,17 @@ flush_field(struct message_field *f, message_field_cb cb, void *ctx, struct erro
 	return rc;
 }
 
+static int
+too_large(size_t max, struct error *e)
+{
+	return error_set(e, ST_DATAERR, _("headers larger than %zu bytes"), max);
+}
+
 /* The one scanner behind message_layout() and message_fields().  Returns
  * 0 when the headers were scanned to their end, 1 when cb stopped it, -1
- * on error. */
+ * on error.  buf may be the first bytes of a longer message (a reader's
+ * head): a last line without LF past max is then not judged as a body
+ * line while it may still be a field. */
 static int
 scan_headers(const char *buf, size_t len, size_t max, message_field_cb cb, void *ctx,
 	     struct message_layout *lay, struct error *e)
@@ -111,15 +121,20 @@ scan_headers(const char *buf, size_t len, size_t max, message_field_cb cb, void 
 		pos = next_line(buf, len, 0);
 		line++;
 	}
+	if (pos > max)
+		return too_large(max, e);
 	lay->header_start = lay->header_end = pos;
 	while (pos < len) {
 		size_t next = next_line(buf, len, pos);
 		size_t n = content_len(buf, pos, next);
 		size_t colon = 0, name_len = 0;
 		bool cont = f.raw != NULL && (buf[pos] == ' ' || buf[pos] == '\t');
+		bool cut = false;
 
 		if (!cont)
-			name_len = field_name_len(buf + pos, n, &colon);
+			name_len = field_name_len(buf + pos, n, &colon, &cut);
+		if (!cont && name_len == 0 && cut && n > 0 && next > max && buf[next - 1] != '\n')
+			return too_large(max, e);
 		if (!cont && name_len == 0) {
 			/* An empty line, or the first line of the body. */
 			rc = flush_field(&f, cb, ctx, e);
@@ -129,7 +144,7 @@ scan_headers(const char *buf, size_t len, size_t max, message_field_cb cb, void 
 			return rc < 0 ? -1 : rc > 0;
 		}
 		if (next > max)
-			return error_set(e, ST_DATAERR, _("headers larger than %zu bytes"), max);
+			return too_large(max, e);
 		if (memchr(buf + pos, '\0', n) != NULL)
 			return error_set(e, ST_DATAERR, _("NUL byte in header line %zu"), line);
 		if (cont) {

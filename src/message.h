@@ -46,7 +46,11 @@ struct message_layout {
 
 /* Finds the header block of buf[0..len).  More than max_header bytes up to
  * the end of the headers (the mbox line included) is an ST_DATAERR error
- * "headers larger than N bytes"; so is a NUL in a header line. */
+ * "headers larger than N bytes"; so is a NUL in a header line.
+ * buf may be only the first bytes of the message (at least max_header + 2
+ * of them, see spool_read()): a last line without LF that ends past
+ * max_header and may still be a field counts as too large, never as the
+ * first line of the body. */
 int message_layout(const char *buf, size_t len, size_t max_header, struct message_layout *out,
 		   struct error *e);
 

@@ -64,6 +64,21 @@ static const struct {
 	{MEM("Subject: 012345678\n\nmuch longer body"), 19, "Subject: 012345678\n",
 	 MEM("much longer body"), true, "\n"},
 	{MEM("Subject: 012345678\n\n"), 18, NULL, MEM("headers larger than 18 bytes"), false, NULL},
+	/* A reader's head: the first max + 2 bytes of a longer message.  A
+	 * header block of exactly max bytes and its CRLF empty line fit. */
+	{"Subject: 012345678\n\r\nbody", 21, 19, "Subject: 012345678\n", MEM(""), true, "\n"},
+	{"Subject: 012345678\n\nbody", 21, 19, "Subject: 012345678\n", MEM("b"), true, "\n"},
+	/* A field cut by the end of the head is never taken for the body. */
+	{"Subject: 012345678\nBcc: x@y\n\n", 21, 19, NULL, MEM("headers larger than 19 bytes"),
+	 false, NULL},
+	{"Subject: 012345678\n Bcc: x@y\n\n", 21, 19, NULL, MEM("headers larger than 19 bytes"),
+	 false, NULL},
+	{"Subject: 0123456789\nBcc: x@y\n\n", 21, 19, NULL, MEM("headers larger than 19 bytes"),
+	 false, NULL},
+	/* A body line that cannot be a field may start just before max. */
+	{"Subject: 012345678\n:) x", 21, 19, "Subject: 012345678\n", MEM(":)"), false, "\n"},
+	{MEM("From me@x Thu Nov 26 09:25:45 2026\n\nbody"), 10, NULL,
+	 MEM("headers larger than 10 bytes"), false, NULL},
 };
 
 static void
