@@ -555,6 +555,26 @@ rewrite_append(struct buf *out, const char *p, size_t n, struct error *e)
 	return 0;
 }
 
+/* On the wire a lone CR ends a line (wire.h): in a field it would split
+ * the field other than it was read here, so it is refused.  A CR at the
+ * very end (the last line, without LF) is a line end. */
+static int
+check_lone_cr(const struct message_field *f, struct error *e)
+{
+	size_t line = f->line;
+
+	for (size_t i = 0; i + 1 < f->raw_len; i++) {
+		if (f->raw[i] == '\n')
+			line++;
+		else if (f->raw[i] == '\r' && f->raw[i + 1] != '\n')
+			return error_set(e, ST_DATAERR,
+					 _("CR without LF in header line %zu; end lines with LF "
+					   "or CRLF"),
+					 line);
+	}
+	return 0;
+}
+
 static int
 rewrite_cb(void *ctx, const struct message_field *f, struct error *e)
 {
@@ -562,6 +582,8 @@ rewrite_cb(void *ctx, const struct message_field *f, struct error *e)
 	enum rewrite_kind kind = RW_OTHER;
 	bool had;
 
+	if (check_lone_cr(f, e) < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof rewrite_fields / sizeof rewrite_fields[0]; i++)
 		if (message_field_is(f, rewrite_fields[i].name))
 			kind = rewrite_fields[i].kind;
@@ -664,9 +686,12 @@ message_rewrite_headers(const char *hdr, size_t hlen, const struct message_rewri
 	rc.from_field = from_field;
 	if (message_fields(hdr, hlen, rewrite_cb, &rc, e) < 0)
 		goto out;
-	/* Only the last field can lack a line ending (no body, no LF at EOF). */
+	/* Only the last field can lack a line ending (no body, no LF at EOF);
+	 * one that ends in CR gets just the LF: CR CRLF would be two line ends
+	 * on the wire, an empty line ending the headers early. */
 	if (out->len > 0 && out->data[out->len - 1] != '\n' &&
-	    rewrite_append(out, lay.eol, strlen(lay.eol), e) < 0)
+	    rewrite_append(out, out->data[out->len - 1] == '\r' ? "\n" : lay.eol,
+			   out->data[out->len - 1] == '\r' ? 1 : strlen(lay.eol), e) < 0)
 		goto out;
 	r = append_missing(&rc, lay.eol, e);
 out:

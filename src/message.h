@@ -116,8 +116,9 @@ struct message_rewrite {
  * if there is none): the wire writer makes all endings CRLF later.  out
  * always ends with a line ending unless it is empty, and never with the
  * empty line: the caller writes layout.eol, then the body.  A from_name or
- * from_addr with a line break, or out growing past its bound, is an
- * ST_DATAERR error. */
+ * from_addr with a line break, a CR not followed by LF in a header line
+ * (on the wire it would end the line, splitting the field), or out growing
+ * past its bound, is an ST_DATAERR error. */
 int message_rewrite_headers(const char *hdr, size_t hlen, const struct message_rewrite *opts,
 			    struct buf *out, struct error *e);
 

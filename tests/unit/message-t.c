@@ -368,6 +368,19 @@ static const struct {
 	{MEM(""), true, AUTO, OFF, OFF, "me@x", "Evil\r\nBcc: x@y", 0, NULL, "line break"},
 	{MEM(""), true, AUTO, OFF, OFF, "me@x\nBcc: x@y", NULL, 0, NULL, "line break"},
 	{MEM("To: a\0b\n"), true, OFF, OFF, OFF, NULL, NULL, 0, NULL, "NUL byte in header line 1"},
+	/* A lone CR in a header line would end the line on the wire. */
+	{MEM("Subject: a\rBcc: x@y\n"), true, OFF, OFF, OFF, NULL, NULL, 0, NULL,
+	 "CR without LF in header line 1; end lines with LF or CRLF"},
+	{MEM("To: a@b\nSubject: a\r\r\n"), true, OFF, OFF, OFF, NULL, NULL, 0, NULL,
+	 "CR without LF in header line 2"},
+	{MEM("To: a@b\nSubject: a\n b\rc\n"), true, OFF, OFF, OFF, NULL, NULL, 0, NULL,
+	 "CR without LF in header line 3"},
+	/* A CR ending the last line is its line end: not CR CR LF, which
+	 * would be an empty line on the wire. */
+	{MEM("To: a@b\r\nSubject: s\r"), true, AUTO, OFF, OFF, "me@x", NULL, 0,
+	 "To: a@b\r\nSubject: s\r\nFrom: me@x\r\n", NULL},
+	{MEM("To: a@b\nSubject: s\r"), true, OFF, OFF, OFF, NULL, NULL, 0,
+	 "To: a@b\nSubject: s\r\n", NULL},
 	{MEM("Subject: 0123456789\nTo: 0123456789\n"), true, OFF, OFF, OFF, NULL, NULL, 30, NULL,
 	 "headers larger than 30 bytes"},
 	{MEM("Subject: 0123\n"), true, AUTO, AUTO, OFF, "me@x", NULL, 40, NULL,
