@@ -578,8 +578,8 @@ check_folded_from(const char *name, const char *what)
 	buf_init(&out, 0);
 	buf_init(&unfolded, 0);
 	buf_init(&decoded, 0);
-	is_int(0, message_rewrite_headers(MEM("Subject: s\n"), &opts, &out, &e),
-	       "%s: rewrite (%s)", what, e.msg);
+	is_int(0, message_rewrite_headers(MEM("Subject: s\n"), &opts, &out, &e), "%s: rewrite (%s)",
+	       what, e.msg);
 	is_int(0, strncmp(out.data, "Subject: s\nFrom: ", 17), "%s: the From field follows", what);
 	for (p = out.data + 11; *p != '\0'; p = end + 1) {
 		end = strchr(p, '\n');

@@ -148,8 +148,8 @@ test_oracle(void)
 		wire_finish(&w, &split);
 		normalised(in, n, &want);
 		why = oracle(&whole, &want);
-		if (why == NULL && (split.len != whole.len ||
-				    memcmp(split.data, whole.data, whole.len) != 0))
+		if (why == NULL &&
+		    (split.len != whole.len || memcmp(split.data, whole.data, whole.len) != 0))
 			why = "split input gives another output";
 		if (why != NULL && failures++ < 5)
 			diag("round %zu (%zu bytes): %s", r, n, why);
