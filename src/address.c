@@ -11,7 +11,9 @@
 
 #include "i18n.h"
 
+#include <arpa/inet.h>
 #include <idn2.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,7 +125,8 @@ is_space(char c)
 }
 
 /* Skips whitespace, folding and (nested) comments.  Returns 0, or -1 when
- * a comment is not closed. */
+ * a comment is not closed.  A backslash that is the last byte quotes
+ * nothing: pos never passes len. */
 static int
 skip_cfws(struct lexer *lx)
 {
@@ -135,7 +138,7 @@ skip_cfws(struct lexer *lx)
 		for (size_t depth = 0;; lx->pos++) {
 			if (lx->pos >= lx->len)
 				return -1;
-			if (lx->s[lx->pos] == '\\')
+			if (lx->s[lx->pos] == '\\' && lx->pos + 1 < lx->len)
 				lx->pos++;
 			else if (lx->s[lx->pos] == '(')
 				depth++;
@@ -147,12 +150,13 @@ skip_cfws(struct lexer *lx)
 }
 
 /* Moves past a delimited token whose opening byte is at pos; returns 0 or
- * -1 when the closing byte is missing.  Quoted-pairs are honoured. */
+ * -1 when the closing byte is missing.  Quoted-pairs are honoured; pos
+ * never passes len, even after a backslash at the very end. */
 static int
 skip_delimited(struct lexer *lx, char close)
 {
 	for (lx->pos++; lx->pos < lx->len; lx->pos++) {
-		if (lx->s[lx->pos] == '\\')
+		if (lx->s[lx->pos] == '\\' && lx->pos + 1 < lx->len)
 			lx->pos++;
 		else if (lx->s[lx->pos] == close)
 			return 0;
@@ -618,13 +622,29 @@ utf8_valid(const char *str)
 	return true;
 }
 
+/* The A-label form of a Unicode domain (UTS #46 nontransitional, then
+ * transitional) into *ace (free with idn2_free); an IDN2_ code. */
+static int
+domain_to_ace(const char *domain, char **ace)
+{
+	static const int idna_modes[] = {IDN2_NONTRANSITIONAL, IDN2_TRANSITIONAL};
+	int rc = IDN2_OK;
+
+	*ace = NULL;
+	for (size_t i = 0; i < sizeof idna_modes / sizeof idna_modes[0]; i++) {
+		rc = idn2_to_ascii_8z(domain, ace, idna_modes[i]);
+		if (rc == IDN2_OK)
+			break;
+	}
+	return rc;
+}
+
 char *
 address_to_wire(const char *addr, bool *needs_smtputf8, struct error *e)
 {
-	static const int idna_modes[] = {IDN2_NONTRANSITIONAL, IDN2_TRANSITIONAL};
 	const char *at = domain_at(addr);
 	char *ace = NULL, *wire;
-	int rc = IDN2_OK;
+	int rc;
 
 	if (address_is_ascii(addr))
 		return xstrdup(addr);
@@ -639,11 +659,7 @@ address_to_wire(const char *addr, bool *needs_smtputf8, struct error *e)
 	}
 	if (at[1] == '[')
 		return xstrdup(addr);
-	for (size_t i = 0; i < sizeof idna_modes / sizeof idna_modes[0]; i++) {
-		rc = idn2_to_ascii_8z(at + 1, &ace, idna_modes[i]);
-		if (rc == IDN2_OK)
-			break;
-	}
+	rc = domain_to_ace(at + 1, &ace);
 	if (rc != IDN2_OK) {
 		char why[256];
 
@@ -661,6 +677,131 @@ address_to_wire(const char *addr, bool *needs_smtputf8, struct error *e)
 	wire = xasprintf("%.*s@%s", (int)(at - addr), addr, ace);
 	idn2_free(ace);
 	return wire;
+}
+
+/* --- RFC 5321 4.1.2 Mailbox --- */
+
+/* Quoted-string: qtextSMTP and quoted-pairSMTP between quotes, not empty
+ * (RFC 6531 3.3 adds UTF-8 to qtextSMTP). */
+static bool
+is_quoted_string(const char *s, size_t n)
+{
+	if (n < 3 || s[0] != '"' || s[n - 1] != '"')
+		return false;
+	for (size_t i = 1; i < n - 1; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\\') {
+			if (i + 1 >= n - 1 || s[i + 1] < 32 || s[i + 1] > 126)
+				return false;
+			i++;
+		} else if (c == '"' || is_ctl(c)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool
+is_let_dig(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* sub-domain: a letter or digit, then letters, digits and hyphens, not
+ * ending in a hyphen; 1 to 63 octets (RFC 1035 2.3.4). */
+static bool
+is_ldh_label(const char *s, size_t n)
+{
+	if (n == 0 || n > 63 || !is_let_dig(s[0]) || !is_let_dig(s[n - 1]))
+		return false;
+	for (size_t i = 1; i < n - 1; i++)
+		if (!is_let_dig(s[i]) && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* An A-label ("xn--...") must be valid IDNA: punycode that decodes, to
+ * a U-label that IDNA allows, the way address_to_wire() converts. */
+static bool
+is_valid_alabel(const char *s, size_t n)
+{
+	char *label = xstrndup(s, n), *ace;
+	bool valid = domain_to_ace(label, &ace) == IDN2_OK;
+
+	idn2_free(ace);
+	free(label);
+	return valid;
+}
+
+/* Domain: dot-separated LDH labels, A-labels valid, at most 255 octets.
+ * Returns NULL or why not. */
+static const char *
+domain_problem(const char *d, size_t n)
+{
+	if (n > 255)
+		return _("the domain is longer than 255 octets");
+	for (size_t start = 0; start <= n;) {
+		const char *dot = memchr(d + start, '.', n - start);
+		size_t len = dot != NULL ? (size_t)(dot - d) - start : n - start;
+
+		if (!is_ldh_label(d + start, len))
+			return _("the domain is not a valid host name (labels of 1 to 63 "
+				 "letters, digits and hyphens, between dots)");
+		if (len > 4 && strncasecmp(d + start, "xn--", 4) == 0 &&
+		    !is_valid_alabel(d + start, len))
+			return _("the domain has an invalid xn-- (IDNA) label");
+		start += len + 1;
+	}
+	return NULL;
+}
+
+/* address-literal: [IPv4] or [IPv6:...]. */
+static bool
+is_address_literal(const char *d, size_t n)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	char text[INET6_ADDRSTRLEN + 8];
+
+	if (n < 3 || n - 2 >= sizeof text || d[0] != '[' || d[n - 1] != ']')
+		return false;
+	memcpy(text, d + 1, n - 2);
+	text[n - 2] = '\0';
+	if (strncasecmp(text, "IPv6:", 5) == 0)
+		return inet_pton(AF_INET6, text + 5, addr) == 1;
+	return inet_pton(AF_INET, text, addr) == 1;
+}
+
+int
+address_check_mailbox(const char *addr, struct error *e)
+{
+	const char *at = domain_at(addr);
+	const char *domain, *why;
+	char *ace = NULL;
+	int rc = 0;
+
+	if (at == NULL)
+		return check_error(addr, _("no domain; write it as local-part@domain"), e);
+	if (!is_dot_atom(addr, (size_t)(at - addr)) && !is_quoted_string(addr, (size_t)(at - addr)))
+		return check_error(addr,
+				   _("the part before the last @ is not a valid local part; "
+				     "quote it if it must contain such characters"),
+				   e);
+	domain = at + 1;
+	if (*domain == '[')
+		return is_address_literal(domain, strlen(domain))
+			       ? 0
+			       : check_error(addr,
+					     _("the address literal is not [IPv4] or [IPv6:...]"),
+					     e);
+	/* U-labels (with SMTPUTF8) are checked in their ASCII form. */
+	if (!address_is_ascii(domain) && domain_to_ace(domain, &ace) != IDN2_OK)
+		return check_error(addr, _("the domain is not a valid host name"), e);
+	why = domain_problem(ace != NULL ? ace : domain, strlen(ace != NULL ? ace : domain));
+	if (why != NULL)
+		rc = check_error(addr, why, e);
+	idn2_free(ace);
+	return rc;
 }
 
 char *

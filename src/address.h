@@ -53,6 +53,15 @@ int address_normalize_sender(const char *arg, char **out, struct error *e);
  * NULL with ST_DATAERR naming the address.  The result is newly allocated. */
 char *address_to_wire(const char *addr, bool *needs_smtputf8, struct error *e);
 
+/* Checks that addr, an address in the form address_to_wire() returns, is
+ * an RFC 5321 4.1.2 Mailbox: a Local-part (Dot-string or Quoted-string,
+ * UTF-8 allowed as RFC 6531 says), '@', then a domain of dot-separated
+ * letter-digit-hyphen labels of 1 to 63 octets, at most 255 octets, whose
+ * "xn--" labels are valid IDNA (U-labels are checked as their A-labels),
+ * or an address literal [IPv4] or [IPv6:...].  Returns 0, or -1 with
+ * ST_DATAERR naming the address and what is wrong. */
+int address_check_mailbox(const char *addr, struct error *e);
+
 /* True if every byte of s is below 0x80. */
 bool address_is_ascii(const char *s);
 

@@ -31,19 +31,21 @@ is_ftext(unsigned char c)
 
 /* If line[0..n) starts a field, the length of its name, and *colon is
  * where its ':' is; else 0.  Blanks before the ':' are obsolete syntax
- * (RFC 5322 4.5) that real mail still has. */
+ * (RFC 5322 4.5) that real mail still has.  *cut (may be NULL) says
+ * whether line ends before it could tell: a name, maybe blanks, no ':'
+ * yet. */
 static size_t
-field_name_len(const char *line, size_t n, size_t *colon)
+field_name_len(const char *line, size_t n, size_t *colon, bool *cut)
 {
 	size_t i = 0, j;
 
 	while (i < n && is_ftext((unsigned char)line[i]))
 		i++;
-	if (i == 0)
-		return 0;
 	for (j = i; j < n && (line[j] == ' ' || line[j] == '\t'); j++)
 		;
-	if (j >= n || line[j] != ':')
+	if (cut != NULL)
+		*cut = j >= n;
+	if (i == 0 || j >= n || line[j] != ':')
 		return 0;
 	*colon = j;
 	return i;
@@ -78,7 +80,7 @@ is_mbox_from(const char *buf, size_t len)
 	size_t colon;
 
 	return len >= 5 && memcmp(buf, "From ", 5) == 0 &&
-	       field_name_len(buf, content_len(buf, 0, next_line(buf, len, 0)), &colon) == 0;
+	       field_name_len(buf, content_len(buf, 0, next_line(buf, len, 0)), &colon, NULL) == 0;
 }
 
 /* Hands a complete field to cb; returns cb's answer. */
@@ -95,9 +97,17 @@ flush_field(struct message_field *f, message_field_cb cb, void *ctx, struct erro
 	return rc;
 }
 
+static int
+too_large(size_t max, struct error *e)
+{
+	return error_set(e, ST_DATAERR, _("headers larger than %zu bytes"), max);
+}
+
 /* The one scanner behind message_layout() and message_fields().  Returns
  * 0 when the headers were scanned to their end, 1 when cb stopped it, -1
- * on error. */
+ * on error.  buf may be the first bytes of a longer message (a reader's
+ * head): a last line without LF past max is then not judged as a body
+ * line while it may still be a field. */
 static int
 scan_headers(const char *buf, size_t len, size_t max, message_field_cb cb, void *ctx,
 	     struct message_layout *lay, struct error *e)
@@ -111,15 +121,20 @@ scan_headers(const char *buf, size_t len, size_t max, message_field_cb cb, void 
 		pos = next_line(buf, len, 0);
 		line++;
 	}
+	if (pos > max)
+		return too_large(max, e);
 	lay->header_start = lay->header_end = pos;
 	while (pos < len) {
 		size_t next = next_line(buf, len, pos);
 		size_t n = content_len(buf, pos, next);
 		size_t colon = 0, name_len = 0;
 		bool cont = f.raw != NULL && (buf[pos] == ' ' || buf[pos] == '\t');
+		bool cut = false;
 
 		if (!cont)
-			name_len = field_name_len(buf + pos, n, &colon);
+			name_len = field_name_len(buf + pos, n, &colon, &cut);
+		if (!cont && name_len == 0 && cut && n > 0 && next > max && buf[next - 1] != '\n')
+			return too_large(max, e);
 		if (!cont && name_len == 0) {
 			/* An empty line, or the first line of the body. */
 			rc = flush_field(&f, cb, ctx, e);
@@ -129,7 +144,7 @@ scan_headers(const char *buf, size_t len, size_t max, message_field_cb cb, void 
 			return rc < 0 ? -1 : rc > 0;
 		}
 		if (next > max)
-			return error_set(e, ST_DATAERR, _("headers larger than %zu bytes"), max);
+			return too_large(max, e);
 		if (memchr(buf + pos, '\0', n) != NULL)
 			return error_set(e, ST_DATAERR, _("NUL byte in header line %zu"), line);
 		if (cont) {
@@ -312,8 +327,10 @@ from_cb(void *ctx, const struct message_field *f, struct error *e)
 	if (!message_field_is(f, "From"))
 		return 0;
 	strlist_init(&l);
-	if (field_addresses(f, &l, e) < 0)
+	if (field_addresses(f, &l, e) < 0) {
+		strlist_free(&l);
 		return -1;
+	}
 	if (l.n > 0)
 		fc->addr = xstrdup(l.v[0]);
 	strlist_free(&l);
@@ -368,28 +385,6 @@ message_make_msgid(const char *domain)
 	return msgid;
 }
 
-static void
-base64_append(struct buf *b, const unsigned char *p, size_t n)
-{
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned long v = (unsigned long)p[i] << 16;
-		char q[4];
-
-		if (i + 1 < n)
-			v |= (unsigned long)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		q[0] = tab[(v >> 18) & 63];
-		q[1] = tab[(v >> 12) & 63];
-		q[2] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
-		q[3] = i + 2 < n ? tab[v & 63] : '=';
-		buf_append(b, q, 4);
-	}
-}
-
 /* The number of bytes of the UTF-8 character at s (1 for a stray byte),
  * never more than n. */
 static size_t
@@ -404,12 +399,12 @@ utf8_char_len(const unsigned char *s, size_t n)
 }
 
 /* RFC 2047 encoded-words, "B" encoding, split between characters so each
- * word stays within 75 characters (45 bytes of text) and folded between
- * words. */
+ * word stays within 75 characters (45 bytes of text); separated by spaces,
+ * where append_folded() may fold. */
 #define ENCODED_WORD_TEXT 45
 
 static void
-append_encoded_words(struct buf *b, const char *name, const char *eol)
+append_encoded_words(struct buf *b, const char *name)
 {
 	const unsigned char *s = (const unsigned char *)name;
 	size_t n = strlen(name);
@@ -424,31 +419,60 @@ append_encoded_words(struct buf *b, const char *name, const char *eol)
 				break;
 			end += c;
 		}
-		if (start > 0) {
-			buf_puts(b, eol);
+		if (start > 0)
 			buf_puts(b, " ");
-		}
 		buf_puts(b, "=?UTF-8?B?");
-		base64_append(b, s + start, end - start);
+		base64_encode(s + start, end - start, b);
 		buf_puts(b, "?=");
 		start = end;
 	}
 }
 
+/* RFC 5322 2.1.1: a line SHOULD be at most 78 characters. */
+#define FOLD_WIDTH 78
+/* A longer run without blanks in a display name could not be folded:
+ * the name is written as encoded-words instead. */
+#define NAME_WORD_MAX 70
+
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* The longest run of s without blanks. */
+static size_t
+longest_word(const char *s)
+{
+	size_t best = 0, run = 0;
+
+	for (; *s != '\0'; s++) {
+		run = is_blank(*s) ? 0 : run + 1;
+		if (run > best)
+			best = run;
+	}
+	return best;
+}
+
 /* An RFC 5322 display name: atoms as they are, other printable ASCII as
- * a quoted-string (3.2.4), anything else as encoded-words (RFC 2047). */
+ * a quoted-string (3.2.4), anything else, or a word too long to fold, as
+ * encoded-words (RFC 2047). */
 static void
-append_display_name(struct buf *b, const char *name, const char *eol)
+append_display_name(struct buf *b, const char *name)
 {
 	static const char atext_specials[] = "!#$%&'*+-/=?^_`{|}~";
 	bool phrase = name[0] != ' ';
 	size_t n = strlen(name);
 
+	if (longest_word(name) > NAME_WORD_MAX) {
+		append_encoded_words(b, name);
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
 
 		if (c < 0x20 || c >= 0x7f) {
-			append_encoded_words(b, name, eol);
+			append_encoded_words(b, name);
 			return;
 		}
 		if (c == ' ')
@@ -468,6 +492,31 @@ append_display_name(struct buf *b, const char *name, const char *eol)
 		buf_append(b, name + i, 1);
 	}
 	buf_puts(b, "\"");
+}
+
+/* Appends the unfolded field line, then eol, folded as RFC 5322 2.2.3
+ * says: a line break goes before a blank, so unfolding gives the line
+ * back.  Lines stay within FOLD_WIDTH where a blank allows; a fold goes
+ * only before a blank that follows a non-blank, so no line is blank. */
+static void
+append_folded(struct buf *b, const char *line, const char *eol)
+{
+	size_t n = strlen(line), start = 0;
+
+	while (n - start > FOLD_WIDTH) {
+		size_t cut = 0;
+
+		for (size_t i = start + 1; i < n && (cut == 0 || i - start <= FOLD_WIDTH); i++)
+			if (is_blank(line[i]) && !is_blank(line[i - 1]))
+				cut = i;
+		if (cut == 0)
+			break;
+		buf_append(b, line + start, cut - start);
+		buf_puts(b, eol);
+		start = cut;
+	}
+	buf_puts(b, line + start);
+	buf_puts(b, eol);
 }
 
 /* What gets into a generated field must not end it early. */
@@ -506,6 +555,26 @@ rewrite_append(struct buf *out, const char *p, size_t n, struct error *e)
 	return 0;
 }
 
+/* On the wire a lone CR ends a line (wire.h): in a field it would split
+ * the field other than it was read here, so it is refused.  A CR at the
+ * very end (the last line, without LF) is a line end. */
+static int
+check_lone_cr(const struct message_field *f, struct error *e)
+{
+	size_t line = f->line;
+
+	for (size_t i = 0; i + 1 < f->raw_len; i++) {
+		if (f->raw[i] == '\n')
+			line++;
+		else if (f->raw[i] == '\r' && f->raw[i + 1] != '\n')
+			return error_set(e, ST_DATAERR,
+					 _("CR without LF in header line %zu; end lines with LF "
+					   "or CRLF"),
+					 line);
+	}
+	return 0;
+}
+
 static int
 rewrite_cb(void *ctx, const struct message_field *f, struct error *e)
 {
@@ -513,6 +582,8 @@ rewrite_cb(void *ctx, const struct message_field *f, struct error *e)
 	enum rewrite_kind kind = RW_OTHER;
 	bool had;
 
+	if (check_lone_cr(f, e) < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof rewrite_fields / sizeof rewrite_fields[0]; i++)
 		if (message_field_is(f, rewrite_fields[i].name))
 			kind = rewrite_fields[i].kind;
@@ -532,7 +603,7 @@ rewrite_cb(void *ctx, const struct message_field *f, struct error *e)
 static char *
 make_from_field(const struct message_rewrite *opts, const char *eol)
 {
-	struct buf b;
+	struct buf b, folded;
 	char *s;
 
 	if (opts->from_header == MESSAGE_SET_OFF || opts->from_addr == NULL ||
@@ -541,13 +612,16 @@ make_from_field(const struct message_rewrite *opts, const char *eol)
 	buf_init(&b, 0);
 	buf_puts(&b, "From: ");
 	if (opts->from_name != NULL && *opts->from_name != '\0') {
-		append_display_name(&b, opts->from_name, eol);
-		buf_printf(&b, " <%s>%s", opts->from_addr, eol);
+		append_display_name(&b, opts->from_name);
+		buf_printf(&b, " <%s>", opts->from_addr);
 	} else {
-		buf_printf(&b, "%s%s", opts->from_addr, eol);
+		buf_puts(&b, opts->from_addr);
 	}
-	s = xstrdup(b.data);
+	buf_init(&folded, 0);
+	append_folded(&folded, b.data, eol);
+	s = xstrdup(folded.data);
 	buf_free(&b);
+	buf_free(&folded);
 	return s;
 }
 
@@ -612,9 +686,12 @@ message_rewrite_headers(const char *hdr, size_t hlen, const struct message_rewri
 	rc.from_field = from_field;
 	if (message_fields(hdr, hlen, rewrite_cb, &rc, e) < 0)
 		goto out;
-	/* Only the last field can lack a line ending (no body, no LF at EOF). */
+	/* Only the last field can lack a line ending (no body, no LF at EOF);
+	 * one that ends in CR gets just the LF: CR CRLF would be two line ends
+	 * on the wire, an empty line ending the headers early. */
 	if (out->len > 0 && out->data[out->len - 1] != '\n' &&
-	    rewrite_append(out, lay.eol, strlen(lay.eol), e) < 0)
+	    rewrite_append(out, out->data[out->len - 1] == '\r' ? "\n" : lay.eol,
+			   out->data[out->len - 1] == '\r' ? 1 : strlen(lay.eol), e) < 0)
 		goto out;
 	r = append_missing(&rc, lay.eol, e);
 out:

@@ -46,7 +46,11 @@ struct message_layout {
 
 /* Finds the header block of buf[0..len).  More than max_header bytes up to
  * the end of the headers (the mbox line included) is an ST_DATAERR error
- * "headers larger than N bytes"; so is a NUL in a header line. */
+ * "headers larger than N bytes"; so is a NUL in a header line.
+ * buf may be only the first bytes of the message (at least max_header + 2
+ * of them, see spool_read()): a last line without LF that ends past
+ * max_header and may still be a field counts as too large, never as the
+ * first line of the body. */
 int message_layout(const char *buf, size_t len, size_t max_header, struct message_layout *out,
 		   struct error *e);
 
@@ -112,8 +116,9 @@ struct message_rewrite {
  * if there is none): the wire writer makes all endings CRLF later.  out
  * always ends with a line ending unless it is empty, and never with the
  * empty line: the caller writes layout.eol, then the body.  A from_name or
- * from_addr with a line break, or out growing past its bound, is an
- * ST_DATAERR error. */
+ * from_addr with a line break, a CR not followed by LF in a header line
+ * (on the wire it would end the line, splitting the field), or out growing
+ * past its bound, is an ST_DATAERR error. */
 int message_rewrite_headers(const char *hdr, size_t hlen, const struct message_rewrite *opts,
 			    struct buf *out, struct error *e);
 

@@ -77,10 +77,13 @@ spool_read(int in, const char *dir, unsigned long long limit, size_t head_max, s
 	   struct error *e)
 {
 	static char block[65536];
+	/* Room for the empty line (CRLF) after a header block of exactly
+	 * head_max bytes, so that message_layout() sees where it ends. */
+	size_t keep = head_max + 2;
 	bool prev_cr = false, head_done = false;
 
 	memset(sp, 0, sizeof *sp);
-	buf_init(&sp->head, head_max + 1);
+	buf_init(&sp->head, keep);
 	sp->fd = open_private(dir, e);
 	if (sp->fd < 0)
 		return -1;
@@ -105,8 +108,8 @@ spool_read(int in, const char *dir, unsigned long long limit, size_t head_max, s
 		}
 		/* Only the header block is kept in memory: once an empty line
 		 * is in, the head is complete (peak memory stays small). */
-		if (sp->head.len < head_max && !head_done) {
-			size_t take = head_max - sp->head.len;
+		if (sp->head.len < keep && !head_done) {
+			size_t take = keep - sp->head.len;
 
 			buf_append(&sp->head, block, (size_t)n < take ? (size_t)n : take);
 			head_done = message_has_blank_line(sp->head.data, sp->head.len);

@@ -156,6 +156,10 @@ to_wire(const char *addr, struct strlist *out, bool *smtputf8, struct error *e)
 	w = address_to_wire(addr, &utf8, e);
 	if (w == NULL)
 		return -1;
+	if (address_check_mailbox(w, e) < 0) {
+		free(w);
+		return -1;
+	}
 	*smtputf8 |= utf8;
 	if (strlist_contains(out, w))
 		free(w);
@@ -203,11 +207,18 @@ build_envelope(const struct session *s, const char *hdr, size_t hlen, const char
 		env->from = xstrdup("");
 	}
 	for (size_t i = 0; i < raw.n; i++) {
-		/* A local name ("root" from cron) takes the sender's domain. */
-		char *q = strchr(raw.v[i], '@') == NULL && domain != NULL
-				  ? address_qualify(raw.v[i], domain + 1)
-				  : xstrdup(raw.v[i]);
-		int r = to_wire(q, &env->rcpts, &env->smtputf8, e);
+		/* A local name ("root" from cron) takes the sender's domain; a
+		 * dotted one too ("first.last"), but it may be a mistyped
+		 * address: say so. */
+		bool local = strchr(raw.v[i], '@') == NULL && domain != NULL;
+		char *q = local ? address_qualify(raw.v[i], domain + 1) : xstrdup(raw.v[i]);
+		int r;
+
+		r = to_wire(q, &env->rcpts, &env->smtputf8, e);
+		if (r == 0 && local && strchr(raw.v[i], '.') != NULL)
+			log_warning(_("recipient %s has no domain; sending to %s (write "
+				      "local-part@domain to mean another)"),
+				    raw.v[i], q);
 
 		free(q);
 		if (r < 0)

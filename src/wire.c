@@ -1,41 +1,35 @@
-/* wire.c - CRLF normalisation, dot-stuffing and long-line breaking for DATA.
+/* wire.c - CRLF normalisation and dot-stuffing for DATA.
  *
  * Untrusted input: the message body, which may hold any byte.  The output
- * grows by at most one byte per input byte (LF -> CRLF, '.' -> '..', a CRLF
- * every 998 octets), so a caller can bound its buffer. */
+ * grows by at most one byte per input byte (LF -> CRLF, CR -> CRLF,
+ * '.' -> '..'), so a caller can bound its buffer. */
 #include "config.h"
 
 #include "wire.h"
-
-#include <string.h>
 
 void
 wire_init(struct wire_encoder *w)
 {
 	w->at_line_start = true;
 	w->pending_cr = false;
-	w->line_len = 0;
 }
 
 static int
 put_crlf(struct wire_encoder *w, struct buf *out)
 {
 	w->at_line_start = true;
-	w->line_len = 0;
 	return buf_append(out, "\r\n", 2);
 }
 
-/* One ordinary octet (not part of a line ending). */
-static int
-put_octet(struct wire_encoder *w, char c, struct buf *out)
+/* The length of the run of in[0..n) up to the first CR or LF. */
+static size_t
+plain_run(const char *in, size_t n)
 {
-	if (w->line_len == WIRE_LINE_MAX && put_crlf(w, out) < 0)
-		return -1;
-	if (w->at_line_start && c == '.' && buf_append(out, ".", 1) < 0)
-		return -1;
-	w->at_line_start = false;
-	w->line_len++;
-	return buf_append(out, &c, 1);
+	size_t run = 0;
+
+	while (run < n && in[run] != '\r' && in[run] != '\n')
+		run++;
+	return run;
 }
 
 int
@@ -44,48 +38,30 @@ wire_encode(struct wire_encoder *w, const char *in, size_t n, struct buf *out)
 	size_t i = 0;
 
 	while (i < n) {
-		char c = in[i];
+		size_t run;
 
 		if (w->pending_cr) {
+			/* The CR already ended the line; its LF adds nothing. */
 			w->pending_cr = false;
-			if (c == '\n') {
-				if (put_crlf(w, out) < 0)
-					return -1;
+			if (in[i] == '\n') {
 				i++;
 				continue;
 			}
-			if (put_octet(w, '\r', out) < 0)
-				return -1;
 		}
-		if (c == '\r') {
-			w->pending_cr = true;
-			i++;
-			continue;
-		}
-		if (c == '\n') {
+		if (in[i] == '\r' || in[i] == '\n') {
+			w->pending_cr = in[i] == '\r';
 			if (put_crlf(w, out) < 0)
 				return -1;
 			i++;
 			continue;
 		}
-		if (!w->at_line_start && w->line_len < WIRE_LINE_MAX) {
-			/* Fast path: copy the run of plain octets up to the next line
-			 * ending or the line-length limit in one go. */
-			size_t room = WIRE_LINE_MAX - w->line_len;
-			size_t run = 0;
-
-			while (run < room && i + run < n && in[i + run] != '\r' &&
-			       in[i + run] != '\n')
-				run++;
-			if (buf_append(out, in + i, run) < 0)
-				return -1;
-			w->line_len += run;
-			i += run;
-			continue;
-		}
-		if (put_octet(w, c, out) < 0)
+		if (w->at_line_start && in[i] == '.' && buf_append(out, ".", 1) < 0)
 			return -1;
-		i++;
+		w->at_line_start = false;
+		run = plain_run(in + i, n - i);
+		if (buf_append(out, in + i, run) < 0)
+			return -1;
+		i += run;
 	}
 	return 0;
 }
@@ -93,11 +69,7 @@ wire_encode(struct wire_encoder *w, const char *in, size_t n, struct buf *out)
 int
 wire_finish(struct wire_encoder *w, struct buf *out)
 {
-	if (w->pending_cr) {
-		w->pending_cr = false;
-		if (put_octet(w, '\r', out) < 0)
-			return -1;
-	}
+	w->pending_cr = false;
 	if (!w->at_line_start && put_crlf(w, out) < 0)
 		return -1;
 	return buf_append(out, ".\r\n", 3);

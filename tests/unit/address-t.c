@@ -6,6 +6,7 @@
 
 #include "tests/tap/basic.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +84,18 @@ static const struct {
 	{"good@x, John Doe", 0, NULL},
 	{"\"\"@x", 0, NULL},
 	{"Joe <joe@x", 0, NULL},
+	/* A backslash as the very last byte quotes nothing (the parser must
+	 * not read past the end: run under the sanitizers). */
+	{"\"abc\\", 0, NULL},
+	{"a@b, \"abc\\", 0, NULL},
+	{"(abc\\", 0, NULL},
+	{"a@b (c\\", 0, NULL},
+	{"a@b (c \\)", 0, NULL},
+	{"a@[1.2.3.4\\", 0, NULL},
+	{"a@b, <c@[1.2.3.4\\", 0, NULL},
+	{"a@example.org, \"unterminated", 0, NULL},
+	{"\"a\\\\\"@x", 0, "\"a\\\\\"@x"},
+	{"a@b (c\\\\)", 0, "a@b"},
 };
 
 static char *
@@ -103,12 +116,15 @@ static void
 test_list(void)
 {
 	for (size_t i = 0; i < sizeof list_cases / sizeof list_cases[0]; i++) {
-		const char *in = list_cases[i].in;
-		size_t len = list_cases[i].len ? list_cases[i].len : strlen(in);
+		size_t len = list_cases[i].len ? list_cases[i].len : strlen(list_cases[i].in);
+		/* An exact copy without a terminating NUL, so that the sanitizers
+		 * see any read past the end. */
+		char *in = xmalloc(len ? len : 1);
 		struct strlist l;
 		struct error e;
 		int rc;
 
+		memcpy(in, list_cases[i].in, len);
 		strlist_init(&l);
 		error_clear(&e);
 		rc = address_list_parse(in, len, &l, &e);
@@ -123,6 +139,7 @@ test_list(void)
 			free(got);
 		}
 		strlist_free(&l);
+		free(in);
 	}
 }
 
@@ -315,6 +332,85 @@ test_wire(void)
 	ok(!address_is_ascii("a@b\xc3\xbc"), "non-ASCII address");
 }
 
+/* RFC 5321 Mailbox syntax; shown: a part of the error message. */
+static const struct {
+	const char *addr;
+	const char *shown; /* NULL: valid */
+} mailbox_cases[] = {
+	{"a@example.org", NULL},
+	{"first.last+tag@sub.example.org", NULL},
+	{"\"john doe\"@example.org", NULL},
+	{"\"a\\\"b\"@x", NULL},
+	{"\"a@b\"@example.org", NULL},
+	{"a@localhost", NULL},
+	{"a@xn--bcher-kva.example", NULL},
+	{"a@XN--BCHER-KVA.example", NULL},
+	{"a@xn--ls8h.example", NULL},
+	{"a@[192.0.2.1]", NULL},
+	{"a@[IPv6:2001:db8::1]", NULL},
+	{"a@[ipv6:::1]", NULL},
+	{"\xc3\xbcser@b\xc3\xbc"
+	 "cher.example",
+	 NULL},
+	{"a@0.example", NULL},
+	{"a@b@c", "\"a@b@c\": the part before the last @"},
+	{"a@example..org", "\"a@example..org\": the domain is not a valid host name"},
+	{"a@-bad-.org", "\"a@-bad-.org\": the domain is not a valid host name"},
+	{"a@bad-.org", "not a valid host name"},
+	{"a@example.org.", "not a valid host name"},
+	{"a@.example.org", "not a valid host name"},
+	{"a@my_host.example", "not a valid host name"},
+	{"a@", "not a valid host name"},
+	{"a@xn--zz", "\"a@xn--zz\": the domain has an invalid xn-- (IDNA) label"},
+	{"a@xn--a.example", "invalid xn-- (IDNA) label"},
+	{"a@sub.xn--zz.example", "invalid xn-- (IDNA) label"},
+	{"carol.example.net", "\"carol.example.net\": no domain"},
+	{"root", "no domain"},
+	{"", "no domain"},
+	{"@example.org", "not a valid local part"},
+	{".a@example.org", "not a valid local part"},
+	{"a.@example.org", "not a valid local part"},
+	{"a..b@example.org", "not a valid local part"},
+	{"a(b)@example.org", "not a valid local part"},
+	{"\"\"@example.org", "not a valid local part"},
+	{"\"a\\\"@example.org", "no domain"},
+	{"a@[1.2.3]", "address literal"},
+	{"a@[1.2.3.4", "address literal"},
+	{"a@[IPv6:1.2.3.4]", "address literal"},
+	{"a@[example.org]", "address literal"},
+	{"a@b\xc3\xbc_cher.example", "not a valid host name"},
+};
+
+static void
+test_mailbox(void)
+{
+	char label[80], domain[300];
+
+	for (size_t i = 0; i < sizeof mailbox_cases / sizeof mailbox_cases[0]; i++) {
+		struct error e;
+		int rc;
+
+		error_clear(&e);
+		rc = address_check_mailbox(mailbox_cases[i].addr, &e);
+		if (mailbox_cases[i].shown == NULL) {
+			is_int(0, rc, "mailbox %zu: valid (%s)", i, e.msg);
+			continue;
+		}
+		ok(rc == -1 && e.status == ST_DATAERR && strstr(e.msg, mailbox_cases[i].shown),
+		   "mailbox %zu: refused (%s)", i, e.msg);
+	}
+	/* Labels of up to 63 octets, domains of up to 255. */
+	memset(label, 'a', sizeof label);
+	snprintf(domain, sizeof domain, "a@%.63s.example", label);
+	is_int(0, address_check_mailbox(domain, NULL), "63-octet label");
+	snprintf(domain, sizeof domain, "a@%.64s.example", label);
+	is_int(-1, address_check_mailbox(domain, &(struct error){0}), "64-octet label refused");
+	snprintf(domain, sizeof domain, "a@%.63s.%.63s.%.63s.%.63s", label, label, label, label);
+	is_int(0, address_check_mailbox(domain, NULL), "255-octet domain");
+	snprintf(domain, sizeof domain, "a@%.63s.%.63s.%.63s.%.63s.a", label, label, label, label);
+	is_int(-1, address_check_mailbox(domain, &(struct error){0}), "257-octet domain refused");
+}
+
 static const struct {
 	const char *addr, *domain, *want;
 } qualify_cases[] = {
@@ -346,6 +442,7 @@ main(void)
 	test_check();
 	test_sender();
 	test_wire();
+	test_mailbox();
 	test_qualify();
 	return 0;
 }

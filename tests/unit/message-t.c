@@ -64,6 +64,21 @@ static const struct {
 	{MEM("Subject: 012345678\n\nmuch longer body"), 19, "Subject: 012345678\n",
 	 MEM("much longer body"), true, "\n"},
 	{MEM("Subject: 012345678\n\n"), 18, NULL, MEM("headers larger than 18 bytes"), false, NULL},
+	/* A reader's head: the first max + 2 bytes of a longer message.  A
+	 * header block of exactly max bytes and its CRLF empty line fit. */
+	{"Subject: 012345678\n\r\nbody", 21, 19, "Subject: 012345678\n", MEM(""), true, "\n"},
+	{"Subject: 012345678\n\nbody", 21, 19, "Subject: 012345678\n", MEM("b"), true, "\n"},
+	/* A field cut by the end of the head is never taken for the body. */
+	{"Subject: 012345678\nBcc: x@y\n\n", 21, 19, NULL, MEM("headers larger than 19 bytes"),
+	 false, NULL},
+	{"Subject: 012345678\n Bcc: x@y\n\n", 21, 19, NULL, MEM("headers larger than 19 bytes"),
+	 false, NULL},
+	{"Subject: 0123456789\nBcc: x@y\n\n", 21, 19, NULL, MEM("headers larger than 19 bytes"),
+	 false, NULL},
+	/* A body line that cannot be a field may start just before max. */
+	{"Subject: 012345678\n:) x", 21, 19, "Subject: 012345678\n", MEM(":)"), false, "\n"},
+	{MEM("From me@x Thu Nov 26 09:25:45 2026\n\nbody"), 10, NULL,
+	 MEM("headers larger than 10 bytes"), false, NULL},
 };
 
 static void
@@ -244,6 +259,10 @@ static const struct {
 	{"From sender@x Thu Nov 26 09:25:45 2026\nTo: a@b\n", ""},
 	{"Sender: s@x\nFrom: \"A, B\" <ab@x>\n", "ab@x"},
 	{"From: John Doe\n", "!"},
+	/* The address parsed before the error is freed (the sanitizer build
+	 * checks for the leak). */
+	{"From: a@example.org, \"unterminated\n", "!"},
+	{"From: a@example.org, b@example.org (x\\\n", "!"},
 };
 
 static void
@@ -349,6 +368,19 @@ static const struct {
 	{MEM(""), true, AUTO, OFF, OFF, "me@x", "Evil\r\nBcc: x@y", 0, NULL, "line break"},
 	{MEM(""), true, AUTO, OFF, OFF, "me@x\nBcc: x@y", NULL, 0, NULL, "line break"},
 	{MEM("To: a\0b\n"), true, OFF, OFF, OFF, NULL, NULL, 0, NULL, "NUL byte in header line 1"},
+	/* A lone CR in a header line would end the line on the wire. */
+	{MEM("Subject: a\rBcc: x@y\n"), true, OFF, OFF, OFF, NULL, NULL, 0, NULL,
+	 "CR without LF in header line 1; end lines with LF or CRLF"},
+	{MEM("To: a@b\nSubject: a\r\r\n"), true, OFF, OFF, OFF, NULL, NULL, 0, NULL,
+	 "CR without LF in header line 2"},
+	{MEM("To: a@b\nSubject: a\n b\rc\n"), true, OFF, OFF, OFF, NULL, NULL, 0, NULL,
+	 "CR without LF in header line 3"},
+	/* A CR ending the last line is its line end: not CR CR LF, which
+	 * would be an empty line on the wire. */
+	{MEM("To: a@b\r\nSubject: s\r"), true, AUTO, OFF, OFF, "me@x", NULL, 0,
+	 "To: a@b\r\nSubject: s\r\nFrom: me@x\r\n", NULL},
+	{MEM("To: a@b\nSubject: s\r"), true, OFF, OFF, OFF, NULL, NULL, 0,
+	 "To: a@b\nSubject: s\r\n", NULL},
 	{MEM("Subject: 0123456789\nTo: 0123456789\n"), true, OFF, OFF, OFF, NULL, NULL, 30, NULL,
 	 "headers larger than 30 bytes"},
 	{MEM("Subject: 0123\n"), true, AUTO, AUTO, OFF, "me@x", NULL, 40, NULL,
@@ -525,6 +557,85 @@ test_8bit(void)
 		       i);
 }
 
+/* The From: field made for name: every line within 78 characters (or
+ * one word that cannot be folded), continuation lines start with a blank,
+ * and unfolding and decoding the encoded-words gives name back. */
+static void
+check_folded_from(const char *name, const char *what)
+{
+	struct message_rewrite opts = {
+		.from_header = ON,
+		.date_header = OFF,
+		.msgid_header = OFF,
+		.from_addr = "me@example.org",
+		.from_name = name,
+	};
+	struct buf out, unfolded, decoded;
+	struct error e;
+	bool lines_ok = true;
+	const char *p, *end;
+
+	buf_init(&out, 0);
+	buf_init(&unfolded, 0);
+	buf_init(&decoded, 0);
+	is_int(0, message_rewrite_headers(MEM("Subject: s\n"), &opts, &out, &e), "%s: rewrite (%s)",
+	       what, e.msg);
+	is_int(0, strncmp(out.data, "Subject: s\nFrom: ", 17), "%s: the From field follows", what);
+	for (p = out.data + 11; *p != '\0'; p = end + 1) {
+		end = strchr(p, '\n');
+		if (end == NULL || (p > out.data + 11 && *p != ' ') ||
+		    (end - p > 78 && memchr(p + 1, ' ', (size_t)(end - p - 1)) != NULL))
+			lines_ok = false;
+		if (end == NULL)
+			break;
+		buf_append(&unfolded, p, (size_t)(end - p));
+	}
+	ok(lines_ok, "%s: folded into lines of at most 78 characters", what);
+	buf_puts(&unfolded, "");
+	/* The display name: encoded-words (spaces between them ignored),
+	 * else the text itself. */
+	p = unfolded.data + 6;
+	end = strstr(p, " <me@example.org>");
+	if (strncmp(p, "=?UTF-8?B?", 10) != 0) {
+		buf_append(&decoded, p, end != NULL ? (size_t)(end - p) : 0);
+	} else {
+		while (p < end) {
+			const char *q = strstr(p + 10, "?=");
+
+			base64_decode(p + 10, (size_t)(q - p - 10), &decoded);
+			p = q + 2 + (q[2] == ' ');
+		}
+	}
+	buf_puts(&decoded, "");
+	ok(end != NULL && strcmp(end, " <me@example.org>") == 0, "%s: the address ends it", what);
+	is_string(name, decoded.data, "%s: the name comes back", what);
+	buf_free(&out);
+	buf_free(&unfolded);
+	buf_free(&decoded);
+}
+
+static void
+test_fold(void)
+{
+	char name[5001];
+
+	memset(name, 'x', 5000);
+	name[5000] = '\0';
+	check_folded_from(name, "5000-character word");
+	for (size_t i = 5; i < 5000; i += 6)
+		name[i] = ' ';
+	check_folded_from(name, "5000 characters of words");
+	memset(name, 'y', 71);
+	name[71] = '\0';
+	check_folded_from(name, "71-character word");
+	memcpy(name, "Ab ", 3);
+	check_folded_from(name, "a 68-character word after a short one");
+	for (size_t i = 0; i < 1000; i++)
+		memcpy(name + 2 * i, "\xc3\xa4", 2);
+	name[2000] = '\0';
+	check_folded_from(name, "1000 two-byte characters");
+}
+
 int
 main(void)
 {
@@ -537,6 +648,7 @@ main(void)
 	test_from();
 	test_rewrite();
 	test_undisclosed();
+	test_fold();
 	test_blank_line();
 	test_generated_msgid();
 	test_date();
