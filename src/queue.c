@@ -222,6 +222,54 @@ open_error(const char *dir, int err, struct error *e)
 			 dir, strerror(err));
 }
 
+/* The queue directory and each of its subdirectories must be the user's
+ * and writable by nobody else: another user who can add files there could
+ * plant a message that the owner's flush sends through the owner's
+ * account. */
+static int
+check_dir(const char *path, const struct stat *st, struct error *e)
+{
+	if (st->st_uid != geteuid())
+		return error_set(
+			e, ST_CANTCREAT,
+			_("the queue directory %s belongs to uid %ld, not to you (uid %ld); "
+			  "run: chown %ld %s, or set queue_dir"),
+			path, (long)st->st_uid, (long)geteuid(), (long)geteuid(), path);
+	if (st->st_mode & 022)
+		return error_set(e, ST_CANTCREAT,
+				 _("the queue directory %s is writable by others (mode %03o); run: "
+				   "chmod 700 %s"),
+				 path, (unsigned)(st->st_mode & 0777), path);
+	return 0;
+}
+
+/* Creates and checks tmp/ msg/ state/ failed/. */
+static int
+open_subdirs(struct queue *q, struct error *e)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
+		char *path;
+		int rc;
+
+		if (mkdirat(q->dirfd, subdirs[i], 0700) < 0 && errno != EEXIST)
+			return open_error(q->dir, errno, e);
+		if (fstatat(q->dirfd, subdirs[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			return error_set(e, ST_CANTCREAT,
+					 _("%s/%s is not a directory; move it away so that outbox "
+					   "can use the queue"),
+					 q->dir, subdirs[i]);
+		path = xasprintf("%s/%s", q->dir, subdirs[i]);
+		rc = check_dir(path, &st, e);
+		free(path);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 queue_open(struct queue *q, const char *dir, struct error *e)
 {
@@ -244,37 +292,9 @@ queue_open(struct queue *q, const char *dir, struct error *e)
 		queue_close(q);
 		return open_error(dir, err, e);
 	}
-	if (st.st_uid != geteuid()) {
-		error_set(e, ST_CANTCREAT,
-			  _("the queue directory %s belongs to uid %ld, not to you (uid %ld); "
-			    "run: chown %ld %s, or set queue_dir"),
-			  dir, (long)st.st_uid, (long)geteuid(), (long)geteuid(), dir);
+	if (check_dir(dir, &st, e) < 0 || open_subdirs(q, e) < 0) {
 		queue_close(q);
 		return -1;
-	}
-	if (st.st_mode & 022) {
-		error_set(e, ST_CANTCREAT,
-			  _("the queue directory %s is writable by others (mode %03o); run: "
-			    "chmod 700 %s"),
-			  dir, (unsigned)(st.st_mode & 0777), dir);
-		queue_close(q);
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
-		if (mkdirat(q->dirfd, subdirs[i], 0700) < 0 && errno != EEXIST) {
-			err = errno;
-			queue_close(q);
-			return open_error(dir, err, e);
-		}
-		if (fstatat(q->dirfd, subdirs[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISDIR(st.st_mode)) {
-			error_set(e, ST_CANTCREAT,
-				  _("%s/%s is not a directory; move it away so that outbox "
-				    "can use the queue"),
-				  dir, subdirs[i]);
-			queue_close(q);
-			return -1;
-		}
 	}
 	return 0;
 }

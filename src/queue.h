@@ -39,9 +39,10 @@ struct queue {
  * NULL when there is no home directory at all (never a /tmp fallback). */
 char *queue_default_dir(void);
 
-/* Creates the layout when missing and checks it: the directory must be
- * owned by the user and not group/world-writable (ST_CANTCREAT naming the
- * directory and the chmod/chown to run). */
+/* Creates the layout when missing and checks it: the directory and each
+ * of tmp/ msg/ state/ failed/ (real directories, not symbolic links) must
+ * be owned by the user and not group/world-writable (ST_CANTCREAT naming
+ * the directory and the chmod/chown to run). */
 int queue_open(struct queue *q, const char *dir, struct error *e);
 void queue_close(struct queue *q);
 

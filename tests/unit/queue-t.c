@@ -224,6 +224,20 @@ test_open(void)
 		{"a 0770 directory", 0770, 0, "writable by others"},
 		{"a directory owned by uid 65534", 0700, 65534, "belongs to uid 65534"},
 	};
+	/* Another user who can add files to msg/ could have the owner's flush
+	 * send them through the owner's account. */
+	static const struct {
+		const char *what, *sub;
+		mode_t mode;
+		uid_t owner;
+		const char *expected;
+	} sub_refusals[] = {
+		{"msg/ 0777 in a 0700 queue", "msg", 0777, 0, "chmod 700"},
+		{"state/ 0770", "state", 0770, 0, "writable by others"},
+		{"tmp/ 0733", "tmp", 0733, 0, "chmod 700"},
+		{"failed/ 0702", "failed", 0702, 0, "writable by others"},
+		{"msg/ owned by uid 65534", "msg", 0700, 65534, "chown"},
+	};
 	char *dir = scratch();
 	char *deep = xasprintf("%s/a/b/queue", dir);
 	struct queue q;
@@ -266,6 +280,32 @@ test_open(void)
 	error_clear(&e);
 	is_int(-1, queue_open(&q, NULL, &e), "queue_open without a directory");
 	ok(e.status == ST_CANTCREAT && strstr(e.msg, "queue_dir") != NULL, "says: %s", e.msg);
+
+	for (size_t i = 0; i < COUNT(sub_refusals); i++) {
+		char *top = xasprintf("%s/subrefused%zu", dir, i);
+		char *p = xasprintf("%s/%s", top, sub_refusals[i].sub);
+
+		if (sub_refusals[i].owner != 0 && geteuid() != 0) {
+			skip("chown needs root");
+			skip("chown needs root");
+			free(p);
+			free(top);
+			continue;
+		}
+		if (queue_open(&q, top, &e) < 0)
+			bail("queue_open %s: %s", top, e.msg);
+		queue_close(&q);
+		if (chmod(p, sub_refusals[i].mode) < 0 ||
+		    (sub_refusals[i].owner != 0 && chown(p, sub_refusals[i].owner, (gid_t)-1) < 0))
+			bail("preparing %s: %s", p, strerror(errno));
+		error_clear(&e);
+		is_int(-1, queue_open(&q, top, &e), "queue_open refuses %s", sub_refusals[i].what);
+		ok(e.status == ST_CANTCREAT && strstr(e.msg, sub_refusals[i].expected) != NULL &&
+			   strstr(e.msg, p) != NULL,
+		   "ST_CANTCREAT naming %s and the fix: %s", p, e.msg);
+		free(p);
+		free(top);
+	}
 
 	free(deep);
 	deep = xasprintf("%s/filemsg", dir);
