@@ -780,6 +780,20 @@ same_time(struct timespec a, struct timespec b)
 	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
+/* What killed writers left behind goes; what is not a queue file is
+ * moved aside and reported. */
+static void
+sweep(struct queue *q)
+{
+	struct strlist notes;
+
+	strlist_init(&notes);
+	queue_sweep(q, &notes);
+	for (size_t i = 0; i < notes.n; i++)
+		log_error("%s", notes.v[i]);
+	strlist_free(&notes);
+}
+
 int
 deliver_flush(struct deliver_ctx *c, const struct flush_filter *f, struct deliver_slot *reuse,
 	      struct error *e)
@@ -794,7 +808,7 @@ deliver_flush(struct deliver_ctx *c, const struct flush_filter *f, struct delive
 		queue_ask_again(c->q);
 		return 0;
 	}
-	queue_sweep(c->q);
+	sweep(c->q);
 	for (int pass = 0; pass < 5; pass++) {
 		struct timespec before = queue_trigger_time(c->q);
 		struct timespec asked = queue_again_time(c->q);
