@@ -106,6 +106,14 @@ setup() {
 	tmp-fifo) mkfifo "$_s_q/tmp/$ID" ;;
 	tmp-symlink) ln -s "$T/nowhere" "$_s_q/tmp/$ID" ;;
 	failed-fifo) mkfifo "$_s_q/failed/$ID" ;;
+	notice-fifo)
+		craft "$_s_q/msg/$ID" "$3" "hq-$4"
+		mkfifo "$_s_q/failed/$ID.notice"
+		;;
+	notices-fifo)
+		craft "$_s_q/msg/$ID" "$3" "hq-$4"
+		mkfifo "$_s_q/notices"
+		;;
 	chmod-*)
 		craft "$_s_q/msg/$ID" "$GOOD_ENV" "hq-$4"
 		chmod "$3" "$_s_q/${2#chmod-}"
@@ -173,7 +181,7 @@ row() {
 }
 
 if ! server_start hq --mode starttls --cert "$CERT" --key "$KEY" \
-	--auth bob:secret; then
+	--auth bob:secret --fault "rcpt=refused@example.org:550 5.1.1 no such user"; then
 	bail "the test server does not start"
 fi
 write_config "$T/base.conf" <<EOC
