@@ -1635,6 +1635,12 @@ list_part(struct queue *q, const char *sub, bool failed, struct queue_listing *l
 			load_entry(q, sub, state_path, ids.v[i], false, &m, &why, &kind);
 
 		free(state_path);
+		if (r == LOAD_UNSAFE_STATE && failed) {
+			/* --release, which its reason suggests, is for msg/ */
+			envelope_free(&m.env);
+			state_free(&m.st);
+			r = LOAD_UNSAFE;
+		}
 		if (r == LOAD_UNSAFE) {
 			r = LOAD_DAMAGED;
 			why = _(entry_kinds[kind].what);

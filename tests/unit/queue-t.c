@@ -948,7 +948,7 @@ test_unsafe_entries(void)
 	struct queue_entry m;
 	struct queue_listing l;
 	struct error e;
-	char *good, *crafted;
+	char *good, *crafted, *moved_to;
 
 	open_queue(&q, dir);
 	if (commit(&q, &base_env, &m) < 0)
@@ -1005,6 +1005,19 @@ test_unsafe_entries(void)
 	is_int(0, queue_list(&q, &l, &e), "a FIFO in failed/: the listing finishes");
 	ok(l.n == 2 && l.damaged[1] && l.failed[1], "listed as damaged in failed/");
 	queue_listing_free(&l);
+	craft(&q, "eeeeeeeeeeeeeeeeeeeeeee", GOOD_ENV FLAGS, strlen(GOOD_ENV FLAGS));
+	crafted = xasprintf("%s/msg/eeeeeeeeeeeeeeeeeeeeeee", q.dir);
+	moved_to = xasprintf("%s/failed/eeeeeeeeeeeeeeeeeeeeeee", q.dir);
+	if (rename(crafted, moved_to) < 0)
+		bail("rename: %s", strerror(errno));
+	make_node(&q, "failed", "eeeeeeeeeeeeeeeeeeeeeee.state", 'p');
+	is_int(0, queue_list(&q, &l, &e), "a FIFO as failed/ID.state: the listing finishes");
+	ok(l.n == 3 && l.failed[1] && l.damaged[1] &&
+		   strstr(l.entries[1].st.reason, "FIFO") != NULL,
+	   "its message is listed as damaged: %s", l.n == 3 ? l.entries[1].st.reason : "");
+	queue_listing_free(&l);
+	free(crafted);
+	free(moved_to);
 	free(good);
 	free(outside);
 	queue_close(&q);
