@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -367,6 +368,25 @@ transact(struct deliver_slot *slot, struct smtp_mail *mail, struct smtp_outcome 
 	return rc;
 }
 
+/* fopen() of a regular file only, without following a symbolic link or
+ * blocking on a FIFO; NULL otherwise. */
+static FILE *
+open_stream(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	f = fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
+		    ? fdopen(fd, (flags & O_ACCMODE) == O_RDONLY ? "r" : "w")
+		    : NULL;
+	if (f == NULL)
+		close(fd);
+	return f;
+}
+
 /* Failure notices: at most NOTICES_PER_HOUR, counted in QUEUE/notices. */
 static bool
 notice_budget(struct queue *q)
@@ -375,7 +395,9 @@ notice_budget(struct queue *q)
 	size_t n = 0;
 	time_t now = time(NULL);
 	char *path = xasprintf("%s/notices", q->dir);
-	FILE *f = fopen(path, "r");
+	/* O_NOFOLLOW, O_NONBLOCK: whatever sits under that name, a FIFO
+	 * among others, must not hang a flush or be written through. */
+	FILE *f = open_stream(path, O_RDONLY);
 	bool ok;
 
 	if (f != NULL) {
@@ -389,7 +411,7 @@ notice_budget(struct queue *q)
 	ok = notice_rate_ok(sent, n, now, NOTICES_PER_HOUR);
 	if (ok && n < NOTICE_HISTORY_MAX)
 		sent[n++] = now;
-	f = fopen(path, "w");
+	f = open_stream(path, O_WRONLY | O_CREAT | O_TRUNC);
 	if (f != NULL) {
 		for (size_t i = 0; i < n; i++)
 			fprintf(f, "%lld\n", (long long)sent[i]);
@@ -404,7 +426,11 @@ static void
 keep_notice(struct deliver_ctx *c, const char *id, const struct buf *notice)
 {
 	char *path = xasprintf("%s/failed/%s.notice", c->q->dir, id);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd;
+
+	/* Always a new file: not through a symbolic link, not into a FIFO. */
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 
 	if (fd < 0 || write(fd, notice->data, notice->len) != (ssize_t)notice->len)
 		log_error(_("cannot keep the failure notice for %s in %s: %s"), id, path,
@@ -780,6 +806,20 @@ same_time(struct timespec a, struct timespec b)
 	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
+/* What killed writers left behind goes; what is not a queue file is
+ * moved aside and reported. */
+static void
+sweep(struct queue *q)
+{
+	struct strlist notes;
+
+	strlist_init(&notes);
+	queue_sweep(q, &notes);
+	for (size_t i = 0; i < notes.n; i++)
+		log_error("%s", notes.v[i]);
+	strlist_free(&notes);
+}
+
 int
 deliver_flush(struct deliver_ctx *c, const struct flush_filter *f, struct deliver_slot *reuse,
 	      struct error *e)
@@ -794,7 +834,7 @@ deliver_flush(struct deliver_ctx *c, const struct flush_filter *f, struct delive
 		queue_ask_again(c->q);
 		return 0;
 	}
-	queue_sweep(c->q);
+	sweep(c->q);
 	for (int pass = 0; pass < 5; pass++) {
 		struct timespec before = queue_trigger_time(c->q);
 		struct timespec asked = queue_again_time(c->q);

@@ -3,18 +3,24 @@
  * damaged or abandoned messages aside in failed/, the flusher lock, the
  * trigger file, sweeping what killed writers left behind, and listing.
  *
- * Untrusted data: the files in the queue directory.  The directory is the
- * user's own (checked at open), but files can be truncated by a crash or a
- * full disk, or damaged on disk: every message file is checked against its
- * length + SHA-256 trailer before its envelope is parsed; envelope and
- * state files are bounded in size and line length, parsed with
- * range-checked numbers, and unknown keys are ignored (a newer outbox may
- * add some).  Ids given by the user (-qI) are checked before they reach a
- * path.  The message bytes themselves are never interpreted here. */
+ * Untrusted data: the files in the queue directory.  The directory and
+ * its subdirectories are the user's own and writable by nobody else
+ * (checked at open), but files can be truncated by a crash or a full disk,
+ * damaged on disk, or edited with the trailer recomputed, and anything can
+ * sit where a file is expected: every entry is opened only when it is a
+ * regular file of the user's (else moved aside, never read); every message
+ * file is checked against its length + SHA-256 trailer before its envelope
+ * is parsed; envelope and state files are bounded in size and line length,
+ * parsed with range-checked numbers; envelope values are checked as if
+ * they came from the command line, and unknown envelope keys refused
+ * (unknown state keys are ignored: a newer outbox may add some).  Ids given
+ * by the user (-qI) are checked before they reach a path.  The message
+ * bytes themselves are never interpreted here. */
 #include "config.h"
 
 #include "queue.h"
 
+#include "address.h"
 #include "i18n.h"
 
 #include <dirent.h>
@@ -66,31 +72,38 @@ struct field {
 	const char *key;
 	enum field_type type;
 	size_t offset;
+	bool required; /* the writer always writes it (account, from and rcpt
+			  too: envelope_invalid() names them when missing) */
 };
 
 #define ENV(m) offsetof(struct queue_entry, env.m)
 #define ST(m) offsetof(struct queue_entry, st.m)
 
 static const struct field envelope_fields[] = {
-	{"account", F_STRING, ENV(account)},       {"from", F_STRING, ENV(from)},
-	{"rcpt", F_RCPT_ADDR, ENV(rcpts)},         {"dsn-notify", F_STRING, ENV(dsn_notify)},
-	{"dsn-return", F_STRING, ENV(dsn_return)}, {"dsn-envid", F_STRING, ENV(dsn_envid)},
-	{"eightbit", F_BOOL, ENV(eightbit)},       {"smtputf8", F_BOOL, ENV(smtputf8)},
-	{"msgid", F_STRING, ENV(msgid)},           {"created", F_TIME, ENV(created)},
+	{"account", F_STRING, ENV(account), false},
+	{"from", F_STRING, ENV(from), false},
+	{"rcpt", F_RCPT_ADDR, ENV(rcpts), false},
+	{"dsn-notify", F_STRING, ENV(dsn_notify), false},
+	{"dsn-return", F_STRING, ENV(dsn_return), false},
+	{"dsn-envid", F_STRING, ENV(dsn_envid), false},
+	{"eightbit", F_BOOL, ENV(eightbit), true},
+	{"smtputf8", F_BOOL, ENV(smtputf8), true},
+	{"msgid", F_STRING, ENV(msgid), false},
+	{"created", F_TIME, ENV(created), true},
 };
 
 static const struct field state_fields[] = {
-	{"attempts", F_COUNT, ST(attempts)},
-	{"first-attempt", F_TIME, ST(first_attempt)},
-	{"first-contact", F_TIME, ST(first_contact)},
-	{"last-attempt", F_TIME, ST(last_attempt)},
-	{"next-attempt", F_TIME, ST(next_attempt)},
-	{"held", F_BOOL, ST(held)},
-	{"uncertain", F_BOOL, ST(uncertain)},
-	{"frozen", F_BOOL, ST(frozen)},
-	{"reason", F_STRING, ST(reason)},
-	{"last-reply", F_STRING, ST(last_reply)},
-	{"rcpt", F_RCPT_STATUS, ENV(rcpts)},
+	{"attempts", F_COUNT, ST(attempts), false},
+	{"first-attempt", F_TIME, ST(first_attempt), false},
+	{"first-contact", F_TIME, ST(first_contact), false},
+	{"last-attempt", F_TIME, ST(last_attempt), false},
+	{"next-attempt", F_TIME, ST(next_attempt), false},
+	{"held", F_BOOL, ST(held), false},
+	{"uncertain", F_BOOL, ST(uncertain), false},
+	{"frozen", F_BOOL, ST(frozen), false},
+	{"reason", F_STRING, ST(reason), false},
+	{"last-reply", F_STRING, ST(last_reply), false},
+	{"rcpt", F_RCPT_STATUS, ENV(rcpts), false},
 };
 
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
@@ -222,6 +235,54 @@ open_error(const char *dir, int err, struct error *e)
 			 dir, strerror(err));
 }
 
+/* The queue directory and each of its subdirectories must be the user's
+ * and writable by nobody else: another user who can add files there could
+ * plant a message that the owner's flush sends through the owner's
+ * account. */
+static int
+check_dir(const char *path, const struct stat *st, struct error *e)
+{
+	if (st->st_uid != geteuid())
+		return error_set(
+			e, ST_CANTCREAT,
+			_("the queue directory %s belongs to uid %ld, not to you (uid %ld); "
+			  "run: chown %ld %s, or set queue_dir"),
+			path, (long)st->st_uid, (long)geteuid(), (long)geteuid(), path);
+	if (st->st_mode & 022)
+		return error_set(e, ST_CANTCREAT,
+				 _("the queue directory %s is writable by others (mode %03o); run: "
+				   "chmod 700 %s"),
+				 path, (unsigned)(st->st_mode & 0777), path);
+	return 0;
+}
+
+/* Creates and checks tmp/ msg/ state/ failed/. */
+static int
+open_subdirs(struct queue *q, struct error *e)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
+		char *path;
+		int rc;
+
+		if (mkdirat(q->dirfd, subdirs[i], 0700) < 0 && errno != EEXIST)
+			return open_error(q->dir, errno, e);
+		if (fstatat(q->dirfd, subdirs[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			return error_set(e, ST_CANTCREAT,
+					 _("%s/%s is not a directory; move it away so that outbox "
+					   "can use the queue"),
+					 q->dir, subdirs[i]);
+		path = xasprintf("%s/%s", q->dir, subdirs[i]);
+		rc = check_dir(path, &st, e);
+		free(path);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int
 queue_open(struct queue *q, const char *dir, struct error *e)
 {
@@ -244,37 +305,9 @@ queue_open(struct queue *q, const char *dir, struct error *e)
 		queue_close(q);
 		return open_error(dir, err, e);
 	}
-	if (st.st_uid != geteuid()) {
-		error_set(e, ST_CANTCREAT,
-			  _("the queue directory %s belongs to uid %ld, not to you (uid %ld); "
-			    "run: chown %ld %s, or set queue_dir"),
-			  dir, (long)st.st_uid, (long)geteuid(), (long)geteuid(), dir);
+	if (check_dir(dir, &st, e) < 0 || open_subdirs(q, e) < 0) {
 		queue_close(q);
 		return -1;
-	}
-	if (st.st_mode & 022) {
-		error_set(e, ST_CANTCREAT,
-			  _("the queue directory %s is writable by others (mode %03o); run: "
-			    "chmod 700 %s"),
-			  dir, (unsigned)(st.st_mode & 0777), dir);
-		queue_close(q);
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof subdirs / sizeof subdirs[0]; i++) {
-		if (mkdirat(q->dirfd, subdirs[i], 0700) < 0 && errno != EEXIST) {
-			err = errno;
-			queue_close(q);
-			return open_error(dir, err, e);
-		}
-		if (fstatat(q->dirfd, subdirs[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISDIR(st.st_mode)) {
-			error_set(e, ST_CANTCREAT,
-				  _("%s/%s is not a directory; move it away so that outbox "
-				    "can use the queue"),
-				  dir, subdirs[i]);
-			queue_close(q);
-			return -1;
-		}
 	}
 	return 0;
 }
@@ -495,10 +528,12 @@ field_parse(const struct field *f, struct queue_entry *m, char *value)
 
 /* Parses text (len bytes, lines ending in \n) into m; NULL on success,
  * else why it is damaged.  Every key but the recipient lines appears at
- * most once; keys not in the table are ignored for forward compatibility. */
+ * most once.  Keys not in the table: refused when strict (the envelope,
+ * where an unknown key may change how or where the message goes), else
+ * ignored (the state: a newer outbox may add some). */
 static const char *
 fields_parse(char *text, size_t len, const char *version, const struct field *t, size_t n,
-	     struct queue_entry *m)
+	     bool strict, struct queue_entry *m)
 {
 	char *line = text, *end = text + len, *nl, *value;
 	bool seen[FIELDS_MAX] = {false};
@@ -521,21 +556,104 @@ fields_parse(char *text, size_t len, const char *version, const struct field *t,
 			*value++ = '\0';
 		else
 			value = nl;
-		for (size_t i = 0; i < n; i++) {
-			if (strcmp(line, t[i].key) != 0)
-				continue;
-			bool repeats = t[i].type == F_RCPT_ADDR || t[i].type == F_RCPT_STATUS;
+		size_t i = 0;
 
-			if (seen[i] && !repeats)
-				return _("repeated key");
-			seen[i] = true;
-			if (field_parse(&t[i], m, value) < 0)
-				return _("bad value");
-			break;
-		}
+		while (i < n && strcmp(line, t[i].key) != 0)
+			i++;
+		if (i == n && strict)
+			return _("unknown key");
+		if (i == n)
+			continue;
+		if (seen[i] && t[i].type != F_RCPT_ADDR && t[i].type != F_RCPT_STATUS)
+			return _("repeated key");
+		seen[i] = true;
+		if (field_parse(&t[i], m, value) < 0)
+			return _("bad value");
 	}
 	if (first)
 		return _("empty");
+	for (size_t i = 0; i < n; i++)
+		if (t[i].required && !seen[i])
+			return _("a required key is missing");
+	return NULL;
+}
+
+/* An envelope path as address_check() wants one from the command line:
+ * no CR, LF or controls, no spaces outside quotes, angle brackets only as
+ * one enclosing pair (nothing that could add a parameter or a command on
+ * the wire).  "" is the null sender. */
+static bool
+path_valid(const char *addr, bool null_ok)
+{
+	struct error e;
+
+	if (*addr == '\0')
+		return null_ok;
+	return address_check(addr, &e) == 0;
+}
+
+/* Printable ASCII (and, when utf8, bytes from 0x80), at most max bytes. */
+static bool
+printable(const char *s, size_t max, bool utf8)
+{
+	size_t n = strnlen(s, max + 1);
+
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f || (c > 0x7f && !utf8))
+			return false;
+	}
+	return true;
+}
+
+/* RFC 3461 4.1 as the writer stores it: NEVER, or SUCCESS, FAILURE and
+ * DELAY each at most once, comma-separated. */
+static bool
+dsn_notify_valid(const char *s)
+{
+	static const char *const words[] = {"SUCCESS", "FAILURE", "DELAY"};
+	bool seen[3] = {false};
+
+	if (strcmp(s, "NEVER") == 0)
+		return true;
+	for (;;) {
+		size_t len = strcspn(s, ","), i = 0;
+
+		while (i < 3 && (strlen(words[i]) != len || strncmp(words[i], s, len) != 0))
+			i++;
+		if (i == 3 || seen[i])
+			return false;
+		seen[i] = true;
+		if (s[len] == '\0')
+			return true;
+		s += len + 1;
+	}
+}
+
+/* A loaded envelope is checked like one from the command line: the file
+ * may have been edited and its trailer recomputed, or written by another
+ * program.  NULL when it is fine, else why not. */
+static const char *
+envelope_invalid(const struct queue_envelope *env)
+{
+	if (env->account == NULL || !printable(env->account, VALUE_MAX, true) ||
+	    strchr(env->account, ' ') != NULL)
+		return _("no valid account");
+	if (env->from == NULL || !path_valid(env->from, true))
+		return _("no valid sender");
+	if (env->nrcpts == 0)
+		return _("no recipient");
+	for (size_t i = 0; i < env->nrcpts; i++)
+		if (!path_valid(env->rcpts[i].addr, false))
+			return _("a recipient is not a valid address");
+	if ((env->dsn_notify != NULL && !dsn_notify_valid(env->dsn_notify)) ||
+	    (env->dsn_return != NULL && strcmp(env->dsn_return, "FULL") != 0 &&
+	     strcmp(env->dsn_return, "HDRS") != 0) ||
+	    (env->dsn_envid != NULL && !printable(env->dsn_envid, 100, false)))
+		return _("a bad DSN parameter");
 	return NULL;
 }
 
@@ -543,13 +661,11 @@ static const char *
 envelope_parse(char *text, size_t len, struct queue_entry *m)
 {
 	const char *why = fields_parse(text, len, ENVELOPE_VERSION, envelope_fields,
-				       NFIELDS(envelope_fields), m);
+				       NFIELDS(envelope_fields), true, m);
 
 	if (why != NULL)
 		return why;
-	if (m->env.from == NULL || m->env.nrcpts == 0)
-		return _("incomplete envelope");
-	return NULL;
+	return envelope_invalid(&m->env);
 }
 
 static int
@@ -572,6 +688,7 @@ check_envelope(const struct queue_envelope *env, struct error *e)
 {
 	const char *values[] = {env->account,    env->from,      env->dsn_notify,
 				env->dsn_return, env->dsn_envid, env->msgid};
+	const char *why;
 
 	if (env->from == NULL || env->nrcpts == 0)
 		return error_set(e, ST_SOFTWARE,
@@ -587,6 +704,12 @@ check_envelope(const struct queue_envelope *env, struct error *e)
 		if (check_value(env->rcpts[i].addr, e) < 0)
 			return -1;
 	}
+	/* What is committed must load again. */
+	why = envelope_invalid(env);
+	if (why != NULL)
+		return error_set(e, ST_SOFTWARE,
+				 _("internal error: the envelope for the queue is not valid (%s)"),
+				 why);
 	return 0;
 }
 
@@ -907,15 +1030,127 @@ verify(int fd, struct queue_entry *m, struct buf *env, const char **why)
 	return strcmp(tail, hex) == 0 ? 0 : 1;
 }
 
-/* Reads the state file at path (missing: a fresh state) into m.  0, 1
- * (damaged: *why), -1 (errno). */
-static int
-load_state(struct queue *q, const char *path, struct queue_entry *m, const char **why)
+/* What a queue entry may be instead of one of the user's regular files,
+ * the suffix it gets when it is moved aside into failed/, and how it is
+ * described. */
+enum entry_kind { ENTRY_OK, ENTRY_SYMLINK, ENTRY_DIR, ENTRY_FIFO, ENTRY_SPECIAL, ENTRY_FOREIGN };
+
+static const struct {
+	const char *suffix;
+	const char *what;
+} entry_kinds[] = {
+	[ENTRY_OK] = {"", ""},
+	[ENTRY_SYMLINK] = {"symlink", N_("a symbolic link")},
+	[ENTRY_DIR] = {"directory", N_("a directory")},
+	[ENTRY_FIFO] = {"fifo", N_("a FIFO")},
+	[ENTRY_SPECIAL] = {"special", N_("a device or a socket")},
+	[ENTRY_FOREIGN] = {"not-yours", N_("a file owned by another user")},
+};
+
+static enum entry_kind
+entry_kind(const struct stat *st)
 {
-	int fd = openat(q->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (S_ISLNK(st->st_mode))
+		return ENTRY_SYMLINK;
+	if (S_ISDIR(st->st_mode))
+		return ENTRY_DIR;
+	if (S_ISFIFO(st->st_mode))
+		return ENTRY_FIFO;
+	if (!S_ISREG(st->st_mode))
+		return ENTRY_SPECIAL;
+	return st->st_uid == geteuid() ? ENTRY_OK : ENTRY_FOREIGN;
+}
+
+/* Opens path read-only when it is a regular file of the user's.  The name
+ * is looked at first, so that a FIFO or a device is never opened (which
+ * could block or have effects), then the open file (O_NOFOLLOW and
+ * O_NONBLOCK: the name may have been swapped meanwhile).  Returns the fd;
+ * -1 with *kind set when it is something else, or -1 with errno (ENOENT:
+ * it is not there) and *kind ENTRY_OK. */
+static int
+open_entry(struct queue *q, const char *path, enum entry_kind *kind)
+{
+	struct stat st;
+	int fd;
+
+	*kind = ENTRY_OK;
+	if (fstatat(q->dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -1;
+	*kind = entry_kind(&st);
+	if (*kind != ENTRY_OK)
+		return -1;
+	fd = openat(q->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0 && errno == ELOOP)
+		*kind = ENTRY_SYMLINK;
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || (*kind = entry_kind(&st)) != ENTRY_OK) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+/* Moves sub/name out of the way, to failed/name.unsafe-KIND (*to, newly
+ * allocated), never over an existing name.  0, or -1 with errno. */
+static int
+move_unsafe(struct queue *q, const char *sub, const char *name, enum entry_kind kind, char **to)
+{
+	char *from = xasprintf("%s/%s", sub, name);
+	int rc;
+
+	*to = xasprintf("failed/%s.unsafe-%s", name, entry_kinds[kind].suffix);
+	rc = renameat2(q->dirfd, from, q->dirfd, *to, RENAME_NOREPLACE);
+	if (rc == 0 && (sync_dir(q, "failed") < 0 || sync_dir(q, sub) < 0))
+		rc = -1;
+	free(from);
+	return rc;
+}
+
+/* Moves sub/name aside and says so in e (ST_DATAERR); -1. */
+static int
+set_aside_unsafe(struct queue *q, const char *sub, const char *name, enum entry_kind kind,
+		 struct error *e)
+{
+	char *to = NULL;
+
+	if (move_unsafe(q, sub, name, kind, &to) == 0)
+		error_set(e, ST_DATAERR,
+			  _("%s/%s/%s is %s, not a queue file of yours; moved to %s/%s"), q->dir,
+			  sub, name, _(entry_kinds[kind].what), q->dir, to);
+	else
+		error_set(e, ST_DATAERR,
+			  _("%s/%s/%s is %s, not a queue file of yours, and cannot be moved to "
+			    "%s/failed/: %s; remove it"),
+			  q->dir, sub, name, _(entry_kinds[kind].what), q->dir, strerror(errno));
+	free(to);
+	return -1;
+}
+
+/* Reads the state file at path (missing: a fresh state) into m.  0, 1
+ * (damaged: *why), -1 (errno), or 2 when the state entry is not a file of
+ * the user's (*kind): then the state is fresh, but frozen, because what
+ * the real state said (recipients already delivered, a --hold) is
+ * unknown, and only the user can tell whether to send it again. */
+static int
+load_state(struct queue *q, const char *path, struct queue_entry *m, const char **why,
+	   enum entry_kind *kind)
+{
+	int fd = open_entry(q, path, kind);
 	struct buf b;
 	int rc;
 
+	if (fd < 0 && *kind != ENTRY_OK) {
+		m->st.frozen = true;
+		m->st.reason = xasprintf(_("its state file was %s: it may have been delivered in "
+					   "part; check, then run outbox --release %s or "
+					   "--remove %s"),
+					 _(entry_kinds[*kind].what), m->id, m->id);
+		return 2;
+	}
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
 	rc = read_small(fd, STATE_MAX, &b);
@@ -925,21 +1160,29 @@ load_state(struct queue *q, const char *path, struct queue_entry *m, const char 
 		rc = 1;
 	} else if (rc == 0 && b.len > 0) {
 		*why = fields_parse(b.data, b.len, STATE_VERSION, state_fields,
-				    NFIELDS(state_fields), m);
+				    NFIELDS(state_fields), false, m);
 		rc = *why != NULL ? 1 : 0;
 	}
 	buf_free(&b);
 	return rc;
 }
 
-enum load_result { LOAD_OK, LOAD_BUSY, LOAD_DAMAGED, LOAD_ERROR };
+enum load_result {
+	LOAD_OK,
+	LOAD_BUSY,
+	LOAD_DAMAGED,
+	LOAD_ERROR,
+	LOAD_UNSAFE,      /* sub/ID is not a file of the user's: *kind */
+	LOAD_UNSAFE_STATE /* loaded, but its state entry is not: *kind */
+};
 
 /* Opens sub/ID (locking it when asked: busy when another process holds it
  * or it is no longer there), checks it and reads its state from
- * state_path.  Damaged: m->fd stays open, *why says why, env is empty. */
+ * state_path.  Damaged: m->fd stays open, *why says why, env is empty.
+ * Unsafe: m->fd is -1, *kind says what it is. */
 static enum load_result
 load_entry(struct queue *q, const char *sub, const char *state_path, const char *id, bool lock,
-	   struct queue_entry *m, const char **why)
+	   struct queue_entry *m, const char **why, enum entry_kind *kind)
 {
 	char *path = xasprintf("%s/%s", sub, id);
 	struct stat a, b;
@@ -947,9 +1190,11 @@ load_entry(struct queue *q, const char *sub, const char *state_path, const char 
 	int rc;
 
 	entry_init(m, id);
-	m->fd = openat(q->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	m->fd = open_entry(q, path, kind);
 	if (m->fd < 0) {
 		free(path);
+		if (*kind != ENTRY_OK)
+			return LOAD_UNSAFE;
 		return errno == ENOENT ? LOAD_BUSY : LOAD_ERROR;
 	}
 	if (lock) {
@@ -975,15 +1220,15 @@ load_entry(struct queue *q, const char *sub, const char *state_path, const char 
 	}
 	buf_free(&env);
 	if (rc == 0)
-		rc = load_state(q, state_path, m, why);
+		rc = load_state(q, state_path, m, why, kind);
 	if (rc < 0)
 		return LOAD_ERROR;
-	if (rc > 0) {
+	if (rc == 1) {
 		envelope_free(&m->env);
 		state_free(&m->st);
 		return LOAD_DAMAGED;
 	}
-	return LOAD_OK;
+	return rc == 2 ? LOAD_UNSAFE_STATE : LOAD_OK;
 }
 
 static int
@@ -1008,7 +1253,10 @@ write_state(struct queue *q, const char *sub, const char *name, const struct que
 
 	buf_init(&b, 0);
 	fields_write(&b, STATE_VERSION, state_fields, NFIELDS(state_fields), m);
-	fd = openat(q->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* Whatever a killed writer (or anyone) left under the temporary name
+	 * goes first: the state is only ever written to a new file. */
+	unlinkat(q->dirfd, tmp, 0);
+	fd = openat(q->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		write_error(q, errno, tmp, e);
 		goto out;
@@ -1102,12 +1350,38 @@ queue_set_aside(struct queue *q, struct queue_entry *m, const char *reason, stru
 	return set_aside(q, m, reason, e);
 }
 
+/* state/ID was not a file of the user's: it is moved aside, and the
+ * message, frozen by load_state(), gets a state file of its own.  The
+ * message is kept, and never sent again without the user's word. */
+static int
+hold_unsafe_state(struct queue *q, struct queue_entry *m, enum entry_kind kind, struct error *e)
+{
+	const char *what = _(entry_kinds[kind].what);
+	char *to = NULL;
+
+	if (move_unsafe(q, "state", m->id, kind, &to) < 0)
+		error_set(e, ST_DATAERR,
+			  _("the state file of queued message %s is %s and cannot be moved to "
+			    "%s/failed/: %s; the message waits until it is removed"),
+			  m->id, what, q->dir, strerror(errno));
+	else if (write_state(q, "state", m->id, m, e) == 0)
+		error_set(e, ST_DATAERR,
+			  _("the state file of queued message %s was %s; moved to %s/%s; the "
+			    "message is kept and held: check whether it was delivered, then run "
+			    "outbox --release %s or --remove %s"),
+			  m->id, what, q->dir, to, m->id, m->id);
+	free(to);
+	queue_entry_free(m);
+	return -1;
+}
+
 int
 queue_load(struct queue *q, const char *id, bool lock, struct queue_entry *out, struct error *e)
 {
 	char *state_path, *reason;
 	const char *why = NULL;
 	enum load_result r;
+	enum entry_kind kind;
 	struct error moved;
 
 	if (!id_valid(id)) {
@@ -1115,11 +1389,16 @@ queue_load(struct queue *q, const char *id, bool lock, struct queue_entry *out, 
 		return error_set(e, ST_USAGE, _("%s is not a queue id (see mailq)"), id);
 	}
 	state_path = xasprintf("state/%s", id);
-	r = load_entry(q, "msg", state_path, id, lock, out, &why);
+	r = load_entry(q, "msg", state_path, id, lock, out, &why, &kind);
 	free(state_path);
 	switch (r) {
 	case LOAD_OK:
 		return 0;
+	case LOAD_UNSAFE:
+		queue_entry_free(out);
+		return set_aside_unsafe(q, "msg", id, kind, e);
+	case LOAD_UNSAFE_STATE:
+		return out->locked ? hold_unsafe_state(q, out, kind, e) : 0;
 	case LOAD_BUSY:
 		queue_entry_free(out);
 		return 1;
@@ -1176,7 +1455,9 @@ queue_lock_flusher(struct queue *q, struct error *e)
 static void
 touch_file(struct queue *q, const char *name)
 {
-	int fd = openat(q->dirfd, name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* O_NONBLOCK: a FIFO under that name must not hang the flush. */
+	int fd = openat(q->dirfd, name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+			0600);
 	struct timespec now, times[2];
 	struct stat st;
 
@@ -1234,8 +1515,30 @@ queue_again_time(struct queue *q)
 	return file_time(q, "again");
 }
 
+/* Moves sub/name aside when it is not a regular file of the user's (or,
+ * with dirs_only, when it is a directory); the report goes to notes.
+ * True when it was something else. */
+static bool
+sweep_unsafe(struct queue *q, const char *sub, const char *name, bool dirs_only,
+	     struct strlist *notes)
+{
+	char *path = xasprintf("%s/%s", sub, name);
+	struct stat st;
+	enum entry_kind kind = ENTRY_OK;
+	struct error e;
+
+	if (fstatat(q->dirfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		kind = entry_kind(&st);
+	free(path);
+	if (kind == ENTRY_OK || (dirs_only && kind != ENTRY_DIR))
+		return kind != ENTRY_OK;
+	set_aside_unsafe(q, sub, name, kind, &e);
+	strlist_add(notes, e.msg);
+	return true;
+}
+
 static void
-sweep_tmp(struct queue *q, DIR *d)
+sweep_tmp(struct queue *q, DIR *d, struct strlist *notes)
 {
 	struct dirent *de;
 
@@ -1243,7 +1546,7 @@ sweep_tmp(struct queue *q, DIR *d)
 		char *path;
 		int fd;
 
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || sweep_unsafe(q, "tmp", de->d_name, false, notes))
 			continue;
 		path = xasprintf("tmp/%s", de->d_name);
 		fd = openat(q->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -1257,8 +1560,12 @@ sweep_tmp(struct queue *q, DIR *d)
 	}
 }
 
+/* state/ files of messages that are gone are removed; what cannot be
+ * removed that way (a directory) is moved aside.  A bad state entry of a
+ * message that is still there is left for queue_load(), which holds the
+ * message: removing it here would make it look never tried. */
 static void
-sweep_state(struct queue *q, DIR *d)
+sweep_state(struct queue *q, DIR *d, struct strlist *notes)
 {
 	struct dirent *de;
 	struct stat st;
@@ -1276,7 +1583,8 @@ sweep_state(struct queue *q, DIR *d)
 		else
 			id = xstrdup(name);
 		path = xasprintf("msg/%s", id);
-		if (fstatat(q->dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+		if (fstatat(q->dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT &&
+		    !sweep_unsafe(q, "state", name, true, notes)) {
 			free(path);
 			path = xasprintf("state/%s", name);
 			unlinkat(q->dirfd, path, 0);
@@ -1287,11 +1595,11 @@ sweep_state(struct queue *q, DIR *d)
 }
 
 void
-queue_sweep(struct queue *q)
+queue_sweep(struct queue *q, struct strlist *notes)
 {
 	static const struct {
 		const char *sub;
-		void (*sweep)(struct queue *, DIR *);
+		void (*sweep)(struct queue *, DIR *, struct strlist *);
 	} parts[] = {{"tmp", sweep_tmp}, {"state", sweep_state}};
 
 	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
@@ -1303,7 +1611,7 @@ queue_sweep(struct queue *q)
 				close(fd);
 			continue;
 		}
-		parts[i].sweep(q, d);
+		parts[i].sweep(q, d, notes);
 		closedir(d);
 	}
 }
@@ -1322,9 +1630,21 @@ list_part(struct queue *q, const char *sub, bool failed, struct queue_listing *l
 					  : xasprintf("state/%s", ids.v[i]);
 		struct queue_entry m;
 		const char *why = NULL;
-		enum load_result r = load_entry(q, sub, state_path, ids.v[i], false, &m, &why);
+		enum entry_kind kind;
+		enum load_result r =
+			load_entry(q, sub, state_path, ids.v[i], false, &m, &why, &kind);
 
 		free(state_path);
+		if (r == LOAD_UNSAFE_STATE && failed) {
+			/* --release, which its reason suggests, is for msg/ */
+			envelope_free(&m.env);
+			state_free(&m.st);
+			r = LOAD_UNSAFE;
+		}
+		if (r == LOAD_UNSAFE) {
+			r = LOAD_DAMAGED;
+			why = _(entry_kinds[kind].what);
+		}
 		if (r == LOAD_BUSY) {
 			queue_entry_free(&m);
 			continue;
@@ -1336,7 +1656,8 @@ list_part(struct queue *q, const char *sub, bool failed, struct queue_listing *l
 			strlist_free(&ids);
 			return -1;
 		}
-		close(m.fd);
+		if (m.fd >= 0)
+			close(m.fd);
 		m.fd = -1;
 		l->entries = xrealloc(l->entries, (l->n + 1) * sizeof *l->entries);
 		l->failed = xrealloc(l->failed, (l->n + 1) * sizeof *l->failed);

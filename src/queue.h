@@ -39,9 +39,10 @@ struct queue {
  * NULL when there is no home directory at all (never a /tmp fallback). */
 char *queue_default_dir(void);
 
-/* Creates the layout when missing and checks it: the directory must be
- * owned by the user and not group/world-writable (ST_CANTCREAT naming the
- * directory and the chmod/chown to run). */
+/* Creates the layout when missing and checks it: the directory and each
+ * of tmp/ msg/ state/ failed/ (real directories, not symbolic links) must
+ * be owned by the user and not group/world-writable (ST_CANTCREAT naming
+ * the directory and the chmod/chown to run). */
 int queue_open(struct queue *q, const char *dir, struct error *e);
 void queue_close(struct queue *q);
 
@@ -107,11 +108,18 @@ int queue_ids(struct queue *q, struct strlist *ids, struct error *e);
 
 /* Loads msg/ID and its state.  lock: take LOCK_EX|LOCK_NB first; returns
  * 1 (nothing loaded) when another process holds it or the message has
- * gone meanwhile.  A file that fails its trailer or cannot be parsed (or
- * whose state file cannot) is moved to failed/ (ST_DATAERR error naming
- * it; without lock, only when no process holds it).  A missing state file
- * is a fresh state.  An id that is not one: ST_USAGE.  Returns 0 when
- * loaded. */
+ * gone meanwhile.  A file that fails its trailer or cannot be parsed, whose
+ * envelope would not pass the command line's checks (account, from, rcpt,
+ * DSN values), or whose state file cannot be parsed, is moved to failed/
+ * (ST_DATAERR error naming it; without lock, only when no process holds
+ * it).  msg/ID that is not a regular file of the user's is never opened:
+ * it is moved to failed/ID.unsafe-KIND (ST_DATAERR).  A missing state file
+ * is a fresh state.  state/ID that is not a regular file of the user's:
+ * the message is frozen (as --hold) with a fresh state, since what was
+ * delivered is unknown; with lock the entry is moved to
+ * failed/ID.unsafe-KIND, the frozen state written and -1 returned with
+ * ST_DATAERR saying so (the next load finds it frozen).  An id that is not
+ * one: ST_USAGE.  Returns 0 when loaded. */
 int queue_load(struct queue *q, const char *id, bool lock, struct queue_entry *out,
 	       struct error *e);
 
@@ -153,11 +161,15 @@ void queue_ask_again(struct queue *q);
 struct timespec queue_again_time(struct queue *q);
 
 /* Removes tmp/ files that no process holds a lock on (a writer killed
- * before commit), and state/ files without a message. */
-void queue_sweep(struct queue *q);
+ * before commit), and state/ files without a message.  Entries of tmp/
+ * that are not regular files of the user's, and directories in state/
+ * without a message, are moved to failed/NAME.unsafe-KIND; one line
+ * about each is added to notes. */
+void queue_sweep(struct queue *q, struct strlist *notes);
 
 /* Every entry of msg/ and failed/ for listing (not locked, fd -1; msg/
- * first, each part oldest first).  A damaged file is listed, not moved. */
+ * first, each part oldest first).  A damaged file, or an entry that is not
+ * a regular file of the user's, is listed as damaged, not moved. */
 struct queue_listing {
 	struct queue_entry *entries;
 	size_t n;

@@ -988,7 +988,8 @@ list_human(const struct queue_listing *l, struct buf *out)
 		if (l->damaged[i])
 			buf_printf(out, "    %s\n", m->st.reason ? m->st.reason : state);
 		else if (m->st.frozen)
-			buf_printf(out, "    %s\n", _("held with --hold; --release sends it"));
+			buf_printf(out, "    %s%s%s\n", _("held with --hold; --release sends it"),
+				   m->st.reason ? "\n    " : "", m->st.reason ? m->st.reason : "");
 		else
 			buf_printf(out, "    %s%s%s%s\n", state, when, m->st.reason ? ": " : "",
 				   m->st.reason ? m->st.reason : "");

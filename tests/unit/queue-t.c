@@ -145,6 +145,40 @@ exists(struct queue *q, const char *sub, const char *name)
 	return r;
 }
 
+/* Like exists(), without following a symbolic link. */
+static bool
+lexists(struct queue *q, const char *sub, const char *name)
+{
+	struct stat st;
+	char *path = xasprintf("%s/%s/%s", q->dir, sub, name);
+	bool r = lstat(path, &st) == 0;
+
+	free(path);
+	return r;
+}
+
+/* Makes sub/name a FIFO ('p'), a symbolic link to a message-like file
+ * outside the queue ('l') or a directory ('d'). */
+static void
+make_node(struct queue *q, const char *sub, const char *name, char type)
+{
+	char *path = xasprintf("%s/%s/%s", q->dir, sub, name);
+	char *target = xasprintf("%s/../outside", q->dir);
+	int rc;
+
+	unlink(path);
+	if (type == 'p')
+		rc = mkfifo(path, 0600);
+	else if (type == 'l')
+		rc = symlink(target, path);
+	else
+		rc = mkdir(path, 0700);
+	if (rc < 0)
+		bail("making %s: %s", path, strerror(errno));
+	free(target);
+	free(path);
+}
+
 static char *
 read_file(struct queue *q, const char *sub, const char *name, size_t *len)
 {
@@ -224,6 +258,20 @@ test_open(void)
 		{"a 0770 directory", 0770, 0, "writable by others"},
 		{"a directory owned by uid 65534", 0700, 65534, "belongs to uid 65534"},
 	};
+	/* Another user who can add files to msg/ could have the owner's flush
+	 * send them through the owner's account. */
+	static const struct {
+		const char *what, *sub;
+		mode_t mode;
+		uid_t owner;
+		const char *expected;
+	} sub_refusals[] = {
+		{"msg/ 0777 in a 0700 queue", "msg", 0777, 0, "chmod 700"},
+		{"state/ 0770", "state", 0770, 0, "writable by others"},
+		{"tmp/ 0733", "tmp", 0733, 0, "chmod 700"},
+		{"failed/ 0702", "failed", 0702, 0, "writable by others"},
+		{"msg/ owned by uid 65534", "msg", 0700, 65534, "chown"},
+	};
 	char *dir = scratch();
 	char *deep = xasprintf("%s/a/b/queue", dir);
 	struct queue q;
@@ -266,6 +314,32 @@ test_open(void)
 	error_clear(&e);
 	is_int(-1, queue_open(&q, NULL, &e), "queue_open without a directory");
 	ok(e.status == ST_CANTCREAT && strstr(e.msg, "queue_dir") != NULL, "says: %s", e.msg);
+
+	for (size_t i = 0; i < COUNT(sub_refusals); i++) {
+		char *top = xasprintf("%s/subrefused%zu", dir, i);
+		char *p = xasprintf("%s/%s", top, sub_refusals[i].sub);
+
+		if (sub_refusals[i].owner != 0 && geteuid() != 0) {
+			skip("chown needs root");
+			skip("chown needs root");
+			free(p);
+			free(top);
+			continue;
+		}
+		if (queue_open(&q, top, &e) < 0)
+			bail("queue_open %s: %s", top, e.msg);
+		queue_close(&q);
+		if (chmod(p, sub_refusals[i].mode) < 0 ||
+		    (sub_refusals[i].owner != 0 && chown(p, sub_refusals[i].owner, (gid_t)-1) < 0))
+			bail("preparing %s: %s", p, strerror(errno));
+		error_clear(&e);
+		is_int(-1, queue_open(&q, top, &e), "queue_open refuses %s", sub_refusals[i].what);
+		ok(e.status == ST_CANTCREAT && strstr(e.msg, sub_refusals[i].expected) != NULL &&
+			   strstr(e.msg, p) != NULL,
+		   "ST_CANTCREAT naming %s and the fix: %s", p, e.msg);
+		free(p);
+		free(top);
+	}
 
 	free(deep);
 	deep = xasprintf("%s/filemsg", dir);
@@ -319,6 +393,7 @@ static void
 test_round_trip(void)
 {
 	static const struct queue_envelope minimal = {
+		.account = "a",
 		.from = "sender@example.org",
 		.rcpts = three_rcpts,
 		.nrcpts = 1,
@@ -371,6 +446,13 @@ test_refused_envelopes(void)
 		{.from = "a@b\n", .rcpts = three_rcpts, .nrcpts = 1},
 		{.from = "a@b", .rcpts = three_rcpts, .nrcpts = 1, .msgid = "<x>\r\nBcc: y"},
 		{.from = "a@b", .rcpts = three_rcpts, .nrcpts = 1, .account = "a\nb"},
+		{.from = "a@b", .rcpts = three_rcpts, .nrcpts = 1, .account = NULL},
+		{.from = "a b@c", .rcpts = three_rcpts, .nrcpts = 1, .account = "a"},
+		{.from = "a@b",
+		 .rcpts = three_rcpts,
+		 .nrcpts = 1,
+		 .account = "a",
+		 .dsn_return = "X"},
 	};
 	char *dir = scratch();
 	struct queue q;
@@ -681,6 +763,326 @@ test_damaged(void)
 	free(dir);
 }
 
+/* Writes msg/ID: envelope, an empty line, a small message and a trailer
+ * that matches, as an editor that recomputes the trailer would. */
+static void
+craft(struct queue *q, const char *id, const char *envelope, size_t envelope_len)
+{
+	static const char data[] = "Subject: crafted\r\n\r\nhi\r\n";
+	unsigned char digest[32];
+	struct buf b;
+
+	buf_init(&b, 0);
+	buf_append(&b, envelope, envelope_len);
+	buf_puts(&b, "\n");
+	buf_puts(&b, data);
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, b.data, b.len, digest);
+	buf_printf(&b, "outbox-trailer %zu ", sizeof data - 1);
+	for (size_t i = 0; i < 32; i++)
+		buf_printf(&b, "%02x", digest[i]);
+	buf_puts(&b, "\n");
+	write_file(q, "msg", id, b.data, b.len);
+	buf_free(&b);
+}
+
+#define GOOD_ENV "outbox-queue 1\naccount work\nfrom a@example.org\nrcpt b@example.org\n"
+#define FLAGS "eightbit 0\nsmtputf8 0\ncreated 1700000000\n"
+
+/* Envelopes with a valid trailer: each is checked as if it came from the
+ * command line, and a bad one is set aside, never sent. */
+static void
+test_hostile_envelopes(void)
+{
+	static const struct {
+		const char *name;
+		const char *envelope; /* NULL why: it loads */
+		size_t len;           /* 0: strlen */
+		const char *why;
+	} cases[] = {
+		{"a good envelope", GOOD_ENV FLAGS, 0, NULL},
+		{"a bracketed recipient", GOOD_ENV "rcpt <c@example.org>\n" FLAGS, 0, NULL},
+		{"the null sender", "outbox-queue 1\naccount w\nfrom\nrcpt b@x\n" FLAGS, 0, NULL},
+		{"DSN values",
+		 GOOD_ENV "dsn-notify SUCCESS,DELAY\ndsn-return HDRS\n"
+			  "dsn-envid a b\n" FLAGS,
+		 0, NULL},
+		{"no account", "outbox-queue 1\nfrom a@x\nrcpt b@x\n" FLAGS, 0, "no valid account"},
+		{"an empty account", "outbox-queue 1\naccount\nfrom a@x\nrcpt b@x\n" FLAGS, 0,
+		 "no valid account"},
+		{"an account with a space",
+		 "outbox-queue 1\naccount a b\nfrom a@x\nrcpt b@x\n" FLAGS, 0, "no valid account"},
+		{"no from", "outbox-queue 1\naccount w\nrcpt b@x\n" FLAGS, 0, "no valid sender"},
+		{"no rcpt", "outbox-queue 1\naccount w\nfrom a@x\n" FLAGS, 0, "no recipient"},
+		{"an empty rcpt", GOOD_ENV "rcpt\n" FLAGS, 0, "bad value"},
+		{"no created", GOOD_ENV "eightbit 0\nsmtputf8 0\n", 0, "required key"},
+		{"no eightbit", GOOD_ENV "smtputf8 0\ncreated 1\n", 0, "required key"},
+		{"a CR in rcpt", GOOD_ENV "rcpt c@x\r\n" FLAGS, 0, "recipient"},
+		{"a CR in from", "outbox-queue 1\naccount w\nfrom a@x\rRSET\nrcpt b@x\n" FLAGS, 0,
+		 "sender"},
+		{"a LF in rcpt (a second line)", GOOD_ENV "rcpt c@x\nRCPT TO:<d@x>\n" FLAGS, 0,
+		 "unknown key"},
+		{"a NUL in rcpt", GOOD_ENV "rcpt c@x\0d@y\n" FLAGS,
+		 sizeof(GOOD_ENV "rcpt c@x\0d@y\n" FLAGS) - 1, "NUL"},
+		{"a space in rcpt", GOOD_ENV "rcpt c@x d@y\n" FLAGS, 0, "recipient"},
+		{"a tab in rcpt", GOOD_ENV "rcpt c@x\td@y\n" FLAGS, 0, "recipient"},
+		{"'>' in rcpt", GOOD_ENV "rcpt c@x>\n" FLAGS, 0, "recipient"},
+		{"'>' and a parameter in rcpt", GOOD_ENV "rcpt c@x> NOTIFY=NEVER\n" FLAGS, 0,
+		 "recipient"},
+		{"a parameter in from",
+		 "outbox-queue 1\naccount w\nfrom a@x SIZE=1\nrcpt b@x\n" FLAGS, 0, "sender"},
+		{"'<' inside rcpt", GOOD_ENV "rcpt c<@x\n" FLAGS, 0, "recipient"},
+		{"a bad dsn-notify", GOOD_ENV "dsn-notify NEVER,SUCCESS\n" FLAGS, 0, "DSN"},
+		{"a repeated dsn-notify word", GOOD_ENV "dsn-notify DELAY,DELAY\n" FLAGS, 0, "DSN"},
+		{"a bad dsn-return", GOOD_ENV "dsn-return ALL\n" FLAGS, 0, "DSN"},
+		{"a control byte in dsn-envid", GOOD_ENV "dsn-envid a\x01\n" FLAGS, 0, "DSN"},
+		{"an unknown key", GOOD_ENV "notify-also x@y\n" FLAGS, 0, "unknown key"},
+		{"a repeated account", GOOD_ENV "account other\n" FLAGS, 0, "repeated key"},
+		{"a repeated from", GOOD_ENV "from c@x\n" FLAGS, 0, "repeated key"},
+		{"a garbage created", GOOD_ENV "eightbit 0\nsmtputf8 0\ncreated 12ab\n", 0,
+		 "bad value"},
+		{"a negative created", GOOD_ENV "eightbit 0\nsmtputf8 0\ncreated -1\n", 0,
+		 "bad value"},
+		{"a bad boolean", GOOD_ENV "eightbit 2\nsmtputf8 0\ncreated 1\n", 0, "bad value"},
+	};
+	char *dir = scratch();
+	struct queue q;
+	struct queue_entry m;
+	struct error e;
+
+	open_queue(&q, dir);
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		char id[24];
+
+		snprintf(id, sizeof id, "%023zx", i + 1);
+		craft(&q, id, cases[i].envelope,
+		      cases[i].len ? cases[i].len : strlen(cases[i].envelope));
+		error_clear(&e);
+		if (cases[i].why == NULL) {
+			is_int(0, queue_load(&q, id, true, &m, &e), "%s: loads", cases[i].name);
+			queue_entry_free(&m);
+			continue;
+		}
+		is_int(-1, queue_load(&q, id, true, &m, &e), "%s: not loaded", cases[i].name);
+		ok(e.status == ST_DATAERR && strstr(e.msg, cases[i].why) != NULL &&
+			   strstr(e.msg, id) != NULL,
+		   "%s: ST_DATAERR: %s", cases[i].name, e.msg);
+		ok(!exists(&q, "msg", id) && exists(&q, "failed", id), "%s: moved to failed/",
+		   cases[i].name);
+	}
+	queue_close(&q);
+	remove_tree(dir);
+	free(dir);
+}
+
+/* State files with garbage in their numbers, flags or recipient lines. */
+static void
+test_hostile_states(void)
+{
+	static const struct {
+		const char *name, *state;
+	} cases[] = {
+		{"a negative count", "attempts -1\n"},
+		{"a count with junk", "attempts 1x\n"},
+		{"a count past UINT_MAX", "attempts 4294967296\n"},
+		{"a huge number", "next-attempt 99999999999999999999999\n"},
+		{"a hex time", "first-contact 0x10\n"},
+		{"an empty time", "last-attempt\n"},
+		{"a bad flag", "held yes\n"},
+		{"a repeated key", "attempts 1\nattempts 2\n"},
+		{"a recipient out of range", "rcpt 1 delivered\n"},
+		{"a negative recipient", "rcpt -1 delivered\n"},
+		{"an unknown status", "rcpt 0 maybe\n"},
+		{"a NUL", "attempts 1\0\n"},
+		{"no version", ""},
+	};
+	char *dir = scratch();
+	struct queue q;
+	struct queue_entry m;
+	struct error e;
+
+	open_queue(&q, dir);
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		char id[24];
+		struct buf b;
+
+		snprintf(id, sizeof id, "%023zx", i + 1);
+		craft(&q, id, GOOD_ENV FLAGS, strlen(GOOD_ENV FLAGS));
+		buf_init(&b, 0);
+		if (*cases[i].state != '\0')
+			buf_puts(&b, "outbox-state 1\n");
+		buf_append(&b, cases[i].state,
+			   strlen(cases[i].state) + (strstr(cases[i].name, "NUL") ? 2 : 0));
+		if (*cases[i].state == '\0')
+			buf_puts(&b, "attempts 1\n");
+		write_file(&q, "state", id, b.data, b.len);
+		buf_free(&b);
+		error_clear(&e);
+		is_int(-1, queue_load(&q, id, true, &m, &e), "state with %s: not loaded",
+		       cases[i].name);
+		ok(e.status == ST_DATAERR && exists(&q, "failed", id) && !exists(&q, "msg", id),
+		   "state with %s: set aside: %s", cases[i].name, e.msg);
+	}
+	queue_close(&q);
+	remove_tree(dir);
+	free(dir);
+}
+
+/* Queue entries that are not regular files of the user's: never opened
+ * when they could block, listed as damaged, moved aside by a load. */
+static void
+test_unsafe_entries(void)
+{
+	static const struct {
+		const char *name;
+		char type; /* make_node(), or 'o': a message owned by uid 65534 */
+		const char *suffix;
+	} cases[] = {
+		{"a FIFO", 'p', "fifo"},
+		{"a symbolic link to a message", 'l', "symlink"},
+		{"a directory", 'd', "directory"},
+		{"a message owned by another user", 'o', "not-yours"},
+	};
+	char *dir = scratch();
+	char *outside = xasprintf("%s/outside", dir);
+	struct queue q;
+	struct queue_entry m;
+	struct queue_listing l;
+	struct error e;
+	char *good, *crafted, *moved_to;
+
+	open_queue(&q, dir);
+	if (commit(&q, &base_env, &m) < 0)
+		bail("commit failed");
+	good = xstrdup(m.id);
+	queue_entry_free(&m);
+	/* The symbolic link's target: a good message outside the queue. */
+	craft(&q, "00000000000000000000000", GOOD_ENV FLAGS, strlen(GOOD_ENV FLAGS));
+	crafted = xasprintf("%s/msg/00000000000000000000000", q.dir);
+	if (rename(crafted, outside) < 0)
+		bail("rename: %s", strerror(errno));
+	free(crafted);
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		char id[24], *moved;
+
+		snprintf(id, sizeof id, "%023zx", i + 1);
+		if (cases[i].type == 'o' && geteuid() != 0) {
+			skip("chown needs root");
+			skip("chown needs root");
+			skip("chown needs root");
+			continue;
+		}
+		if (cases[i].type == 'o') {
+			char *path = xasprintf("%s/msg/%s", q.dir, id);
+
+			craft(&q, id, GOOD_ENV FLAGS, strlen(GOOD_ENV FLAGS));
+			if (chown(path, 65534, (gid_t)-1) < 0)
+				bail("chown %s: %s", path, strerror(errno));
+			free(path);
+		} else {
+			make_node(&q, "msg", id, cases[i].type);
+		}
+		is_int(0, queue_list(&q, &l, &e), "%s in msg/: the listing finishes",
+		       cases[i].name);
+		ok(l.n == 2 && l.damaged[0] && strcmp(l.entries[0].id, id) == 0 && !l.damaged[1] &&
+			   strcmp(l.entries[1].id, good) == 0,
+		   "%s: listed as damaged, the good message too", cases[i].name);
+		queue_listing_free(&l);
+		error_clear(&e);
+		is_int(-1, queue_load(&q, id, true, &m, &e), "%s: not loaded", cases[i].name);
+		moved = xasprintf("%s.unsafe-%s", id, cases[i].suffix);
+		ok(e.status == ST_DATAERR && strstr(e.msg, "not a queue file of yours") != NULL &&
+			   strstr(e.msg, moved) != NULL,
+		   "%s: ST_DATAERR: %s", cases[i].name, e.msg);
+		ok(lexists(&q, "failed", moved) && !lexists(&q, "msg", id),
+		   "%s: moved to failed/%s", cases[i].name, moved);
+		free(moved);
+	}
+	is_int(0, queue_load(&q, good, true, &m, &e), "the good message still loads");
+	queue_entry_free(&m);
+
+	/* In failed/ too: listed, and the listing finishes. */
+	make_node(&q, "failed", "fffffffffffffffffffffff", 'p');
+	is_int(0, queue_list(&q, &l, &e), "a FIFO in failed/: the listing finishes");
+	ok(l.n == 2 && l.damaged[1] && l.failed[1], "listed as damaged in failed/");
+	queue_listing_free(&l);
+	craft(&q, "eeeeeeeeeeeeeeeeeeeeeee", GOOD_ENV FLAGS, strlen(GOOD_ENV FLAGS));
+	crafted = xasprintf("%s/msg/eeeeeeeeeeeeeeeeeeeeeee", q.dir);
+	moved_to = xasprintf("%s/failed/eeeeeeeeeeeeeeeeeeeeeee", q.dir);
+	if (rename(crafted, moved_to) < 0)
+		bail("rename: %s", strerror(errno));
+	make_node(&q, "failed", "eeeeeeeeeeeeeeeeeeeeeee.state", 'p');
+	is_int(0, queue_list(&q, &l, &e), "a FIFO as failed/ID.state: the listing finishes");
+	ok(l.n == 3 && l.failed[1] && l.damaged[1] &&
+		   strstr(l.entries[1].st.reason, "FIFO") != NULL,
+	   "its message is listed as damaged: %s", l.n == 3 ? l.entries[1].st.reason : "");
+	queue_listing_free(&l);
+	free(crafted);
+	free(moved_to);
+	free(good);
+	free(outside);
+	queue_close(&q);
+	remove_tree(dir);
+	free(dir);
+}
+
+/* state/ID that is not a regular file of the user's: the message is kept
+ * and frozen (what the real state said is unknown), the entry moved. */
+static void
+test_unsafe_state(void)
+{
+	static const struct {
+		const char *name;
+		char type;
+		const char *suffix;
+	} cases[] = {
+		{"a symbolic link", 'l', "symlink"},
+		{"a FIFO", 'p', "fifo"},
+		{"a directory", 'd', "directory"},
+	};
+	char *dir = scratch();
+	struct queue q;
+	struct queue_entry m;
+	struct queue_listing l;
+	struct error e;
+
+	open_queue(&q, dir);
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		char *id, *moved;
+
+		if (commit(&q, &base_env, &m) < 0)
+			bail("commit failed");
+		id = xstrdup(m.id);
+		queue_entry_free(&m);
+		make_node(&q, "state", id, cases[i].type);
+
+		is_int(0, queue_list(&q, &l, &e), "state %s: the listing finishes", cases[i].name);
+		ok(l.n == 1 && !l.damaged[0] && l.entries[0].st.frozen &&
+			   strstr(l.entries[0].st.reason, "--release") != NULL,
+		   "state %s: listed as held, saying what to do", cases[i].name);
+		queue_listing_free(&l);
+
+		error_clear(&e);
+		is_int(-1, queue_load(&q, id, true, &m, &e), "state %s: reported", cases[i].name);
+		moved = xasprintf("%s.unsafe-%s", id, cases[i].suffix);
+		ok(e.status == ST_DATAERR && strstr(e.msg, moved) != NULL &&
+			   strstr(e.msg, "--release") != NULL,
+		   "state %s: ST_DATAERR: %s", cases[i].name, e.msg);
+		ok(lexists(&q, "failed", moved) && exists(&q, "msg", id),
+		   "state %s: the entry moved aside, the message kept", cases[i].name);
+		is_int(0, queue_load(&q, id, true, &m, &e), "state %s: loads afterwards",
+		       cases[i].name);
+		ok(m.st.frozen && m.st.attempts == 0, "state %s: frozen until --release",
+		   cases[i].name);
+		queue_remove(&q, &m, &e);
+		queue_entry_free(&m);
+		free(moved);
+		free(id);
+	}
+	queue_close(&q);
+	remove_tree(dir);
+	free(dir);
+}
+
 static void
 test_remove_and_set_aside(void)
 {
@@ -741,12 +1143,17 @@ test_sweep(void)
 	struct queue q;
 	struct queue_entry m;
 	int to_child[2], from_child[2];
+	struct strlist notes;
 	char c;
 	pid_t pid;
 
+	strlist_init(&notes);
 	open_queue(&q, dir);
 	if (commit(&q, &base_env, &m) < 0)
 		bail("commit failed");
+	make_node(&q, "tmp", "a-fifo", 'p');
+	make_node(&q, "tmp", "a-link", 'l');
+	make_node(&q, "state", "00000000000000000000002", 'd');
 	write_file(&q, "tmp", "dead-writer", "x", 1);
 	write_file(&q, "tmp", "live-writer", "x", 1);
 	write_file(&q, "state", "00000000000000000000000", "x", 1);
@@ -766,7 +1173,7 @@ test_sweep(void)
 	}
 	if (pid < 0 || read(from_child[0], &c, 1) != 1)
 		bail("child failed");
-	queue_sweep(&q);
+	queue_sweep(&q, &notes);
 	ok(!exists(&q, "tmp", "dead-writer"), "an unlocked tmp/ file is swept");
 	ok(exists(&q, "tmp", "live-writer"), "a locked one is kept");
 	ok(!exists(&q, "state", "00000000000000000000000") &&
@@ -774,10 +1181,21 @@ test_sweep(void)
 	   "state/ files without a message are swept");
 	ok(exists(&q, "state", m.id), "the state of a queued message is kept");
 	ok(exists(&q, "msg", m.id), "the message is kept");
+	ok(exists(&q, "failed", "a-fifo.unsafe-fifo") && !exists(&q, "tmp", "a-fifo"),
+	   "a FIFO in tmp/ is moved to failed/NAME.unsafe-fifo");
+	ok(lexists(&q, "failed", "a-link.unsafe-symlink") && !lexists(&q, "tmp", "a-link"),
+	   "a symbolic link in tmp/ is moved to failed/NAME.unsafe-symlink");
+	ok(exists(&q, "failed", "00000000000000000000002.unsafe-directory") &&
+		   !exists(&q, "state", "00000000000000000000002"),
+	   "a directory in state/ without a message is moved aside");
+	is_int(3, (long)notes.n, "each is reported");
+	ok(notes.n > 0 && strstr(notes.v[0], "not a queue file of yours") != NULL, "as: %s",
+	   notes.n > 0 ? notes.v[0] : "nothing");
 	if (write(to_child[1], "x", 1) != 1 || waitpid(pid, NULL, 0) < 0)
 		bail("child failed");
-	queue_sweep(&q);
+	queue_sweep(&q, &notes);
 	ok(!exists(&q, "tmp", "live-writer"), "swept once its writer is gone");
+	strlist_free(&notes);
 	close(to_child[0]);
 	close(to_child[1]);
 	close(from_child[0]);
@@ -964,6 +1382,8 @@ main(int argc, char **argv)
 		bail("cannot find this program: %s", strerror(errno));
 
 	plan_lazy();
+	/* A queue entry that blocks would hang the test: fail it instead. */
+	alarm(120);
 	test_default_dir();
 	test_open();
 	test_round_trip();
@@ -972,6 +1392,10 @@ main(int argc, char **argv)
 	test_locks();
 	test_state();
 	test_damaged();
+	test_hostile_envelopes();
+	test_hostile_states();
+	test_unsafe_entries();
+	test_unsafe_state();
 	test_remove_and_set_aside();
 	test_sweep();
 	test_trigger_and_flusher_lock();
