@@ -39,9 +39,10 @@ int address_list_parse(const char *s, size_t len, struct strlist *out, struct er
  * parsers such as address_list_parse() reject NUL themselves.) */
 int address_check(const char *addr, struct error *e);
 
-/* Turns a -f/-r argument into an envelope sender: surrounding blanks and
- * one pair of angle brackets are removed, then address_check() applies.
- * "", "<>" give "" (the null sender).  *out is newly allocated. */
+/* Turns a -f/-r argument into an envelope sender, or a recipient argument
+ * into a recipient: surrounding blanks and one pair of angle brackets are
+ * removed, then address_check() applies.  "", "<>" give "" (the null
+ * sender; the caller refuses it as a recipient).  *out is newly allocated. */
 int address_normalize_sender(const char *arg, char **out, struct error *e);
 
 /* The form of addr to put into MAIL FROM / RCPT TO.  An ASCII address is

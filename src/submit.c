@@ -179,8 +179,14 @@ build_envelope(const struct session *s, const char *hdr, size_t hlen, const char
 
 	strlist_init(&raw);
 	strlist_init(&env->rcpts);
-	for (size_t i = 0; i < s->r->recipients.n; i++)
-		strlist_add(&raw, s->r->recipients.v[i]);
+	for (size_t i = 0; i < s->r->recipients.n; i++) {
+		char *path;
+
+		/* sendmail takes "<alice@example.org>" as an argument too. */
+		if (address_normalize_sender(s->r->recipients.v[i], &path, e) < 0)
+			goto out;
+		strlist_add_owned(&raw, path);
+	}
 	if (s->r->read_recipients && message_recipients(hdr, hlen, &raw, e) < 0)
 		goto out;
 	if (raw.n == 0) {

@@ -188,6 +188,10 @@ row plain 'dotted name' 0 'recipient carol.example.net has no domain; sending to
 t_is "dotted name: qualified" carol.example.net@example.org "$(env_field srv "$(msg_count srv)" rcpt_tos)"
 row plain "bare local name" 0 "" one root
 t_is "bare local name: qualified quietly" root@example.org "$(env_field srv "$(msg_count srv)" rcpt_tos)"
+row plain "argument in angle brackets" 0 "" one '<alice@example.net>'
+t_is "argument in angle brackets: one pair taken off" alice@example.net \
+	"$(env_field srv "$(msg_count srv)" rcpt_tos)"
+row plain "argument <>" 65 'invalid address ""' none '<>'
 
 row unterminated unterminated 65 'unterminated comment, quoted string or domain literal' none alice@example.net
 
