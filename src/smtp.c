@@ -190,25 +190,33 @@ smtp_command(struct smtp_session *s, bool secret, const char *fmt, ...)
 	return rc;
 }
 
+/* Reads one whole reply.  Server text is made visible (control bytes and
+ * invalid UTF-8 escaped) as it arrives, so nothing downstream (the trace,
+ * error messages, the log, the queue's state file, mailq) ever sees a raw
+ * terminal escape. */
 static int
 read_reply(struct smtp_session *s, struct reply *r)
 {
 	char line[REPLY_LINE_MAX + 1];
+	struct buf shown;
+	int rc = 0;
 
 	reply_init(r);
-	for (;;) {
+	buf_init(&shown, 0);
+	while (rc == 0) {
 		long len = transport_read_line(&s->t, line, &s->io);
-		int rc;
 
-		if (len < 0)
-			return -1;
-		trace(s, "S", line);
-		rc = reply_feed(r, line, (size_t)len, &s->io);
-		if (rc < 0)
-			return -1;
-		if (rc == 1)
-			return 0;
+		if (len < 0) {
+			rc = -1;
+			break;
+		}
+		buf_reset(&shown);
+		buf_append_visible(&shown, line, (size_t)len);
+		trace(s, "S", shown.data ? shown.data : "");
+		rc = reply_feed(r, shown.data ? shown.data : "", shown.len, &s->io);
 	}
+	buf_free(&shown);
+	return rc < 0 ? -1 : 0;
 }
 
 /* RFC 3461 4: xtext for ENVID. */
