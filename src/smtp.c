@@ -50,28 +50,52 @@ enum smtp_state {
 	S__COUNT
 };
 
-/* For each state: its name, and what a 4xx / 5xx reply to it means. */
+/* For each state: its name, what a 4xx / 5xx reply to it means, and the
+ * positive replies its command may get (RFC 5321 4.3.2, RFC 3207 4, RFC
+ * 4954 4).  Any 4xx or 5xx is a valid refusal (servers use more of them
+ * than 4.3.2 lists); a 2xx or 3xx reply not listed is a protocol error: the
+ * server is broken, which is temporary, never a refusal of the message.
+ * NULL: no reply is awaited, or any will do (QUIT). */
 static const struct {
 	const char *name;
 	enum status temporary;
 	enum status permanent;
+	const char *positive;
 } states[S__COUNT] = {
-	[S_CONNECT] = {"CONNECT", ST_CONNECT, ST_CONNECT},
-	[S_TLS] = {"TLS", ST_CONNECT, ST_CONFIG},
-	[S_GREETING] = {"GREETING", ST_SERVER_TEMP, ST_SERVER_TEMP},
-	[S_EHLO] = {"EHLO", ST_SERVER_TEMP, ST_SERVER_TEMP},
-	[S_HELO] = {"HELO", ST_SERVER_TEMP, ST_SERVER_TEMP},
-	[S_STARTTLS] = {"STARTTLS", ST_SERVER_TEMP, ST_CONFIG},
-	[S_AUTH] = {"AUTH", ST_SERVER_TEMP, ST_ACCOUNT},
-	[S_MAIL] = {"MAIL", ST_SERVER_TEMP, ST_MESSAGE_PERM},
-	[S_RCPT] = {"RCPT", ST_SERVER_TEMP, ST_NOUSER},
-	[S_DATA] = {"DATA", ST_SERVER_TEMP, ST_MESSAGE_PERM},
-	[S_BODY] = {"END-OF-DATA", ST_SERVER_TEMP, ST_MESSAGE_PERM},
-	[S_READY] = {"READY", ST_OK, ST_OK},
-	[S_RSET] = {"RSET", ST_SERVER_TEMP, ST_SERVER_TEMP},
-	[S_QUIT] = {"QUIT", ST_OK, ST_OK},
-	[S_DONE] = {"DONE", ST_OK, ST_OK},
+	[S_CONNECT] = {"CONNECT", ST_CONNECT, ST_CONNECT, NULL},
+	[S_TLS] = {"TLS", ST_CONNECT, ST_CONFIG, NULL},
+	[S_GREETING] = {"GREETING", ST_SERVER_TEMP, ST_SERVER_TEMP, "220"},
+	[S_EHLO] = {"EHLO", ST_SERVER_TEMP, ST_SERVER_TEMP, "250"},
+	[S_HELO] = {"HELO", ST_SERVER_TEMP, ST_SERVER_TEMP, "250"},
+	[S_STARTTLS] = {"STARTTLS", ST_SERVER_TEMP, ST_CONFIG, "220"},
+	[S_AUTH] = {"AUTH", ST_SERVER_TEMP, ST_ACCOUNT, "235 334"},
+	[S_MAIL] = {"MAIL", ST_SERVER_TEMP, ST_MESSAGE_PERM, "250"},
+	[S_RCPT] = {"RCPT", ST_SERVER_TEMP, ST_NOUSER, "250 251"},
+	[S_DATA] = {"DATA", ST_SERVER_TEMP, ST_MESSAGE_PERM, "354"},
+	[S_BODY] = {"END-OF-DATA", ST_SERVER_TEMP, ST_MESSAGE_PERM, "250"},
+	[S_READY] = {"READY", ST_OK, ST_OK, NULL},
+	[S_RSET] = {"RSET", ST_SERVER_TEMP, ST_SERVER_TEMP, "250"},
+	[S_QUIT] = {"QUIT", ST_OK, ST_OK, NULL},
+	[S_DONE] = {"DONE", ST_OK, ST_OK, NULL},
 };
+
+static bool
+reply_valid(enum smtp_state st, int code)
+{
+	char text[8];
+
+	if (states[st].positive == NULL || code / 100 == 4 || code / 100 == 5)
+		return true;
+	snprintf(text, sizeof text, "%d", code);
+	for (const char *p = states[st].positive; *p != '\0'; p += strspn(p, " ")) {
+		size_t n = strcspn(p, " ");
+
+		if (n == strlen(text) && strncmp(p, text, n) == 0)
+			return true;
+		p += n;
+	}
+	return false;
+}
 
 struct smtp_session {
 	const struct smtp_params *p;
@@ -148,6 +172,26 @@ fail_reply(struct smtp_session *s, const struct reply *r, const char *what)
 	s->o->code = r->code;
 	snprintf(s->o->reply, sizeof s->o->reply, "%s", line);
 	return fail(s, st, _("%s failed: the server said: %s"), what, line);
+}
+
+/* A reply that is not valid for its command: the server is broken, which
+ * is temporary.  The connection is dropped, since what state the server
+ * is in is anyone's guess; after the final dot it may have taken the
+ * message. */
+static enum smtp_state
+protocol_error(struct smtp_session *s, const struct reply *r)
+{
+	char line[512];
+
+	reply_first_line(r, line, sizeof line);
+	s->o->code = r->code;
+	snprintf(s->o->reply, sizeof s->o->reply, "%s", line);
+	s->o->uncertain = s->state == S_BODY;
+	s->connection_lost = true;
+	return fail(s, ST_SERVER_TEMP,
+		    _("protocol error: the server answered %s with '%s', which is not a valid "
+		      "reply to it; the connection was dropped"),
+		    states[s->state].name, line);
 }
 
 /* The choke point for commands: nothing with CR, LF or NUL gets out. */
@@ -725,6 +769,8 @@ smtp_transition(struct smtp_session *s, const struct reply *r)
 
 	if (s->state == S_QUIT)
 		return S_DONE;
+	if (r != NULL && !reply_valid(s->state, r->code))
+		return protocol_error(s, r);
 	switch (s->state) {
 	case S_CONNECT:
 		return s->p->tls_mode == SMTP_TLS_IMPLICIT ? S_TLS : S_GREETING;
