@@ -72,14 +72,15 @@ static const struct {
 	{"\x1b]0;x\x07\x1b[31m", 0, "\\x1b]0;x\\x07\\x1b[31m"},
 	{"a\tb\rc\x7f", 0, "a\\x09b\\x0dc\\x7f"},
 	{"a\0b", 3, "a\\x00b"},
-	{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7", 0, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7"},
-	{"\xc2\x9b", 0, "\\xc2\\x9b"},        /* C1 CSI */
-	{"\xc2\xa0", 0, "\xc2\xa0"},              /* U+00A0 is text */
-	{"\xff\xfe", 0, "\\xff\\xfe"},        /* never UTF-8 */
-	{"\xc0\xaf", 0, "\\xc0\\xaf"},        /* overlong "/" */
-	{"\xed\xa0\x80", 0, "\\xed\\xa0\\x80"}, /* a surrogate */
+	{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7", 0,
+	 "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7"},
+	{"\xc2\x9b", 0, "\\xc2\\x9b"},                   /* C1 CSI */
+	{"\xc2\xa0", 0, "\xc2\xa0"},                     /* U+00A0 is text */
+	{"\xff\xfe", 0, "\\xff\\xfe"},                   /* never UTF-8 */
+	{"\xc0\xaf", 0, "\\xc0\\xaf"},                   /* overlong "/" */
+	{"\xed\xa0\x80", 0, "\\xed\\xa0\\x80"},          /* a surrogate */
 	{"\xf4\x90\x80\x80", 0, "\\xf4\\x90\\x80\\x80"}, /* past U+10FFFF */
-	{"\xe2\x82", 0, "\\xe2\\x82"},        /* cut short */
+	{"\xe2\x82", 0, "\\xe2\\x82"},                   /* cut short */
 };
 
 static void
