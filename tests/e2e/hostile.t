@@ -30,8 +30,9 @@ printf '%s\n' "From: $FROM" "To: $R1" "Subject: hostile" \
 # Any byte that is neither a tab nor printable ASCII.
 RAW=$(printf '[^\t -~]')
 
-# hostile NAME SCENARIO [tls]: start the server and write $T/NAME.conf
-# (plain SMTP, or STARTTLS with "tls"), timeout 2, queue in $T/NAME.q.
+# hostile NAME SCENARIO [tls|implicit]: start the server and write
+# $T/NAME.conf (plain SMTP, STARTTLS with "tls", implicit TLS with
+# "implicit"), timeout 2, queue in $T/NAME.q.
 hostile() {
 	if ! hostile_start "$1" "$2" --cert "$CERT" --key "$KEY"; then
 		t_fail "$1: the hostile server starts"
@@ -41,9 +42,13 @@ hostile() {
 		echo "account default"
 		echo "host 127.0.0.1"
 		echo "port $(server_port "$1")"
-		if [ "${3:-}" = tls ]; then
+		if [ -n "${3:-}" ]; then
 			echo "tls on"
-			echo "tls_starttls on"
+			if [ "$3" = tls ]; then
+				echo "tls_starttls on"
+			else
+				echo "tls_starttls off"
+			fi
 			echo "tls_trust_file $CA"
 		else
 			echo "tls off"
@@ -204,6 +209,17 @@ t_is "implicit-tls: reached (expiry counts)" yes \
 	"$([ "$(field implicit-tls first-contact)" -gt 0 ] 2>/dev/null && echo yes)"
 t_is "implicit-tls: done within two deadlines (took $took s)" \
 	yes "$([ "$took" -le 6 ] && echo yes)"
+
+# The reverse: an implicit-TLS account on a port that speaks plain SMTP.
+hostile plain-port ok implicit
+send plain-port
+t_is "plain-port: exit status 0 (held)" 0 "$status"
+one_line plain-port
+t_like "plain-port: says to set tls_starttls on" "$ERR" \
+	'does not speak TLS on this port.*tls_starttls on'
+t_is "plain-port: held" 1 "$(field plain-port held)"
+t_is "plain-port: reached (expiry counts)" yes \
+	"$([ "$(field plain-port first-contact)" -gt 0 ] 2>/dev/null && echo yes)"
 
 hostile silent silent
 send silent
