@@ -32,7 +32,7 @@ RAW=$(printf '[^\t -~]')
 
 # hostile NAME SCENARIO [tls|implicit]: start the server and write
 # $T/NAME.conf (plain SMTP, STARTTLS with "tls", implicit TLS with
-# "implicit"), timeout 2, queue in $T/NAME.q.
+# "implicit"), timeout $TIMEOUT (default 2), queue in $T/NAME.q.
 hostile() {
 	if ! hostile_start "$1" "$2" --cert "$CERT" --key "$KEY"; then
 		t_fail "$1: the hostile server starts"
@@ -54,7 +54,7 @@ hostile() {
 			echo "tls off"
 		fi
 		echo "from $FROM"
-		echo "timeout 2"
+		echo "timeout ${TIMEOUT:-2}"
 		echo "logfile $T/$1.olog"
 		echo "queue_dir $T/$1.q"
 	} | write_config "$T/$1.conf"
@@ -129,6 +129,20 @@ took=$(($(date +%s) - start))
 queued trickle-rcpt 0 'RCPT within 2 s'
 t_is "trickle-rcpt: given up within the 2 s deadline (took $took s)" \
 	yes "$([ "$took" -le 4 ] && echo yes)"
+
+# Replies 0.5 s late each, timeout 1: every reply is on time, but MAIL and
+# 25 RCPTs need 13 s, past the session's 10 x timeout.
+TIMEOUT=1
+hostile slow-steady slow-steady
+TIMEOUT=
+rcpts=$(seq 1 24 | sed 's/.*/r&@example.org/')
+start=$(date +%s)
+# shellcheck disable=SC2086 # one recipient a word
+send slow-steady $rcpts
+took=$(($(date +%s) - start))
+queued slow-steady 0 'session with 127.0.0.1 took longer than 10 s'
+t_is "slow-steady: given up at the session deadline (took $took s)" \
+	yes "$([ "$took" -le 12 ] && echo yes)"
 
 # ---- reply limits ----
 

@@ -63,11 +63,15 @@ def trickled_endless(prefix):
 # Each scenario: how to greet (bytes or a generator of byte strings, or
 # None: never), the reply to each verb that differs from a normal server,
 # and flags: "tls" wraps the connection in implicit TLS, "close" closes the
-# connection after every line sent.  "EOD" is the reply to the final dot.
+# connection after every line sent, "delay" waits that many seconds before
+# each reply to a command.  "EOD" is the reply to the final dot.
 SCENARIOS = {
     "ok": {},
     "trickle-greeting": {"greeting": lambda: trickled_endless(b"220-slow ")},
     "trickle-rcpt": {"RCPT": lambda: trickled_endless(b"250-slow ")},
+    # Every reply on time, but each half a second late: only the session's
+    # deadline stops a long recipient list.
+    "slow-steady": {"delay": 0.5},
     "endless-ehlo": {"EHLO": lambda: endless(b"250-more ")},
     "long-line": {"greeting": lambda: iter([b"220 " + b"x" * (1 << 20) + b"\r\n"])},
     "ctl-greeting": {
@@ -222,6 +226,7 @@ class Session:
             elif verb == "RCPT":
                 env["rcpt_tos"].append(line[8:].decode("utf-8", "replace"))
             reply = self.reply(verb)
+            time.sleep(self.sc.get("delay", 0))
             self.send(reply)
             if verb == "QUIT":
                 return
