@@ -206,6 +206,16 @@ run "$OUTBOX" -C "$T/ctl-rcpt.conf" -bp --json
 t_like "ctl-rcpt: mailq --json shows the reply" "$OUT" 'pwned'
 clean ctl-rcpt "$OUT" "mailq --json"
 t_unlike "ctl-rcpt: mailq --json has no \\u001b" "$OUT" '\\u001b'
+# A state file written before server text was escaped on arrival.
+state=$(ls "$T/ctl-rcpt.q"/state/* 2>/dev/null | sed -n 1p)
+esc=$(printf '\033')
+sed "s/^reason .*/reason old $esc]0;raw\a text/; s/^last-reply .*/last-reply 450 $esc[31m/" \
+	"$state" >"$state.new" && mv "$state.new" "$state"
+run "$OUTBOX" -C "$T/ctl-rcpt.conf" -bp
+t_like "ctl-rcpt: mailq shows an old raw reason" "$OUT" 'old \\x1b\]0;raw'
+clean ctl-rcpt "$OUT" "mailq of an old state file"
+run "$OUTBOX" -C "$T/ctl-rcpt.conf" -bp --json
+clean ctl-rcpt "$OUT" "mailq --json of an old state file"
 
 # ---- TLS where plain SMTP is expected, silence, drops (item 14) ----
 
