@@ -121,6 +121,14 @@ took=$(($(date +%s) - start))
 queued trickle-greeting 0 'greeting within 2 s'
 t_is "trickle-greeting: given up within the 2 s deadline (took $took s)" \
 	yes "$([ "$took" -le 4 ] && echo yes)"
+# The same with queue off: exit 75 and the reason as one line on stderr.
+{ cat "$T/trickle-greeting.conf" && echo "queue off"; } |
+	write_config "$T/trickle-greeting-noq.conf"
+run timeout -k 2 20 "$OUTBOX" -C "$T/trickle-greeting-noq.conf" "$R1" <"$MSG"
+t_is "trickle-greeting, queue off: exit status 75" 75 "$status"
+one_line "trickle-greeting, queue off"
+t_like "trickle-greeting, queue off: stderr says what happened" "$ERR" \
+	'timed out: .*greeting within 2 s'
 
 hostile trickle-rcpt trickle-rcpt
 start=$(date +%s)
