@@ -4,8 +4,8 @@
 # `sh tests/e2e/X.t` with srcdir, top_srcdir, top_builddir, OUTBOX (absolute
 # path of the built binary) and PYTHON3 in the environment.  It provides TAP
 # output helpers, a private temp dir / HOME per test, test certificates made
-# with certtool, and control of tests/server/smtpd.py instances (started on
-# 127.0.0.1 port 0, stopped by PID).  Tests run in parallel: nothing here uses
+# with certtool, and control of tests/server/smtpd.py and hostile.py
+# instances (started on 127.0.0.1 port 0, stopped by PID).  Tests run in parallel: nothing here uses
 # a fixed port, a shared directory or a process name.
 #
 # Untrusted data: none beyond what the test itself feeds; server output is
