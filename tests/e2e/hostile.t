@@ -205,8 +205,8 @@ hostile ctl-rcpt ctl-rcpt
 send ctl-rcpt
 queued ctl-rcpt 0 '\\x1b\]0;pwned\\x07'
 clean ctl-rcpt "$T/ctl-rcpt.olog" "the log file"
-clean ctl-rcpt "$(ls "$T/ctl-rcpt.q"/state/* 2>/dev/null | sed -n 1p)" \
-	"the state file"
+state=$(find "$T/ctl-rcpt.q/state" -type f | sed -n 1p)
+clean ctl-rcpt "$state" "the state file"
 run "$OUTBOX" -C "$T/ctl-rcpt.conf" -bp
 t_like "ctl-rcpt: mailq shows the reply" "$OUT" 'pwned'
 clean ctl-rcpt "$OUT" "mailq"
@@ -215,9 +215,8 @@ t_like "ctl-rcpt: mailq --json shows the reply" "$OUT" 'pwned'
 clean ctl-rcpt "$OUT" "mailq --json"
 t_unlike "ctl-rcpt: mailq --json has no \\u001b" "$OUT" '\\u001b'
 # A state file written before server text was escaped on arrival.
-state=$(ls "$T/ctl-rcpt.q"/state/* 2>/dev/null | sed -n 1p)
 esc=$(printf '\033')
-sed "s/^reason .*/reason old $esc]0;raw\a text/; s/^last-reply .*/last-reply 450 $esc[31m/" \
+sed "s/^reason .*/reason old $esc]0;raw\a text/; s/^last-reply .*/last-reply 450 ${esc}[31m/" \
 	"$state" >"$state.new" && mv "$state.new" "$state"
 run "$OUTBOX" -C "$T/ctl-rcpt.conf" -bp
 t_like "ctl-rcpt: mailq shows an old raw reason" "$OUT" 'old \\x1b\]0;raw'
