@@ -453,6 +453,53 @@ has_line_breaks(const char *s, size_t n)
 	return false;
 }
 
+/* The length of the valid UTF-8 sequence of a printable character at
+ * s[0..n), or 0 (RFC 3629 4: no overlong forms, no surrogates, nothing past
+ * U+10FFFF; the C1 controls count as invalid here). */
+static size_t
+utf8_printable_len(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4 || len > n)
+		return 0;
+	if (s[0] == 0xc2)
+		lo = 0xa0; /* U+0080-U+009F: C1 controls */
+	else if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+void
+buf_append_visible(struct buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n;) {
+		size_t len = p[i] >= 0x80 ? utf8_printable_len(p + i, n - i) : 1;
+
+		if (len == 0 || p[i] < 0x20 || p[i] == 0x7f) {
+			buf_printf(out, "\\x%02x", p[i]);
+			i++;
+		} else {
+			buf_append(out, p + i, len);
+			i += len;
+		}
+	}
+}
+
 static const char b64_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

@@ -95,6 +95,12 @@ void free_secret(char *s);
 /* True if s contains CR, LF or NUL within its first n bytes. */
 bool has_line_breaks(const char *s, size_t n);
 
+/* Appends s[0..n) made safe for a terminal, a log file or JSON: C0
+ * controls, DEL, C1 controls (U+0080-U+009F) and bytes that are not part of
+ * valid UTF-8 become visible escapes ("\x1b"); other text, UTF-8 included,
+ * is kept.  Every piece of server text goes through it on arrival. */
+void buf_append_visible(struct buf *out, const char *s, size_t n);
+
 /* n random bytes (GnuTLS's nonce generator) as 2n lower-case hex digits,
  * newly allocated; NULL if the generator fails. */
 char *random_hex(size_t n);

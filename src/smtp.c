@@ -20,6 +20,7 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,15 @@
 /* A command line, CRLF not counted: long enough for a 2-4 KB OAuth token
  * in base64 with room to spare (RFC 4954 4 lifts the 512 limit for AUTH). */
 #define SMTP_COMMAND_MAX 65536
+
+/* Deadlines, as multiples of `timeout` (outbox(1), "Deadlines and
+ * limits"): each reply must be complete within one timeout of its command;
+ * the end-of-data reply within SMTP_EOD_FACTOR, as RFC 5321 4.5.3.2.6
+ * allows the server 10 minutes there; and the opening of a session, then
+ * each transaction up to its DATA reply, within SMTP_SESSION_FACTOR in
+ * total. */
+#define SMTP_EOD_FACTOR 10
+#define SMTP_SESSION_FACTOR 10
 
 enum smtp_state {
 	S_CONNECT,
@@ -50,28 +60,52 @@ enum smtp_state {
 	S__COUNT
 };
 
-/* For each state: its name, and what a 4xx / 5xx reply to it means. */
+/* For each state: its name, what a 4xx / 5xx reply to it means, and the
+ * positive replies its command may get (RFC 5321 4.3.2, RFC 3207 4, RFC
+ * 4954 4).  Any 4xx or 5xx is a valid refusal (servers use more of them
+ * than 4.3.2 lists); a 2xx or 3xx reply not listed is a protocol error: the
+ * server is broken, which is temporary, never a refusal of the message.
+ * NULL: no reply is awaited, or any will do (QUIT). */
 static const struct {
 	const char *name;
 	enum status temporary;
 	enum status permanent;
+	const char *positive;
 } states[S__COUNT] = {
-	[S_CONNECT] = {"CONNECT", ST_CONNECT, ST_CONNECT},
-	[S_TLS] = {"TLS", ST_CONNECT, ST_CONFIG},
-	[S_GREETING] = {"GREETING", ST_SERVER_TEMP, ST_SERVER_TEMP},
-	[S_EHLO] = {"EHLO", ST_SERVER_TEMP, ST_SERVER_TEMP},
-	[S_HELO] = {"HELO", ST_SERVER_TEMP, ST_SERVER_TEMP},
-	[S_STARTTLS] = {"STARTTLS", ST_SERVER_TEMP, ST_CONFIG},
-	[S_AUTH] = {"AUTH", ST_SERVER_TEMP, ST_ACCOUNT},
-	[S_MAIL] = {"MAIL", ST_SERVER_TEMP, ST_MESSAGE_PERM},
-	[S_RCPT] = {"RCPT", ST_SERVER_TEMP, ST_NOUSER},
-	[S_DATA] = {"DATA", ST_SERVER_TEMP, ST_MESSAGE_PERM},
-	[S_BODY] = {"END-OF-DATA", ST_SERVER_TEMP, ST_MESSAGE_PERM},
-	[S_READY] = {"READY", ST_OK, ST_OK},
-	[S_RSET] = {"RSET", ST_SERVER_TEMP, ST_SERVER_TEMP},
-	[S_QUIT] = {"QUIT", ST_OK, ST_OK},
-	[S_DONE] = {"DONE", ST_OK, ST_OK},
+	[S_CONNECT] = {"CONNECT", ST_CONNECT, ST_CONNECT, NULL},
+	[S_TLS] = {"TLS", ST_CONNECT, ST_CONFIG, NULL},
+	[S_GREETING] = {"GREETING", ST_SERVER_TEMP, ST_SERVER_TEMP, "220"},
+	[S_EHLO] = {"EHLO", ST_SERVER_TEMP, ST_SERVER_TEMP, "250"},
+	[S_HELO] = {"HELO", ST_SERVER_TEMP, ST_SERVER_TEMP, "250"},
+	[S_STARTTLS] = {"STARTTLS", ST_SERVER_TEMP, ST_CONFIG, "220"},
+	[S_AUTH] = {"AUTH", ST_SERVER_TEMP, ST_ACCOUNT, "235 334"},
+	[S_MAIL] = {"MAIL", ST_SERVER_TEMP, ST_MESSAGE_PERM, "250"},
+	[S_RCPT] = {"RCPT", ST_SERVER_TEMP, ST_NOUSER, "250 251"},
+	[S_DATA] = {"DATA", ST_SERVER_TEMP, ST_MESSAGE_PERM, "354"},
+	[S_BODY] = {"END-OF-DATA", ST_SERVER_TEMP, ST_MESSAGE_PERM, "250"},
+	[S_READY] = {"READY", ST_OK, ST_OK, NULL},
+	[S_RSET] = {"RSET", ST_SERVER_TEMP, ST_SERVER_TEMP, "250"},
+	[S_QUIT] = {"QUIT", ST_OK, ST_OK, NULL},
+	[S_DONE] = {"DONE", ST_OK, ST_OK, NULL},
 };
+
+static bool
+reply_valid(enum smtp_state st, int code)
+{
+	char text[8];
+
+	if (states[st].positive == NULL || code / 100 == 4 || code / 100 == 5)
+		return true;
+	snprintf(text, sizeof text, "%d", code);
+	for (const char *p = states[st].positive; *p != '\0'; p += strspn(p, " ")) {
+		size_t n = strcspn(p, " ");
+
+		if (n == strlen(text) && strncmp(p, text, n) == 0)
+			return true;
+		p += n;
+	}
+	return false;
+}
 
 struct smtp_session {
 	const struct smtp_params *p;
@@ -97,7 +131,10 @@ struct smtp_session {
 	unsigned char *cb_data;
 	size_t cb_len;
 	struct buf greeting;
-	struct buf *info; /* --serverinfo output, else NULL */
+	struct buf *info;         /* --serverinfo output, else NULL */
+	int64_t session_deadline; /* of the opening, then of each transaction */
+	int limit_ms;             /* the limit of the current exchange */
+	bool session_limit;       /* ... which is the session's */
 };
 
 static void
@@ -150,6 +187,26 @@ fail_reply(struct smtp_session *s, const struct reply *r, const char *what)
 	return fail(s, st, _("%s failed: the server said: %s"), what, line);
 }
 
+/* A reply that is not valid for its command: the server is broken, which
+ * is temporary.  The connection is dropped, since what state the server
+ * is in is anyone's guess; after the final dot it may have taken the
+ * message. */
+static enum smtp_state
+protocol_error(struct smtp_session *s, const struct reply *r)
+{
+	char line[512];
+
+	reply_first_line(r, line, sizeof line);
+	s->o->code = r->code;
+	snprintf(s->o->reply, sizeof s->o->reply, "%s", line);
+	s->o->uncertain = s->state == S_BODY;
+	s->connection_lost = true;
+	return fail(s, ST_SERVER_TEMP,
+		    _("protocol error: the server answered %s with '%s', which is not a valid "
+		      "reply to it; the connection was dropped"),
+		    states[s->state].name, line);
+}
+
 /* The choke point for commands: nothing with CR, LF or NUL gets out. */
 static int smtp_command(struct smtp_session *s, bool secret, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -198,25 +255,33 @@ smtp_command(struct smtp_session *s, bool secret, const char *fmt, ...)
 	return rc;
 }
 
+/* Reads one whole reply.  Server text is made visible (control bytes and
+ * invalid UTF-8 escaped) as it arrives, so nothing downstream (the trace,
+ * error messages, the log, the queue's state file, mailq) ever sees a raw
+ * terminal escape. */
 static int
 read_reply(struct smtp_session *s, struct reply *r)
 {
 	char line[REPLY_LINE_MAX + 1];
+	struct buf shown;
+	int rc = 0;
 
 	reply_init(r);
-	for (;;) {
+	buf_init(&shown, 0);
+	while (rc == 0) {
 		long len = transport_read_line(&s->t, line, &s->io);
-		int rc;
 
-		if (len < 0)
-			return -1;
-		trace(s, "S", line);
-		rc = reply_feed(r, line, (size_t)len, &s->io);
-		if (rc < 0)
-			return -1;
-		if (rc == 1)
-			return 0;
+		if (len < 0) {
+			rc = -1;
+			break;
+		}
+		buf_reset(&shown);
+		buf_append_visible(&shown, line, (size_t)len);
+		trace(s, "S", shown.data ? shown.data : "");
+		rc = reply_feed(r, shown.data ? shown.data : "", shown.len, &s->io);
 	}
+	buf_free(&shown);
+	return rc < 0 ? -1 : 0;
 }
 
 /* RFC 3461 4: xtext for ENVID. */
@@ -725,6 +790,8 @@ smtp_transition(struct smtp_session *s, const struct reply *r)
 
 	if (s->state == S_QUIT)
 		return S_DONE;
+	if (r != NULL && !reply_valid(s->state, r->code))
+		return protocol_error(s, r);
 	switch (s->state) {
 	case S_CONNECT:
 		return s->p->tls_mode == SMTP_TLS_IMPLICIT ? S_TLS : S_GREETING;
@@ -732,7 +799,6 @@ smtp_transition(struct smtp_session *s, const struct reply *r)
 		return s->p->tls_mode == SMTP_TLS_IMPLICIT && s->greeting.len == 0 ? S_GREETING
 										   : S_EHLO;
 	case S_GREETING:
-		s->o->reached = true;
 		if (cls != 2)
 			return fail_reply(s, r, _("connecting"));
 		buf_puts(&s->greeting, r->text);
@@ -857,6 +923,118 @@ drain_pipeline(struct smtp_session *s)
 	}
 }
 
+/* timeout_ms times factor, as a timeout (-1 stays "no limit"). */
+static int
+scaled(int timeout_ms, int factor)
+{
+	int64_t v = (int64_t)timeout_ms * factor;
+
+	return timeout_ms < 0 ? -1 : v > INT_MAX ? INT_MAX : (int)v;
+}
+
+static void
+start_session_clock(struct smtp_session *s)
+{
+	s->session_deadline = net_deadline(scaled(s->p->timeout_ms, SMTP_SESSION_FACTOR));
+}
+
+/* Sets the deadline of the exchange about to happen: sending the current
+ * state's command(s), or (reply) reading its reply.  The message body has
+ * none: each 64 KiB of it must get out within the timeout instead. */
+static void
+arm_deadline(struct smtp_session *s, bool reply)
+{
+	int64_t d;
+
+	s->session_limit = false;
+	if (s->state == S_BODY && !reply) {
+		transport_clear_deadline(&s->t);
+		return;
+	}
+	s->limit_ms =
+		s->state == S_BODY ? scaled(s->p->timeout_ms, SMTP_EOD_FACTOR) : s->p->timeout_ms;
+	d = net_deadline(s->limit_ms);
+	if (s->state != S_BODY && s->state != S_QUIT && s->session_deadline < d) {
+		d = s->session_deadline;
+		s->session_limit = true;
+		s->limit_ms = scaled(s->p->timeout_ms, SMTP_SESSION_FACTOR);
+	}
+	transport_set_deadline(&s->t, d);
+}
+
+/* Whether the server answers a TLS ClientHello on a fresh connection: a
+ * handshake that checks nothing, to recognise an implicit-TLS port (RFC
+ * 8314 3.3) that waits in silence for the client to speak first. */
+static bool
+speaks_implicit_tls(const struct smtp_session *s)
+{
+	struct tls_params probe = {.host = s->p->host, .timeout_ms = s->p->timeout_ms};
+	struct error ignored;
+	struct tls *t;
+	int fd;
+
+	if (s->p->socket_path != NULL || s->p->tls_mode == SMTP_TLS_IMPLICIT)
+		return false;
+	fd = net_connect(s->p->host, s->p->port, s->p->source_ip, s->p->timeout_ms, &ignored);
+	if (fd < 0)
+		return false;
+	probe.priorities = s->p->tls.priorities;
+	t = tls_start(fd, &probe, &ignored);
+	tls_close(t);
+	close(fd);
+	return t != NULL;
+}
+
+/* A reply did not come in time: says so in terms of the deadline that ran
+ * out.  A server that accepted the connection and kept it open through the
+ * greeting deadline has been reached (expiry counts from then on); if it
+ * said nothing at all, it may be waiting for a TLS handshake. */
+static void
+reply_missing(struct smtp_session *s)
+{
+	const char *server = s->p->socket_path ? s->p->socket_path : s->p->host;
+	double limit = s->limit_ms / 1000.0;
+
+	if (!transport_expired(&s->t))
+		return;
+	if (s->state == S_GREETING)
+		s->o->reached = true;
+	if (s->session_limit)
+		error_set(&s->io, ST_CONNECT,
+			  _("timed out: the session with %s took longer than %g s (%d times "
+			    "'timeout'); the connection was dropped"),
+			  server, limit, SMTP_SESSION_FACTOR);
+	else if (s->state == S_GREETING && s->t.received == 0 && speaks_implicit_tls(s))
+		error_set(&s->io, ST_CONFIG,
+			  s->p->tls_mode == SMTP_TLS_OFF
+				  ? _("%s sent no greeting within %g s: this port speaks implicit "
+				      "TLS; set 'tls on' and 'tls_starttls off'")
+				  : _("%s sent no greeting within %g s: this port speaks implicit "
+				      "TLS; set 'tls_starttls off'"),
+			  server, limit);
+	else if (s->state == S_GREETING)
+		error_set(&s->io, ST_CONNECT,
+			  _("timed out: %s sent no complete greeting within %g s; the connection "
+			    "was dropped"),
+			  server, limit);
+	else
+		error_set(&s->io, ST_CONNECT,
+			  _("timed out: the server sent no complete reply to %s within %g s; the "
+			    "connection was dropped"),
+			  states[s->state].name, limit);
+}
+
+/* Reads the reply to the current state's command within its deadline. */
+static int
+await_reply(struct smtp_session *s, struct reply *r)
+{
+	arm_deadline(s, true);
+	if (read_reply(s, r) == 0)
+		return 0;
+	reply_missing(s);
+	return -1;
+}
+
 /* Runs the machine until the session is idle (S_READY) or over. */
 static void
 smtp_run(struct smtp_session *s)
@@ -866,19 +1044,26 @@ smtp_run(struct smtp_session *s)
 	while (s->state != S_READY && s->state != S_DONE) {
 		enum smtp_state next;
 
+		arm_deadline(s, false);
 		if ((s->state == S_QUIT || s->state == S_RSET) && s->pending_replies > 0)
 			drain_pipeline(s);
 		if (s->state == S_QUIT && s->connection_lost)
 			break;
 		if (smtp_enter(s) < 0) {
+			/* A TLS handshake refused as configured (not TLS, an
+			 * untrusted certificate): the server answered. */
+			if (s->state == S_TLS && s->io.status == ST_CONFIG)
+				s->o->reached = true;
 			smtp_io_failed(s, false);
 			next = S_DONE;
-		} else if (s->need_reply && read_reply(s, &r) < 0) {
+		} else if (s->need_reply && await_reply(s, &r) < 0) {
 			smtp_io_failed(s, true);
 			next = S_DONE;
 		} else {
 			next = smtp_transition(s, s->need_reply ? &r : NULL);
 		}
+		if (s->t.received > 0)
+			s->o->reached = true; /* the server answered (expiry counts) */
 		s->state = next;
 	}
 	if (s->state != S_READY)
@@ -896,6 +1081,7 @@ smtp_new(const struct smtp_params *p, struct error *e)
 	transport_init(&s->t, -1, p->timeout_ms);
 	buf_init(&s->greeting, 4096);
 	s->state = S_CONNECT;
+	start_session_clock(s);
 	return s;
 }
 
@@ -954,6 +1140,7 @@ smtp_transaction(struct smtp_session *s, struct smtp_mail *m, struct smtp_outcom
 		return -1;
 	}
 	s->in_transaction = true;
+	start_session_clock(s);
 	s->state = check_mail_params(s);
 	smtp_run(s);
 	s->in_transaction = false;

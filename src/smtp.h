@@ -31,7 +31,7 @@ struct smtp_params {
 	const char *port;
 	const char *socket_path; /* msmtp's `socket`: a local socket instead */
 	const char *source_ip;
-	int timeout_ms;
+	int timeout_ms; /* every deadline of the session derives from it */
 	const char *helo_domain;
 	enum smtp_tls_mode tls_mode;
 	struct tls_params tls;
@@ -80,7 +80,9 @@ struct smtp_outcome {
 	bool uncertain;        /* connection lost after the final dot */
 	bool dsn_dropped;      /* DSN asked for, server lacks it */
 	bool tls;              /* the session was encrypted */
-	bool reached;          /* the server answered (expiry counts from here) */
+	bool reached;          /* the server answered, or held the connection open
+				* through the greeting deadline (expiry counts
+				* from here) */
 	const char *auth_mech; /* mechanism used, NULL without AUTH */
 	int code;              /* last relevant reply code, 0 if none */
 	char reply[512];       /* its first line */

@@ -895,23 +895,35 @@ entry_state(const struct queue_listing *l, size_t i)
 	return m->st.next_attempt > time(NULL) ? "retrying" : "queued";
 }
 
+/* Queue files may hold server text written by an older outbox, before it
+ * was made visible on arrival: it goes through buf_append_visible() again
+ * (a no-op on text already made visible). */
+static void
+put_visible(struct buf *b, const char *s)
+{
+	buf_append_visible(b, s, strlen(s));
+}
+
 static void
 json_string(struct buf *b, const char *s)
 {
+	struct buf shown;
+
 	if (s == NULL) {
 		buf_puts(b, "null");
 		return;
 	}
+	buf_init(&shown, 0);
+	put_visible(&shown, s);
 	buf_puts(b, "\"");
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			buf_printf(b, "\\%c", *p);
-		else if (*p < 0x20)
-			buf_printf(b, "\\u%04x", *p);
+	for (size_t i = 0; i < shown.len; i++) {
+		if (shown.data[i] == '"' || shown.data[i] == '\\')
+			buf_printf(b, "\\%c", shown.data[i]);
 		else
-			buf_append(b, p, 1);
+			buf_append(b, shown.data + i, 1);
 	}
 	buf_puts(b, "\"");
+	buf_free(&shown);
 }
 
 static void
@@ -991,16 +1003,28 @@ list_human(const struct queue_listing *l, struct buf *out)
 			if (localtime_r(&m->st.next_attempt, &tm) != NULL)
 				strftime(when, sizeof when, " at %Y-%m-%d %H:%M:%S", &tm);
 		}
-		if (l->damaged[i])
-			buf_printf(out, "    %s\n", m->st.reason ? m->st.reason : state);
-		else if (m->st.frozen)
-			buf_printf(out, "    %s%s%s\n", _("held with --hold; --release sends it"),
-				   m->st.reason ? "\n    " : "", m->st.reason ? m->st.reason : "");
-		else
-			buf_printf(out, "    %s%s%s%s\n", state, when, m->st.reason ? ": " : "",
-				   m->st.reason ? m->st.reason : "");
-		if (m->st.last_reply != NULL)
-			buf_printf(out, "    %s %s\n", _("last reply:"), m->st.last_reply);
+		buf_puts(out, "    ");
+		if (l->damaged[i]) {
+			put_visible(out, m->st.reason ? m->st.reason : state);
+		} else if (m->st.frozen) {
+			buf_puts(out, _("held with --hold; --release sends it"));
+			if (m->st.reason != NULL) {
+				buf_puts(out, "\n    ");
+				put_visible(out, m->st.reason);
+			}
+		} else {
+			buf_printf(out, "%s%s", state, when);
+			if (m->st.reason != NULL) {
+				buf_puts(out, ": ");
+				put_visible(out, m->st.reason);
+			}
+		}
+		buf_puts(out, "\n");
+		if (m->st.last_reply != NULL) {
+			buf_printf(out, "    %s ", _("last reply:"));
+			put_visible(out, m->st.last_reply);
+			buf_puts(out, "\n");
+		}
 	}
 }
 

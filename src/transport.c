@@ -1,7 +1,8 @@
 /* transport.c - buffered, timed I/O over a plain or TLS connection.
  *
  * Untrusted input: bytes from the server.  Lines are bounded by
- * REPLY_LINE_MAX; reads and writes wait at most timeout_ms each. */
+ * REPLY_LINE_MAX; reads and writes wait until the exchange's deadline, or
+ * at most timeout_ms each when none is set. */
 #include "config.h"
 
 #include "transport.h"
@@ -22,6 +23,32 @@ transport_init(struct transport *t, int fd, int timeout_ms)
 	t->timeout_ms = timeout_ms;
 }
 
+void
+transport_set_deadline(struct transport *t, int64_t deadline)
+{
+	t->has_deadline = true;
+	t->deadline = deadline;
+}
+
+void
+transport_clear_deadline(struct transport *t)
+{
+	t->has_deadline = false;
+}
+
+bool
+transport_expired(const struct transport *t)
+{
+	return t->has_deadline && net_remaining(t->deadline) == 0;
+}
+
+/* How long the next wait may last, as a poll(2) timeout. */
+static int
+wait_ms(const struct transport *t)
+{
+	return t->has_deadline ? net_remaining(t->deadline) : t->timeout_ms;
+}
+
 int
 transport_start_tls(struct transport *t, const struct tls_params *p, struct error *e)
 {
@@ -36,7 +63,7 @@ transport_start_tls(struct transport *t, const struct tls_params *p, struct erro
 static int
 plain_write_all(struct transport *t, const char *p, size_t n, struct error *e)
 {
-	if (net_send_all(t->fd, p, n, t->timeout_ms) == 0)
+	if (net_send_all(t->fd, p, n, wait_ms(t)) == 0)
 		return 0;
 	if (errno == ETIMEDOUT)
 		return error_set(e, ST_CONNECT, _("timed out after %d s sending to the server"),
@@ -52,7 +79,7 @@ transport_flush(struct transport *t, struct error *e)
 	if (t->out_len == 0)
 		return 0;
 	if (t->tls != NULL)
-		rc = tls_write_all(t->tls, t->out, t->out_len, t->timeout_ms, e);
+		rc = tls_write_all(t->tls, t->out, t->out_len, wait_ms(t), e);
 	else
 		rc = plain_write_all(t, t->out, t->out_len, e);
 	t->out_len = 0;
@@ -89,12 +116,12 @@ fill(struct transport *t, struct error *e)
 		t->in_pos = 0;
 	}
 	if (t->tls != NULL) {
-		r = tls_read(t->tls, t->in + t->in_len, sizeof t->in - t->in_len, t->timeout_ms, e);
+		r = tls_read(t->tls, t->in + t->in_len, sizeof t->in - t->in_len, wait_ms(t), e);
 		if (r < 0)
 			return -1;
 	} else {
 		for (;;) {
-			int w = net_wait(t->fd, POLLIN, t->timeout_ms);
+			int w = net_wait(t->fd, POLLIN, wait_ms(t));
 
 			if (w == 0)
 				return error_set(e, ST_CONNECT,
@@ -116,6 +143,7 @@ fill(struct transport *t, struct error *e)
 	if (r == 0)
 		return error_set(e, ST_CONNECT, _("the server closed the connection"));
 	t->in_len += (size_t)r;
+	t->received += (size_t)r;
 	return r;
 }
 

@@ -3,7 +3,9 @@
  * Output is collected in a 64 KiB buffer and written in whole pieces, so a
  * pipelined command group is one write and a message body travels in full
  * TLS records.  Input is read in blocks and handed out line by line with a
- * bound on the line length.  Every wait is bounded by the timeout. */
+ * bound on the line length.  Every wait is bounded: by the deadline of the
+ * current exchange when one is set, else by the timeout for each read or
+ * write. */
 #ifndef OUTBOX_TRANSPORT_H
 #define OUTBOX_TRANSPORT_H
 
@@ -13,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define TRANSPORT_OUT_MAX 65536 /* four full TLS records, sent together */
 
@@ -20,6 +23,9 @@ struct transport {
 	int fd;
 	struct tls *tls;
 	int timeout_ms;
+	bool has_deadline;
+	int64_t deadline; /* net_deadline() of the current exchange */
+	size_t received;  /* bytes read so far */
 	char in[REPLY_LINE_MAX + 2];
 	size_t in_pos, in_len;
 	char out[TRANSPORT_OUT_MAX];
@@ -27,6 +33,19 @@ struct transport {
 };
 
 void transport_init(struct transport *t, int fd, int timeout_ms);
+
+/* Sets the point in time (net_deadline()) by which the current exchange
+ * must be complete: reads and writes wait until then at most, however the
+ * server spreads its bytes. */
+void transport_set_deadline(struct transport *t, int64_t deadline);
+
+/* Back to a limit of timeout_ms for each read and write (a message body:
+ * each 64 KiB piece must get out within it). */
+void transport_clear_deadline(struct transport *t);
+
+/* Whether the deadline set is past: after a failed read or write, the
+ * exchange ran out of time. */
+bool transport_expired(const struct transport *t);
 
 /* Starts TLS on the connection.  Fails (ST_SERVER_TEMP) if the server
  * already sent data that would be read after the handshake: such bytes were

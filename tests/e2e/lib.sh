@@ -4,8 +4,8 @@
 # `sh tests/e2e/X.t` with srcdir, top_srcdir, top_builddir, OUTBOX (absolute
 # path of the built binary) and PYTHON3 in the environment.  It provides TAP
 # output helpers, a private temp dir / HOME per test, test certificates made
-# with certtool, and control of tests/server/smtpd.py instances (started on
-# 127.0.0.1 port 0, stopped by PID).  Tests run in parallel: nothing here uses
+# with certtool, and control of tests/server/smtpd.py and hostile.py
+# instances (started on 127.0.0.1 port 0, stopped by PID).  Tests run in parallel: nothing here uses
 # a fixed port, a shared directory or a process name.
 #
 # Untrusted data: none beyond what the test itself feeds; server output is
@@ -381,7 +381,7 @@ server_start() {
 		return 1
 	}
 	rm -f "$T/$_e2e_n.port"
-	"$E2E_PY" "$E2E_SMTPD" --dir "$T/$_e2e_n" \
+	"$E2E_PY" "${_e2e_script:-$E2E_SMTPD}" --dir "$T/$_e2e_n" \
 		--port-file "$T/$_e2e_n.port" --pid-file "$T/$_e2e_n.pid" \
 		--log "$T/$_e2e_n.log" "$@" \
 		</dev/null >>"$T/$_e2e_n.out" 2>&1 &
@@ -403,6 +403,19 @@ server_start() {
 		_e2e_i=$((_e2e_i + 1))
 	done
 	return 0
+}
+
+# hostile_start NAME SCENARIO [hostile.py options...]: like server_start,
+# with tests/server/hostile.py playing SCENARIO.
+hostile_start() {
+	_e2e_script=$E2E_TOP/tests/server/hostile.py
+	_e2e_hn=$1
+	_e2e_hs=$2
+	shift 2
+	server_start "$_e2e_hn" --scenario "$_e2e_hs" "$@"
+	_e2e_rc=$?
+	_e2e_script=
+	return $_e2e_rc
 }
 
 # _e2e_alive PID: PID exists and is not a zombie.

@@ -1,5 +1,5 @@
 /* lib-t.c - tests for src/lib.c: bounded buffers, number parsing, base64,
- * line-break detection. */
+ * line-break detection, making server text visible. */
 #include "config.h"
 
 #include "lib.h"
@@ -65,6 +65,41 @@ static const struct {
 	 COMMAND_OK, 0, "0\n"},
 };
 
+/* buf_append_visible: what server text looks like once it is safe. */
+static const struct {
+	const char *in;
+	size_t len; /* 0: strlen */
+	const char *out;
+} visible[] = {
+	{"250 ok", 0, "250 ok"},
+	{"\x1b]0;x\x07\x1b[31m", 0, "\\x1b]0;x\\x07\\x1b[31m"},
+	{"a\tb\rc\x7f", 0, "a\\x09b\\x0dc\\x7f"},
+	{"a\0b", 3, "a\\x00b"},
+	{"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7", 0,
+	 "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7"},
+	{"\xc2\x9b", 0, "\\xc2\\x9b"},                   /* C1 CSI */
+	{"\xc2\xa0", 0, "\xc2\xa0"},                     /* U+00A0 is text */
+	{"\xff\xfe", 0, "\\xff\\xfe"},                   /* never UTF-8 */
+	{"\xc0\xaf", 0, "\\xc0\\xaf"},                   /* overlong "/" */
+	{"\xed\xa0\x80", 0, "\\xed\\xa0\\x80"},          /* a surrogate */
+	{"\xf4\x90\x80\x80", 0, "\\xf4\\x90\\x80\\x80"}, /* past U+10FFFF */
+	{"\xe2\x82", 0, "\\xe2\\x82"},                   /* cut short */
+};
+
+static void
+test_visible(void)
+{
+	for (size_t i = 0; i < sizeof visible / sizeof visible[0]; i++) {
+		struct buf b;
+
+		buf_init(&b, 0);
+		buf_append_visible(&b, visible[i].in,
+				   visible[i].len ? visible[i].len : strlen(visible[i].in));
+		is_string(visible[i].out, b.data ? b.data : "", "visible %zu", i);
+		buf_free(&b);
+	}
+}
+
 static void
 test_commands(void)
 {
@@ -127,6 +162,7 @@ main(void)
 	ok(has_line_breaks("a\nb", 3), "LF found");
 	ok(has_line_breaks("a\0b", 3), "NUL found");
 	ok(!has_line_breaks("a b", 3), "clean string");
+	test_visible();
 	test_commands();
 	return 0;
 }
