@@ -2,7 +2,8 @@
  *
  * Values in the record come from the server (smtpmsg) and from the message
  * envelope: they are quoted and stripped of control characters so one
- * record stays one line. */
+ * record stays one line.  Diagnostics quote configuration values,
+ * addresses and server text: their control bytes are escaped (vsay). */
 #include "config.h"
 
 #include "log.h"
@@ -39,20 +40,24 @@ log_set_sink(void (*fn)(void *ctx, const char *line), void *ctx)
 	sink_ctx = ctx;
 }
 
+/* The one way out to standard error: whatever a message quotes (a
+ * configuration value, an address, a file name, server text) reaches the
+ * terminal with its control bytes made visible, as one line. */
 static void
 vsay(const char *prefix, const char *fmt, va_list ap)
 {
 	char msg[ERROR_MSG_MAX + 128];
+	struct buf shown;
 
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	if (sink != NULL) {
-		char line[sizeof msg + 64];
-
-		snprintf(line, sizeof line, "%s%s", prefix, msg);
-		sink(sink_ctx, line);
-		return;
-	}
-	fprintf(stderr, "%s: %s%s\n", progname, prefix, msg);
+	buf_init(&shown, 0);
+	buf_puts(&shown, prefix);
+	buf_append_visible(&shown, msg, strlen(msg));
+	if (sink != NULL)
+		sink(sink_ctx, shown.data);
+	else
+		fprintf(stderr, "%s: %s\n", progname, shown.data);
+	buf_free(&shown);
 }
 
 void
