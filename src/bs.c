@@ -189,27 +189,6 @@ transaction_reset(struct session *s)
 
 /* ---- replies to the final dot ---------------------------------------- */
 
-static const struct {
-	int code;
-	const char *enhanced;
-} final_replies[ST__COUNT] = {
-	/* Enhanced codes from RFC 3463. */
-	[ST_OK] = {250, "2.0.0"},
-	[ST_USAGE] = {554, "5.3.5"},        /* system incorrectly configured */
-	[ST_DATAERR] = {554, "5.6.0"},      /* other media error */
-	[ST_NOUSER] = {550, "5.1.1"},       /* bad destination mailbox */
-	[ST_MESSAGE_PERM] = {554, "5.0.0"}, /* refused by the server */
-	[ST_SOFTWARE] = {554, "5.3.0"},     /* other mail system status */
-	[ST_OSERR] = {554, "5.3.0"},        /* other mail system status */
-	[ST_CANTCREAT] = {554, "5.3.0"},    /* other mail system status */
-	[ST_IOERR] = {554, "5.3.0"},        /* other mail system status */
-	[ST_CONNECT] = {451, "4.4.1"},      /* no answer from host */
-	[ST_SERVER_TEMP] = {451, "4.0.0"},  /* deferred by the server */
-	[ST_LOCAL_TEMP] = {452, "4.3.1"},   /* mail system full */
-	[ST_ACCOUNT] = {554, "5.7.0"},      /* security: authentication */
-	[ST_CONFIG] = {554, "5.3.5"},       /* system incorrectly configured */
-};
-
 /* Appends msg as reply text: control characters become spaces, at most
  * BS_REPLY_TEXT_MAX octets, never cutting a UTF-8 sequence. */
 static void
@@ -240,7 +219,7 @@ bs_final_reply(const struct error *e, struct buf *out)
 		buf_puts(out, "250 2.0.0 Ok: queued");
 		return;
 	}
-	buf_printf(out, "%d %s Error: ", final_replies[st].code, final_replies[st].enhanced);
+	buf_printf(out, "%d %s Error: ", failure_class(st)->reply_code, failure_class(st)->enhanced);
 	append_reply_text(out, e->msg);
 }
 

@@ -80,37 +80,6 @@ log_warning(const char *fmt, ...)
 	va_end(ap);
 }
 
-static const struct {
-	int code;
-	const char *name;
-} exit_names[] = {
-	{EX_OK, "EX_OK"},
-	{EX_USAGE, "EX_USAGE"},
-	{EX_DATAERR, "EX_DATAERR"},
-	{EX_NOINPUT, "EX_NOINPUT"},
-	{EX_NOUSER, "EX_NOUSER"},
-	{EX_NOHOST, "EX_NOHOST"},
-	{EX_UNAVAILABLE, "EX_UNAVAILABLE"},
-	{EX_SOFTWARE, "EX_SOFTWARE"},
-	{EX_OSERR, "EX_OSERR"},
-	{EX_OSFILE, "EX_OSFILE"},
-	{EX_CANTCREAT, "EX_CANTCREAT"},
-	{EX_IOERR, "EX_IOERR"},
-	{EX_TEMPFAIL, "EX_TEMPFAIL"},
-	{EX_PROTOCOL, "EX_PROTOCOL"},
-	{EX_NOPERM, "EX_NOPERM"},
-	{EX_CONFIG, "EX_CONFIG"},
-};
-
-static const char *
-log_exit_name(int code)
-{
-	for (size_t i = 0; i < sizeof exit_names / sizeof exit_names[0]; i++)
-		if (exit_names[i].code == code)
-			return exit_names[i].name;
-	return "EX_UNKNOWN";
-}
-
 /* msmtp quotes smtpmsg and errormsg in single quotes; control characters
  * (a multi-line reply) become spaces, quotes are dropped. */
 static void
@@ -162,7 +131,7 @@ log_format(const struct log_record *r)
 		put_quoted(&b, "smtpmsg", r->smtpmsg);
 	if (r->errormsg != NULL && *r->errormsg != '\0')
 		put_quoted(&b, "errormsg", r->errormsg);
-	buf_printf(&b, " exitcode=%s", log_exit_name(r->exitcode));
+	buf_printf(&b, " exitcode=%s", status_exit_name(r->exitcode));
 	if (r->queue_id != NULL)
 		put_plain(&b, "id", r->queue_id);
 	if (r->action != NULL)

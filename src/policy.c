@@ -6,24 +6,10 @@
 
 #include "policy.h"
 
-static const struct {
-	enum status status;
-	enum policy_action action;
-} actions[] = {
-	{ST_OK, ACT_DELIVERED},     {ST_CONNECT, ACT_RETRY_SOON}, {ST_SERVER_TEMP, ACT_RETRY},
-	{ST_LOCAL_TEMP, ACT_RETRY}, {ST_OSERR, ACT_RETRY},        {ST_IOERR, ACT_RETRY},
-	{ST_SOFTWARE, ACT_RETRY},   {ST_CANTCREAT, ACT_RETRY},    {ST_ACCOUNT, ACT_HOLD},
-	{ST_CONFIG, ACT_HOLD},      {ST_NOUSER, ACT_FAIL},        {ST_MESSAGE_PERM, ACT_FAIL},
-	{ST_DATAERR, ACT_FAIL},     {ST_USAGE, ACT_FAIL},
-};
-
 enum policy_action
 policy_action(enum status st)
 {
-	for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
-		if (actions[i].status == st)
-			return actions[i].action;
-	return ACT_RETRY;
+	return failure_class(st)->action;
 }
 
 const char *

@@ -12,15 +12,8 @@
 #include <stdbool.h>
 #include <time.h>
 
-enum policy_action {
-	ACT_DELIVERED,  /* nothing left to do */
-	ACT_RETRY_SOON, /* connectivity: short, capped backoff; flush when the network returns */
-	ACT_RETRY,      /* server temporary: exponential backoff with jitter */
-	ACT_HOLD,       /* account/config: wait for a fix and -q; never bounce */
-	ACT_FAIL,       /* message permanent: failed/ and a failure notice */
-};
-
-/* The action for a failure class (ST_OK is ACT_DELIVERED). */
+/* The action for a failure class (ST_OK is ACT_DELIVERED): the class's
+ * row in status.c's table. */
 enum policy_action policy_action(enum status st);
 
 /* A short name for logs and mailq ("retry", "hold"...). */

@@ -27,6 +27,29 @@ enum status {
 	ST__COUNT
 };
 
+/* What a failure means for a queued message (DESIGN.md 2, step 5);
+ * policy.c schedules the retries. */
+enum policy_action {
+	ACT_DELIVERED,  /* nothing left to do */
+	ACT_RETRY_SOON, /* connectivity: short, capped backoff; flush when the network returns */
+	ACT_RETRY,      /* server temporary: exponential backoff with jitter */
+	ACT_HOLD,       /* account/config: wait for a fix and -q; never bounce */
+	ACT_FAIL,       /* message permanent: failed/ and a failure notice */
+};
+
+/* One row per failure class: everything a class means, in one place. */
+struct failure_class {
+	int exit_code;             /* sysexits(3), DESIGN.md 1.4 */
+	const char *exit_name;     /* its name, "EX_TEMPFAIL", for the log */
+	const char *name;          /* stable lower-case word for logs and traces */
+	enum policy_action action; /* what happens to a queued message */
+	int reply_code;            /* -bs: the reply to the final dot */
+	const char *enhanced;      /* -bs: its RFC 3463 enhanced status code */
+};
+
+/* The row of a class; an out-of-range class reads as ST_SOFTWARE. */
+const struct failure_class *failure_class(enum status s);
+
 #define ERROR_MSG_MAX 1024
 
 struct error {
@@ -50,7 +73,10 @@ int status_exit_code(enum status s);
 /* A stable lower-case name for logs and traces ("connect", "account"...). */
 const char *status_name(enum status s);
 
-/* True for the classes that a later retry may cure. */
+/* True for the classes that a later retry may cure (exit status 75). */
 bool status_is_temporary(enum status s);
+
+/* The sysexits(3) name of an exit status ("EX_TEMPFAIL"), for the log. */
+const char *status_exit_name(int exit_code);
 
 #endif
