@@ -15,10 +15,8 @@
 #include "bs.h"
 
 #include "address.h"
-#include "conf.h"
 #include "i18n.h"
 #include "log.h"
-#include "submit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,7 +31,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define BS_DEFAULT_MESSAGE_MAX (50ULL * 1024 * 1024)
 /* Input is read in blocks this large; a data line longer than this is
  * handled in pieces. */
 #define BS_READ_BLOCK 65536
@@ -637,48 +634,6 @@ bs_serve(const struct bs_params *p, int in_fd, int out_fd, struct error *e)
 
 /* ---- outbox -bs ---------------------------------------------------------- */
 
-static int
-submit_message(void *ctx, const char *from, const struct strlist *rcpts, int fd, struct error *e)
-{
-	struct request one = *(const struct request *)ctx;
-
-	one.mode = CLI_DELIVER;
-	one.envelope_from = from;
-	one.recipients = *rcpts;
-	one.read_recipients = false;
-	return submit_deliver(&one, fd, e);
-}
-
-/* max_message_size of the account that -a (or the default) selects, with
- * the command line's overrides; 50 MiB when there is none. */
-static unsigned long long
-session_size_limit(const struct request *r)
-{
-	struct conf_paths paths = {.user_file = r->config_file};
-	struct conf *c = conf_new();
-	struct account *a = NULL;
-	struct error ignored;
-	unsigned long long limit = BS_DEFAULT_MESSAGE_MAX;
-
-	if (r->host_given)
-		a = conf_add_account(c, "command line", &ignored);
-	else if (conf_load(c, &paths, &ignored) == 0)
-		a = conf_select(c, r->account, NULL, &ignored);
-	if (a != NULL) {
-		long n;
-
-		for (size_t i = 0; i < r->n_overrides; i++)
-			if (r->overrides[i].keyword == KW_MAX_MESSAGE_SIZE)
-				account_set(a, KW_MAX_MESSAGE_SIZE, r->overrides[i].value,
-					    "command line", &ignored);
-		n = account_long(a, KW_MAX_MESSAGE_SIZE);
-		if (n > 0)
-			limit = (unsigned long long)n;
-	}
-	conf_free(c);
-	return limit;
-}
-
 /* This host's name for the greeting, "localhost" when it has none fit
  * for a reply line. */
 static void
@@ -741,21 +696,17 @@ unguard_stdout(int out_fd, int channel)
 }
 
 int
-bs_run(const struct request *r, int in_fd, int out_fd, struct error *e)
+bs_run(struct bs_params *p, int in_fd, int out_fd, struct error *e)
 {
 	char host[HOST_NAME_MAX + 1];
-	struct bs_params p = {
-		.hostname = host,
-		.max_size = session_size_limit(r),
-		.submit = submit_message,
-		.ctx = (void *)r,
-		.timeout_ms = BS_IDLE_TIMEOUT_MS,
-	};
 	int channel = guard_stdout(out_fd);
 	int rc;
 
 	host_name(host, sizeof host);
-	rc = bs_serve(&p, in_fd, channel, e);
+	p->hostname = host;
+	p->timeout_ms = BS_IDLE_TIMEOUT_MS;
+	rc = bs_serve(p, in_fd, channel, e);
+	p->hostname = NULL;
 	unguard_stdout(out_fd, channel);
 	return rc;
 }

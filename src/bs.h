@@ -2,15 +2,15 @@
  * the programs (symfony/mailer, some PHP code) that talk SMTP to
  * "sendmail -bs" instead of handing it a message on stdin.
  *
- * Each message a session accepts is handled exactly like a stdin
- * submission (submit_deliver()): queued, delivered, held or refused, and
- * the outcome is the reply to the final dot.  A message whose DATA did
+ * Each message a session accepts goes to the caller's submit callback
+ * (outbox hands it to submit_deliver(), like a stdin submission: queued,
+ * delivered, held or refused), and the outcome is the reply to the final
+ * dot.  A message whose DATA did
  * not complete is dropped, never half-submitted.  No AUTH: the caller is
  * a local process that could run outbox directly. */
 #ifndef OUTBOX_BS_H
 #define OUTBOX_BS_H
 
-#include "cli.h"
 #include "lib.h"
 #include "status.h"
 
@@ -57,14 +57,12 @@ int bs_serve(const struct bs_params *p, int in_fd, int out_fd, struct error *e);
  * Appended to out without the CRLF. */
 void bs_final_reply(const struct error *e, struct buf *out);
 
-/* `outbox -bs`: a session whose messages go to submit_deliver() with a
- * copy of r (envelope_from and recipients from MAIL and RCPT, no -t).
- * The greeting names this host; SIZE is the max_message_size of the
- * account -a (or the default account) selects, 50 MiB without one.
- * When out_fd is standard output, fd 1 points to standard error while the
- * session runs (so nothing else, such as `logfile -`, can write into the
- * SMTP channel) and the channel is closed in forked children (so a
- * background flush does not keep the client's pipe open). */
-int bs_run(const struct request *r, int in_fd, int out_fd, struct error *e);
+/* `outbox -bs`: bs_serve() with this host's name in the greeting and the
+ * idle limit BS_IDLE_TIMEOUT_MS (p's max_size, submit and ctx are the
+ * caller's).  When out_fd is standard output, fd 1 points to standard
+ * error while the session runs (so nothing else, such as `logfile -`, can
+ * write into the SMTP channel) and the channel is closed in forked
+ * children (so a background flush does not keep the client's pipe open). */
+int bs_run(struct bs_params *p, int in_fd, int out_fd, struct error *e);
 
 #endif

@@ -5,12 +5,13 @@
  * here, through status_exit_code(). */
 #include "config.h"
 
-#include "bs.h"
+#include "admin.h"
 #include "cli.h"
 #include "i18n.h"
 #include "lib.h"
 #include "log.h"
 #include "status.h"
+#include "mailq.h"
 #include "submit.h"
 
 #include <locale.h>
@@ -24,17 +25,88 @@
 #include <gnutls/gnutls.h>
 #include <idn2.h>
 
-static void
-print_version(void)
+static int
+version(const struct request *r, struct buf *out, struct error *e)
 {
-	printf("outbox %s\n", PACKAGE_VERSION);
-	printf(_("TLS: GnuTLS %s; IDN: libidn2 %s\n"), gnutls_check_version(NULL),
-	       idn2_check_version(NULL));
-	printf(_("Copyright (C) 2026 The outbox authors.\n"
-		 "License GPLv3+: GNU GPL version 3 or later <https://gnu.org/licenses/gpl.html>.\n"
-		 "This is free software: you are free to change and redistribute it.\n"
-		 "There is NO WARRANTY, to the extent permitted by law.\n"));
+	(void)r;
+	(void)e;
+	buf_printf(out, "outbox %s\n", PACKAGE_VERSION);
+	buf_printf(out, _("TLS: GnuTLS %s; IDN: libidn2 %s\n"), gnutls_check_version(NULL),
+		   idn2_check_version(NULL));
+	buf_puts(out, _("Copyright (C) 2026 The outbox authors.\n"
+			"License GPLv3+: GNU GPL version 3 or later "
+			"<https://gnu.org/licenses/gpl.html>.\n"
+			"This is free software: you are free to change and redistribute it.\n"
+			"There is NO WARRANTY, to the extent permitted by law.\n"));
+	return 0;
 }
+
+static int
+help(const struct request *r, struct buf *out, struct error *e)
+{
+	(void)r;
+	(void)e;
+	buf_puts(out, cli_help());
+	return 0;
+}
+
+static int
+newaliases(const struct request *r, struct buf *out, struct error *e)
+{
+	(void)r;
+	(void)out;
+	(void)e;
+	return 0;
+}
+
+static int
+deliver(const struct request *r, struct buf *out, struct error *e)
+{
+	(void)out;
+	return submit_deliver(r, STDIN_FILENO, e);
+}
+
+static int
+flush(const struct request *r, struct buf *out, struct error *e)
+{
+	(void)out;
+	return submit_flush(r, e);
+}
+
+static int
+smtp_stdio(const struct request *r, struct buf *out, struct error *e)
+{
+	(void)out;
+	return submit_smtp_stdio(r, STDIN_FILENO, STDOUT_FILENO, e);
+}
+
+static int
+watch(const struct request *r, struct buf *out, struct error *e)
+{
+	(void)out;
+	return admin_watch(r, e);
+}
+
+/* What each mode runs; what it reports in out goes to standard output. */
+static const struct {
+	enum cli_mode mode;
+	int (*run)(const struct request *r, struct buf *out, struct error *e);
+} modes[] = {
+	{CLI_DELIVER, deliver},
+	{CLI_LIST_QUEUE, mailq_list},
+	{CLI_FLUSH, flush},
+	{CLI_SMTP_STDIO, smtp_stdio},
+	{CLI_NEWALIASES, newaliases},
+	{CLI_SERVERINFO, admin_serverinfo},
+	{CLI_PRETEND, admin_pretend},
+	{CLI_VERSION, version},
+	{CLI_HELP, help},
+	{CLI_STORE_PASSWORD, admin_store_password},
+	{CLI_DELETE_PASSWORD, admin_delete_password},
+	{CLI_PASSWORD_SOURCE, admin_password_source},
+	{CLI_QUEUE_EDIT, mailq_edit},
+	{CLI_WATCH, watch},
+};
 
 static int
 write_out(const struct buf *b)
@@ -48,52 +120,14 @@ static int
 run(const struct request *r, struct error *e)
 {
 	struct buf out;
-	int rc = 0;
+	int rc = error_set(e, ST_SOFTWARE, "no handler for mode %d", (int)r->mode);
 
 	buf_init(&out, 0);
-	switch (r->mode) {
-	case CLI_VERSION:
-		print_version();
-		break;
-	case CLI_HELP:
-		fputs(cli_help(), stdout);
-		break;
-	case CLI_NEWALIASES:
-		break;
-	case CLI_LIST_QUEUE:
-		rc = submit_list(r, &out, e);
-		break;
-	case CLI_FLUSH:
-		rc = submit_flush(r, e);
-		break;
-	case CLI_QUEUE_EDIT:
-		rc = submit_queue_edit(r, &out, e);
-		break;
-	case CLI_WATCH:
-		rc = submit_watch(r, e);
-		break;
-	case CLI_SMTP_STDIO:
-		rc = bs_run(r, STDIN_FILENO, STDOUT_FILENO, e);
-		break;
-	case CLI_STORE_PASSWORD:
-		rc = submit_store_password(r, &out, e);
-		break;
-	case CLI_DELETE_PASSWORD:
-		rc = submit_delete_password(r, &out, e);
-		break;
-	case CLI_PASSWORD_SOURCE:
-		rc = submit_password_source(r, &out, e);
-		break;
-	case CLI_PRETEND:
-		rc = submit_pretend(r, &out, e);
-		break;
-	case CLI_SERVERINFO:
-		rc = submit_serverinfo(r, &out, e);
-		break;
-	case CLI_DELIVER:
-		rc = submit_deliver(r, STDIN_FILENO, e);
-		break;
-	}
+	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+		if (modes[i].mode == r->mode) {
+			rc = modes[i].run(r, &out, e);
+			break;
+		}
 	if (rc == 0 && write_out(&out) < 0)
 		rc = error_set(e, ST_IOERR, _("cannot write to standard output"));
 	buf_free(&out);

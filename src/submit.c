@@ -9,16 +9,16 @@
 #include "submit.h"
 
 #include "address.h"
+#include "bs.h"
 #include "conf.h"
 #include "deliver.h"
 #include "i18n.h"
 #include "log.h"
 #include "message.h"
 #include "queue.h"
-#include "secret.h"
+#include "session.h"
 #include "smtp.h"
 #include "spool.h"
-#include "watch.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -31,83 +31,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_MESSAGE_MAX (50ULL * 1024 * 1024)
-
-struct session {
-	const struct request *r;
-	struct conf *conf;
-	struct account *account;
-};
-
-static int
-load_conf(const struct request *r, struct session *s, struct error *e)
-{
-	struct conf_paths paths;
-
-	memset(&paths, 0, sizeof paths);
-	paths.user_file = r->config_file;
-	s->r = r;
-	s->conf = conf_new();
-	if (r->host_given)
-		return 0;
-	return conf_load(s->conf, &paths, e);
-}
-
-/* Picks the account and applies the command line's keyword options. */
-static int
-select_account(struct session *s, const char *envelope_from, struct error *e)
-{
-	const struct request *r = s->r;
-
-	if (r->host_given) {
-		s->account = conf_find_account(s->conf, "command line");
-		if (s->account == NULL)
-			s->account = conf_add_account(s->conf, "command line", e);
-	} else {
-		s->account = conf_select(s->conf, r->account, envelope_from, e);
-	}
-	if (s->account == NULL)
-		return -1;
-	for (size_t i = 0; i < r->n_overrides; i++) {
-		if (account_set(s->account, r->overrides[i].keyword, r->overrides[i].value,
-				"command line", e) < 0)
-			return -1;
-	}
-	return account_check(s->account, e);
-}
-
-/* The first command-line setting that changes where or how mail travels
- * (--host, --port, --tls-certcheck...), or NULL.  Such settings belong to
- * one submission: its message is sent at once and never queued, so that no
- * retry and no other message ever travels over a connection that only this
- * command line vouched for (DESIGN.md 2, step 6). */
-static const char *
-one_off_setting(const struct request *r)
-{
-	if (r->host_given)
-		return conf_keywords[KW_HOST].name;
-	for (size_t i = 0; i < r->n_overrides; i++)
-		if (conf_keywords[r->overrides[i].keyword].connection)
-			return conf_keywords[r->overrides[i].keyword].name;
-	return NULL;
-}
-
-/* What the configuration may hold but outbox cannot honour: refusing is
- * safer than connecting some other way than the user asked. */
-static int
-check_supported(const struct account *a, struct error *e)
-{
-	if (account_get(a, KW_PROXY_HOST) != NULL)
-		return error_set(e, ST_CONFIG,
-				 _("account %s: proxy_host (SOCKS) is not supported; remove it or "
-				   "use a system-wide proxy tool"),
-				 a->name);
-	if (strcmp(account_get(a, KW_PROTOCOL), "smtp") != 0)
-		return error_set(e, ST_CONFIG,
-				 _("account %s: protocol %s is not supported; use 'protocol smtp'"),
-				 a->name, account_get(a, KW_PROTOCOL));
-	return 0;
-}
 
 static enum message_set
 set_mode(const struct account *a, enum conf_keyword k)
@@ -270,8 +193,6 @@ sender_domain(const char *sender, const char *fallback)
 	return at != NULL && at[1] != '\0' ? at + 1 : fallback;
 }
 
-static void describe_files(const struct session *s, struct buf *out);
-
 /* A message read, parsed and rewritten: ready to be queued or sent. */
 struct prepared {
 	struct spool sp;
@@ -300,7 +221,7 @@ static int
 prepare(const struct request *r, struct session *s, int in_fd, const char *spool_dir,
 	struct prepared *p, struct error *e)
 {
-	unsigned long long limit = DEFAULT_MESSAGE_MAX;
+	unsigned long long limit = SESSION_MESSAGE_MAX;
 	struct message_rewrite rw;
 	char *header_from = NULL, *sender = NULL;
 	const char *hdr;
@@ -318,9 +239,9 @@ prepare(const struct request *r, struct session *s, int in_fd, const char *spool
 	header_info_read(hdr, hlen, &p->info);
 	if (message_from_address(hdr, hlen, &header_from, e) < 0)
 		goto out;
-	if (s->account == NULL && select_account(s, header_from, e) < 0)
+	if (s->account == NULL && session_pick_account(s, header_from, e) < 0)
 		goto out;
-	if (check_supported(s->account, e) < 0 || envelope_sender(s, header_from, &sender, e) < 0 ||
+	if (session_check_supported(s->account, e) < 0 || envelope_sender(s, header_from, &sender, e) < 0 ||
 	    build_envelope(s, hdr, hlen, sender, &p->env, e) < 0)
 		goto out;
 	memset(&rw, 0, sizeof rw);
@@ -559,32 +480,6 @@ deliver_committed(const struct request *r, struct session *s, struct deliver_ctx
 	return rc;
 }
 
-static const char *
-queue_dir_of(const struct account *a, char **owned)
-{
-	const char *dir = a != NULL ? account_get(a, KW_QUEUE_DIR) : NULL;
-
-	*owned = NULL;
-	if (dir == NULL)
-		dir = *owned = queue_default_dir();
-	return dir;
-}
-
-static int
-open_queue(const struct account *a, struct queue *q, struct error *e)
-{
-	char *owned;
-	const char *dir = queue_dir_of(a, &owned);
-	int rc;
-
-	if (dir == NULL)
-		return error_set(e, ST_CANTCREAT,
-				 _("no home directory for the queue; set HOME or queue_dir"));
-	rc = queue_open(q, dir, e);
-	free(owned);
-	return rc;
-}
-
 int
 submit_deliver(const struct request *r, int in_fd, struct error *e)
 {
@@ -598,22 +493,22 @@ submit_deliver(const struct request *r, int in_fd, struct error *e)
 	int rc = -1;
 
 	buf_init(&p.headers, 0);
-	if (load_conf(r, &s, e) < 0)
+	if (session_open(&s, r, e) < 0)
 		goto out;
 	if (r->verbose) {
 		struct buf files;
 
 		buf_init(&files, 0);
-		describe_files(&s, &files);
+		session_describe_files(&s, &files);
 		fputs(files.data ? files.data : "", stderr);
 		buf_free(&files);
 	}
 	/* The account is known before reading the message unless the From
 	 * header picks it: then fail before consuming the message. */
 	if ((!r->read_envelope_from || r->account != NULL || r->host_given) &&
-	    select_account(&s, r->envelope_from, e) < 0)
+	    session_pick_account(&s, r->envelope_from, e) < 0)
 		goto out;
-	one_off = one_off_setting(r);
+	one_off = session_one_off(r);
 	queued = one_off == NULL && (s.account == NULL || account_bool(s.account, KW_QUEUE));
 	if (!queued) {
 		if (r->delivery == DELIVER_QUEUE || r->delivery == DELIVER_BACKGROUND) {
@@ -638,7 +533,7 @@ submit_deliver(const struct request *r, int in_fd, struct error *e)
 				     one_off);
 		goto out;
 	}
-	if (open_queue(s.account, &q, e) < 0)
+	if (session_open_queue(s.account, &q, e) < 0)
 		goto out;
 	{
 		char *tmp = xasprintf("%s/tmp", q.dir);
@@ -674,164 +569,8 @@ out:
 	queue_entry_free(&m);
 	queue_close(&q);
 	prepared_free(&p);
-	if (s.conf != NULL)
-		conf_free(s.conf);
+	session_close(&s);
 	return rc;
-}
-
-static void
-describe_files(const struct session *s, struct buf *out)
-{
-	const struct conf_files *f = conf_loaded_files(s->conf);
-
-	if (f == NULL)
-		return;
-	if (f->system != NULL)
-		buf_printf(out, "%s %s\n", _("system configuration file:"), f->system);
-	if (f->user != NULL)
-		buf_printf(out, "%s %s\n", _("user configuration file:"), f->user);
-	if (f->msmtp)
-		buf_printf(out, "%s\n",
-			   _("(no outbox configuration found; msmtp's files were read)"));
-}
-
-int
-submit_pretend(const struct request *r, struct buf *out, struct error *e)
-{
-	struct session s = {0};
-	int rc = -1;
-
-	if (load_conf(r, &s, e) == 0 && select_account(&s, r->envelope_from, e) == 0 &&
-	    check_supported(s.account, e) == 0) {
-		describe_files(&s, out);
-		buf_printf(out, "%s %s\n", _("account:"), s.account->name);
-		conf_describe_account(s.account, out);
-		rc = 0;
-	}
-	conf_free(s.conf);
-	return rc;
-}
-
-/* The account for the keyring options: it needs a host and a user, the
- * attributes of its keyring item. */
-static int
-keyring_account(const struct request *r, struct session *s, struct error *e)
-{
-	if (load_conf(r, s, e) < 0 || select_account(s, r->envelope_from, e) < 0)
-		return -1;
-	if (account_get(s->account, KW_USER) == NULL)
-		return error_set(e, ST_CONFIG,
-				 _("account %s has no user; set 'user' before storing a password"),
-				 s->account->name);
-	return 0;
-}
-
-int
-submit_store_password(const struct request *r, struct buf *out, struct error *e)
-{
-	struct session s = {0};
-	char *password = NULL;
-	int rc = -1;
-
-	if (keyring_account(r, &s, e) == 0) {
-		const char *host = account_get(s.account, KW_HOST);
-		const char *user = account_get(s.account, KW_USER);
-		char *prompt = xasprintf(_("Password for %s at %s: "), user, host);
-
-		if (secret_read_new(prompt, &password, e) == 0 &&
-		    secret_store(host, user, password, e) == 0) {
-			buf_printf(out, _("stored the password for %s at %s in the keyring\n"),
-				   user, host);
-			rc = 0;
-		}
-		free(prompt);
-		free_secret(password);
-	}
-	conf_free(s.conf);
-	return rc;
-}
-
-int
-submit_delete_password(const struct request *r, struct buf *out, struct error *e)
-{
-	struct session s = {0};
-	int rc = -1;
-
-	if (keyring_account(r, &s, e) == 0) {
-		const char *host = account_get(s.account, KW_HOST);
-		const char *user = account_get(s.account, KW_USER);
-
-		rc = secret_delete(host, user, e);
-		if (rc == 0)
-			buf_printf(out, _("deleted the password for %s at %s from the keyring\n"),
-				   user, host);
-	}
-	conf_free(s.conf);
-	return rc;
-}
-
-int
-submit_password_source(const struct request *r, struct buf *out, struct error *e)
-{
-	struct session s = {0};
-	struct secret_source src;
-	int rc = -1;
-
-	if (load_conf(r, &s, e) == 0 && select_account(&s, r->envelope_from, e) == 0) {
-		deliver_secret_source(s.account, &src);
-		buf_printf(out, "%s %s\n", _("account:"), s.account->name);
-		rc = secret_describe(&src, out, e);
-	}
-	conf_free(s.conf);
-	return rc;
-}
-
-int
-submit_serverinfo(const struct request *r, struct buf *out, struct error *e)
-{
-	struct session s = {0};
-	struct smtp_params params;
-	int rc = -1;
-
-	if (load_conf(r, &s, e) == 0 && select_account(&s, r->envelope_from, e) == 0 &&
-	    check_supported(s.account, e) == 0) {
-		deliver_smtp_params(s.account, r->verbose, &params);
-		rc = smtp_serverinfo(&params, out, e);
-	}
-	conf_free(s.conf);
-	return rc;
-}
-
-/* Queued messages travel only with their own account's configuration. */
-static int
-refuse_one_off(const struct request *r, struct error *e)
-{
-	const char *one_off = one_off_setting(r);
-
-	if (one_off == NULL)
-		return 0;
-	return error_set(e, ST_USAGE,
-			 _("--%s is a setting for one message; queued messages travel only with "
-			   "their own account's configuration: leave it out"),
-			 one_off);
-}
-
-/* The queue of the account -a names (or the default account), else the
- * default queue directory. */
-static int
-open_queue_for(const struct request *r, struct session *s, struct queue *q, struct error *e)
-{
-	struct error ignored;
-
-	if (refuse_one_off(r, e) < 0 || load_conf(r, s, e) < 0)
-		return -1;
-	if (r->account != NULL) {
-		if (select_account(s, NULL, e) < 0)
-			return -1;
-	} else {
-		s->account = conf_select(s->conf, NULL, NULL, &ignored);
-	}
-	return open_queue(s->account, q, e);
 }
 
 static void
@@ -862,7 +601,7 @@ submit_flush(const struct request *r, struct error *e)
 	struct flush_filter f;
 	int rc = -1;
 
-	if (open_queue_for(r, &s, &q, e) == 0) {
+	if (session_open_for_queue(&s, r, &q, e) == 0) {
 		ctx.q = &q;
 		ctx.conf = s.conf;
 		ctx.verbose = r->verbose;
@@ -870,267 +609,34 @@ submit_flush(const struct request *r, struct error *e)
 		rc = deliver_flush(&ctx, &f, NULL, e);
 	}
 	queue_close(&q);
-	conf_free(s.conf);
-	return rc;
-}
-
-static const char *
-rcpt_status_name(enum rcpt_status st)
-{
-	return st == QRCPT_DELIVERED ? "delivered" : st == QRCPT_FAILED ? "failed" : "pending";
-}
-
-/* queued, held, retrying, failed or damaged. */
-static const char *
-entry_state(const struct queue_listing *l, size_t i)
-{
-	const struct queue_entry *m = &l->entries[i];
-
-	if (l->damaged[i])
-		return "damaged";
-	if (l->failed[i])
-		return "failed";
-	if (m->st.held || m->st.frozen)
-		return "held";
-	return m->st.next_attempt > time(NULL) ? "retrying" : "queued";
-}
-
-/* Queue files may hold server text written by an older outbox, before it
- * was made visible on arrival: it goes through buf_append_visible() again
- * (a no-op on text already made visible). */
-static void
-put_visible(struct buf *b, const char *s)
-{
-	buf_append_visible(b, s, strlen(s));
-}
-
-static void
-json_string(struct buf *b, const char *s)
-{
-	struct buf shown;
-
-	if (s == NULL) {
-		buf_puts(b, "null");
-		return;
-	}
-	buf_init(&shown, 0);
-	put_visible(&shown, s);
-	buf_puts(b, "\"");
-	for (size_t i = 0; i < shown.len; i++) {
-		if (shown.data[i] == '"' || shown.data[i] == '\\')
-			buf_printf(b, "\\%c", shown.data[i]);
-		else
-			buf_append(b, shown.data + i, 1);
-	}
-	buf_puts(b, "\"");
-	buf_free(&shown);
-}
-
-static void
-list_json(const struct queue_listing *l, struct buf *out)
-{
-	buf_puts(out, "[");
-	for (size_t i = 0; i < l->n; i++) {
-		const struct queue_entry *m = &l->entries[i];
-
-		buf_puts(out, i ? ",\n {\"id\": " : "\n {\"id\": ");
-		json_string(out, m->id);
-		buf_printf(out,
-			   ", \"queue\": \"%s\", \"state\": \"%s\", \"created\": %lld, "
-			   "\"size\": %llu, \"from\": ",
-			   l->failed[i] ? "failed" : "msg", entry_state(l, i),
-			   (long long)m->env.created, m->data_len);
-		json_string(out, m->env.from);
-		buf_puts(out, ", \"recipients\": [");
-		for (size_t k = 0; k < m->env.nrcpts; k++) {
-			buf_puts(out, k ? ", {\"addr\": " : "{\"addr\": ");
-			json_string(out, m->env.rcpts[k].addr);
-			buf_printf(out, ", \"status\": \"%s\", \"reply\": ",
-				   rcpt_status_name(m->env.rcpts[k].status));
-			json_string(out, m->env.rcpts[k].reply);
-			buf_puts(out, "}");
-		}
-		buf_printf(out, "], \"attempts\": %u, \"next_attempt\": %lld, \"reason\": ",
-			   m->st.attempts, (long long)m->st.next_attempt);
-		json_string(out, m->st.reason);
-		buf_puts(out, ", \"last_reply\": ");
-		json_string(out, m->st.last_reply);
-		buf_printf(out, ", \"uncertain\": %s}", m->st.uncertain ? "true" : "false");
-	}
-	buf_puts(out, l->n ? "\n]\n" : "]\n");
-}
-
-static void
-age_text(time_t since, char *out, size_t len)
-{
-	long s = (long)(time(NULL) - since);
-
-	if (s < 0)
-		s = 0;
-	if (s < 120)
-		snprintf(out, len, "%lds", s);
-	else if (s < 7200)
-		snprintf(out, len, "%ldm", s / 60);
-	else if (s < 2 * 86400)
-		snprintf(out, len, "%ldh", s / 3600);
-	else
-		snprintf(out, len, "%ldd", s / 86400);
-}
-
-static void
-list_human(const struct queue_listing *l, struct buf *out)
-{
-	if (l->n == 0) {
-		buf_printf(out, "%s\n", _("Mail queue is empty"));
-		return;
-	}
-	for (size_t i = 0; i < l->n; i++) {
-		const struct queue_entry *m = &l->entries[i];
-		const char *state = entry_state(l, i);
-		char age[32], when[64] = "";
-
-		age_text(m->env.created, age, sizeof age);
-		buf_printf(out, "%s  %s  %llu  %s\n", m->id, age, m->data_len,
-			   m->env.from == NULL ? "?"
-			   : *m->env.from      ? m->env.from
-					       : "<>");
-		for (size_t k = 0; k < m->env.nrcpts; k++)
-			buf_printf(out, "    %s  (%s)\n", m->env.rcpts[k].addr,
-				   rcpt_status_name(m->env.rcpts[k].status));
-		if (strcmp(state, "retrying") == 0) {
-			struct tm tm;
-
-			if (localtime_r(&m->st.next_attempt, &tm) != NULL)
-				strftime(when, sizeof when, " at %Y-%m-%d %H:%M:%S", &tm);
-		}
-		buf_puts(out, "    ");
-		if (l->damaged[i]) {
-			put_visible(out, m->st.reason ? m->st.reason : state);
-		} else if (m->st.frozen) {
-			buf_puts(out, _("held with --hold; --release sends it"));
-			if (m->st.reason != NULL) {
-				buf_puts(out, "\n    ");
-				put_visible(out, m->st.reason);
-			}
-		} else {
-			buf_printf(out, "%s%s", state, when);
-			if (m->st.reason != NULL) {
-				buf_puts(out, ": ");
-				put_visible(out, m->st.reason);
-			}
-		}
-		buf_puts(out, "\n");
-		if (m->st.last_reply != NULL) {
-			buf_printf(out, "    %s ", _("last reply:"));
-			put_visible(out, m->st.last_reply);
-			buf_puts(out, "\n");
-		}
-	}
-}
-
-int
-submit_list(const struct request *r, struct buf *out, struct error *e)
-{
-	struct session s = {0};
-	struct queue q = {.dirfd = -1, .lock_fd = -1};
-	struct queue_listing l = {0};
-	int rc = -1;
-
-	if (open_queue_for(r, &s, &q, e) == 0 && queue_list(&q, &l, e) == 0) {
-		if (r->json)
-			list_json(&l, out);
-		else
-			list_human(&l, out);
-		queue_listing_free(&l);
-		rc = 0;
-	}
-	queue_close(&q);
-	conf_free(s.conf);
+	session_close(&s);
 	return rc;
 }
 
 enum edit { EDIT_REMOVE, EDIT_HOLD, EDIT_RELEASE };
 
+/* A -bs message: a stdin submission with MAIL FROM and RCPT TO as its
+ * envelope (no -t). */
 static int
-edit_one(struct queue *q, const char *id, enum edit what, struct buf *out, struct error *e)
+submit_message(void *ctx, const char *from, const struct strlist *rcpts, int fd, struct error *e)
 {
-	struct queue_entry m;
-	int rc = queue_load(q, id, true, &m, e);
+	struct request one = *(const struct request *)ctx;
 
-	if (rc == 1)
-		return error_set(e, ST_USAGE,
-				 _("message %s is being delivered right now, or is not queued; "
-				   "see mailq"),
-				 id);
-	if (rc < 0) {
-		if (e->status != ST_DATAERR)
-			error_set(e, ST_USAGE, _("no queued message %s; see mailq"), id);
-		return -1;
-	}
-	if (what == EDIT_REMOVE) {
-		rc = queue_remove(q, &m, e);
-		if (rc == 0)
-			buf_printf(out, _("%s removed\n"), id);
-	} else {
-		m.st.frozen = what == EDIT_HOLD;
-		if (what == EDIT_RELEASE)
-			m.st.held = false;
-		m.st.next_attempt = 0;
-		rc = queue_save_state(q, &m, e);
-		if (rc == 0)
-			buf_printf(out, what == EDIT_HOLD ? _("%s held\n") : _("%s released\n"),
-				   id);
-	}
-	queue_entry_free(&m);
-	return rc;
+	one.mode = CLI_DELIVER;
+	one.envelope_from = from;
+	one.recipients = *rcpts;
+	one.read_recipients = false;
+	return submit_deliver(&one, fd, e);
 }
 
 int
-submit_queue_edit(const struct request *r, struct buf *out, struct error *e)
+submit_smtp_stdio(const struct request *r, int in_fd, int out_fd, struct error *e)
 {
-	const struct {
-		const struct strlist *ids;
-		enum edit what;
-	} edits[] = {
-		{&r->remove, EDIT_REMOVE},
-		{&r->hold, EDIT_HOLD},
-		{&r->release, EDIT_RELEASE},
-	};
-	struct session s = {0};
-	struct queue q = {.dirfd = -1, .lock_fd = -1};
-	int rc = open_queue_for(r, &s, &q, e);
-
-	for (size_t k = 0; rc == 0 && k < sizeof edits / sizeof edits[0]; k++)
-		for (size_t i = 0; rc == 0 && i < edits[k].ids->n; i++)
-			rc = edit_one(&q, edits[k].ids->v[i], edits[k].what, out, e);
-	queue_close(&q);
-	conf_free(s.conf);
-	return rc;
-}
-
-static int
-flush_when_up(void *ctx, struct error *e)
-{
-	const struct request *r = ctx;
-	struct request flush = *r;
-	struct error ignored;
-
-	/* A failed pass leaves the messages queued; keep watching. */
-	flush.queue_filter = NULL;
-	submit_flush(&flush, &ignored);
-	return 0;
-}
-
-int
-submit_watch(const struct request *r, struct error *e)
-{
-	struct watch_params p = {
-		.debounce_ms = WATCH_DEBOUNCE_MS,
-		.interval_ms = WATCH_INTERVAL_MS,
-		.max_wait_ms = -1,
+	struct bs_params p = {
+		.max_size = session_size_limit(r),
+		.submit = submit_message,
+		.ctx = (void *)r,
 	};
 
-	if (refuse_one_off(r, e) < 0)
-		return -1;
-	return watch_run(&p, flush_when_up, (void *)r, e);
+	return bs_run(&p, in_fd, out_fd, e);
 }

@@ -1,0 +1,154 @@
+/* admin.c - the commands that look at an account or manage it rather than
+ * send: --pretend, --serverinfo, the keyring commands (--store-password,
+ * --delete-password, --password-source) and --watch.
+ *
+ * Untrusted input: the configuration (through session.c), the server's
+ * replies for --serverinfo (smtp.c bounds and escapes them), a password
+ * typed or piped in (wiped after use), netlink messages (watch.c). */
+#include "config.h"
+
+#include "admin.h"
+
+#include "deliver.h"
+#include "i18n.h"
+#include "secret.h"
+#include "session.h"
+#include "smtp.h"
+#include "submit.h"
+#include "watch.h"
+
+#include <stdlib.h>
+
+int
+admin_pretend(const struct request *r, struct buf *out, struct error *e)
+{
+	struct session s = {0};
+	int rc = -1;
+
+	if (session_open(&s, r, e) == 0 && session_pick_account(&s, r->envelope_from, e) == 0 &&
+	    session_check_supported(s.account, e) == 0) {
+		session_describe_files(&s, out);
+		buf_printf(out, "%s %s\n", _("account:"), s.account->name);
+		conf_describe_account(s.account, out);
+		rc = 0;
+	}
+	session_close(&s);
+	return rc;
+}
+
+/* The account for the keyring options: it needs a host and a user, the
+ * attributes of its keyring item. */
+static int
+keyring_account(const struct request *r, struct session *s, struct error *e)
+{
+	if (session_open(s, r, e) < 0 || session_pick_account(s, r->envelope_from, e) < 0)
+		return -1;
+	if (account_get(s->account, KW_USER) == NULL)
+		return error_set(e, ST_CONFIG,
+				 _("account %s has no user; set 'user' before storing a password"),
+				 s->account->name);
+	return 0;
+}
+
+int
+admin_store_password(const struct request *r, struct buf *out, struct error *e)
+{
+	struct session s = {0};
+	char *password = NULL;
+	int rc = -1;
+
+	if (keyring_account(r, &s, e) == 0) {
+		const char *host = account_get(s.account, KW_HOST);
+		const char *user = account_get(s.account, KW_USER);
+		char *prompt = xasprintf(_("Password for %s at %s: "), user, host);
+
+		if (secret_read_new(prompt, &password, e) == 0 &&
+		    secret_store(host, user, password, e) == 0) {
+			buf_printf(out, _("stored the password for %s at %s in the keyring\n"),
+				   user, host);
+			rc = 0;
+		}
+		free(prompt);
+		free_secret(password);
+	}
+	session_close(&s);
+	return rc;
+}
+
+int
+admin_delete_password(const struct request *r, struct buf *out, struct error *e)
+{
+	struct session s = {0};
+	int rc = -1;
+
+	if (keyring_account(r, &s, e) == 0) {
+		const char *host = account_get(s.account, KW_HOST);
+		const char *user = account_get(s.account, KW_USER);
+
+		rc = secret_delete(host, user, e);
+		if (rc == 0)
+			buf_printf(out, _("deleted the password for %s at %s from the keyring\n"),
+				   user, host);
+	}
+	session_close(&s);
+	return rc;
+}
+
+int
+admin_password_source(const struct request *r, struct buf *out, struct error *e)
+{
+	struct session s = {0};
+	struct secret_source src;
+	int rc = -1;
+
+	if (session_open(&s, r, e) == 0 && session_pick_account(&s, r->envelope_from, e) == 0) {
+		deliver_secret_source(s.account, &src);
+		buf_printf(out, "%s %s\n", _("account:"), s.account->name);
+		rc = secret_describe(&src, out, e);
+	}
+	session_close(&s);
+	return rc;
+}
+
+int
+admin_serverinfo(const struct request *r, struct buf *out, struct error *e)
+{
+	struct session s = {0};
+	struct smtp_params params;
+	int rc = -1;
+
+	if (session_open(&s, r, e) == 0 && session_pick_account(&s, r->envelope_from, e) == 0 &&
+	    session_check_supported(s.account, e) == 0) {
+		deliver_smtp_params(s.account, r->verbose, &params);
+		rc = smtp_serverinfo(&params, out, e);
+	}
+	session_close(&s);
+	return rc;
+}
+
+static int
+flush_when_up(void *ctx, struct error *e)
+{
+	const struct request *r = ctx;
+	struct request flush = *r;
+	struct error ignored;
+
+	/* A failed pass leaves the messages queued; keep watching. */
+	flush.queue_filter = NULL;
+	submit_flush(&flush, &ignored);
+	return 0;
+}
+
+int
+admin_watch(const struct request *r, struct error *e)
+{
+	struct watch_params p = {
+		.debounce_ms = WATCH_DEBOUNCE_MS,
+		.interval_ms = WATCH_INTERVAL_MS,
+		.max_wait_ms = -1,
+	};
+
+	if (session_refuse_one_off(r, e) < 0)
+		return -1;
+	return watch_run(&p, flush_when_up, (void *)r, e);
+}

@@ -1,0 +1,253 @@
+/* mailq.c - the queue as a person or a program sees it: mailq / -bp (text
+ * or --json) and the edits --remove, --hold and --release.
+ *
+ * Untrusted input: the queue's files, read by queue.c (envelope values
+ * revalidated there); reasons and replies are server text and are shown
+ * through buf_append_visible(), so an old state file with raw control
+ * bytes shows none either. */
+#include "config.h"
+
+#include "mailq.h"
+
+#include "i18n.h"
+#include "queue.h"
+#include "session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *
+rcpt_status_name(enum rcpt_status st)
+{
+	return st == QRCPT_DELIVERED ? "delivered" : st == QRCPT_FAILED ? "failed" : "pending";
+}
+
+/* queued, held, retrying, failed or damaged. */
+static const char *
+entry_state(const struct queue_listing *l, size_t i)
+{
+	const struct queue_entry *m = &l->entries[i];
+
+	if (l->damaged[i])
+		return "damaged";
+	if (l->failed[i])
+		return "failed";
+	if (m->st.held || m->st.frozen)
+		return "held";
+	return m->st.next_attempt > time(NULL) ? "retrying" : "queued";
+}
+
+/* Queue files may hold server text written by an older outbox, before it
+ * was made visible on arrival: it goes through buf_append_visible() again
+ * (a no-op on text already made visible). */
+static void
+put_visible(struct buf *b, const char *s)
+{
+	buf_append_visible(b, s, strlen(s));
+}
+
+static void
+json_string(struct buf *b, const char *s)
+{
+	struct buf shown;
+
+	if (s == NULL) {
+		buf_puts(b, "null");
+		return;
+	}
+	buf_init(&shown, 0);
+	put_visible(&shown, s);
+	buf_puts(b, "\"");
+	for (size_t i = 0; i < shown.len; i++) {
+		if (shown.data[i] == '"' || shown.data[i] == '\\')
+			buf_printf(b, "\\%c", shown.data[i]);
+		else
+			buf_append(b, shown.data + i, 1);
+	}
+	buf_puts(b, "\"");
+	buf_free(&shown);
+}
+
+static void
+list_json(const struct queue_listing *l, struct buf *out)
+{
+	buf_puts(out, "[");
+	for (size_t i = 0; i < l->n; i++) {
+		const struct queue_entry *m = &l->entries[i];
+
+		buf_puts(out, i ? ",\n {\"id\": " : "\n {\"id\": ");
+		json_string(out, m->id);
+		buf_printf(out,
+			   ", \"queue\": \"%s\", \"state\": \"%s\", \"created\": %lld, "
+			   "\"size\": %llu, \"from\": ",
+			   l->failed[i] ? "failed" : "msg", entry_state(l, i),
+			   (long long)m->env.created, m->data_len);
+		json_string(out, m->env.from);
+		buf_puts(out, ", \"recipients\": [");
+		for (size_t k = 0; k < m->env.nrcpts; k++) {
+			buf_puts(out, k ? ", {\"addr\": " : "{\"addr\": ");
+			json_string(out, m->env.rcpts[k].addr);
+			buf_printf(out, ", \"status\": \"%s\", \"reply\": ",
+				   rcpt_status_name(m->env.rcpts[k].status));
+			json_string(out, m->env.rcpts[k].reply);
+			buf_puts(out, "}");
+		}
+		buf_printf(out, "], \"attempts\": %u, \"next_attempt\": %lld, \"reason\": ",
+			   m->st.attempts, (long long)m->st.next_attempt);
+		json_string(out, m->st.reason);
+		buf_puts(out, ", \"last_reply\": ");
+		json_string(out, m->st.last_reply);
+		buf_printf(out, ", \"uncertain\": %s}", m->st.uncertain ? "true" : "false");
+	}
+	buf_puts(out, l->n ? "\n]\n" : "]\n");
+}
+
+static void
+age_text(time_t since, char *out, size_t len)
+{
+	long s = (long)(time(NULL) - since);
+
+	if (s < 0)
+		s = 0;
+	if (s < 120)
+		snprintf(out, len, "%lds", s);
+	else if (s < 7200)
+		snprintf(out, len, "%ldm", s / 60);
+	else if (s < 2 * 86400)
+		snprintf(out, len, "%ldh", s / 3600);
+	else
+		snprintf(out, len, "%ldd", s / 86400);
+}
+
+static void
+list_human(const struct queue_listing *l, struct buf *out)
+{
+	if (l->n == 0) {
+		buf_printf(out, "%s\n", _("Mail queue is empty"));
+		return;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		const struct queue_entry *m = &l->entries[i];
+		const char *state = entry_state(l, i);
+		char age[32], when[64] = "";
+
+		age_text(m->env.created, age, sizeof age);
+		buf_printf(out, "%s  %s  %llu  %s\n", m->id, age, m->data_len,
+			   m->env.from == NULL ? "?"
+			   : *m->env.from      ? m->env.from
+					       : "<>");
+		for (size_t k = 0; k < m->env.nrcpts; k++)
+			buf_printf(out, "    %s  (%s)\n", m->env.rcpts[k].addr,
+				   rcpt_status_name(m->env.rcpts[k].status));
+		if (strcmp(state, "retrying") == 0) {
+			struct tm tm;
+
+			if (localtime_r(&m->st.next_attempt, &tm) != NULL)
+				strftime(when, sizeof when, " at %Y-%m-%d %H:%M:%S", &tm);
+		}
+		buf_puts(out, "    ");
+		if (l->damaged[i]) {
+			put_visible(out, m->st.reason ? m->st.reason : state);
+		} else if (m->st.frozen) {
+			buf_puts(out, _("held with --hold; --release sends it"));
+			if (m->st.reason != NULL) {
+				buf_puts(out, "\n    ");
+				put_visible(out, m->st.reason);
+			}
+		} else {
+			buf_printf(out, "%s%s", state, when);
+			if (m->st.reason != NULL) {
+				buf_puts(out, ": ");
+				put_visible(out, m->st.reason);
+			}
+		}
+		buf_puts(out, "\n");
+		if (m->st.last_reply != NULL) {
+			buf_printf(out, "    %s ", _("last reply:"));
+			put_visible(out, m->st.last_reply);
+			buf_puts(out, "\n");
+		}
+	}
+}
+
+int
+mailq_list(const struct request *r, struct buf *out, struct error *e)
+{
+	struct session s = {0};
+	struct queue q = {.dirfd = -1, .lock_fd = -1};
+	struct queue_listing l = {0};
+	int rc = -1;
+
+	if (session_open_for_queue(&s, r, &q, e) == 0 && queue_list(&q, &l, e) == 0) {
+		if (r->json)
+			list_json(&l, out);
+		else
+			list_human(&l, out);
+		queue_listing_free(&l);
+		rc = 0;
+	}
+	queue_close(&q);
+	session_close(&s);
+	return rc;
+}
+
+enum edit { EDIT_REMOVE, EDIT_HOLD, EDIT_RELEASE };
+
+static int
+edit_one(struct queue *q, const char *id, enum edit what, struct buf *out, struct error *e)
+{
+	struct queue_entry m;
+	int rc = queue_load(q, id, true, &m, e);
+
+	if (rc == 1)
+		return error_set(e, ST_USAGE,
+				 _("message %s is being delivered right now, or is not queued; "
+				   "see mailq"),
+				 id);
+	if (rc < 0) {
+		if (e->status != ST_DATAERR)
+			error_set(e, ST_USAGE, _("no queued message %s; see mailq"), id);
+		return -1;
+	}
+	if (what == EDIT_REMOVE) {
+		rc = queue_remove(q, &m, e);
+		if (rc == 0)
+			buf_printf(out, _("%s removed\n"), id);
+	} else {
+		m.st.frozen = what == EDIT_HOLD;
+		if (what == EDIT_RELEASE)
+			m.st.held = false;
+		m.st.next_attempt = 0;
+		rc = queue_save_state(q, &m, e);
+		if (rc == 0)
+			buf_printf(out, what == EDIT_HOLD ? _("%s held\n") : _("%s released\n"),
+				   id);
+	}
+	queue_entry_free(&m);
+	return rc;
+}
+
+int
+mailq_edit(const struct request *r, struct buf *out, struct error *e)
+{
+	const struct {
+		const struct strlist *ids;
+		enum edit what;
+	} edits[] = {
+		{&r->remove, EDIT_REMOVE},
+		{&r->hold, EDIT_HOLD},
+		{&r->release, EDIT_RELEASE},
+	};
+	struct session s = {0};
+	struct queue q = {.dirfd = -1, .lock_fd = -1};
+	int rc = session_open_for_queue(&s, r, &q, e);
+
+	for (size_t k = 0; rc == 0 && k < sizeof edits / sizeof edits[0]; k++)
+		for (size_t i = 0; rc == 0 && i < edits[k].ids->n; i++)
+			rc = edit_one(&q, edits[k].ids->v[i], edits[k].what, out, e);
+	queue_close(&q);
+	session_close(&s);
+	return rc;
+}
