@@ -587,14 +587,114 @@ random_unit(void)
 	return (double)r / 4294967296.0;
 }
 
+void
+deliver_attempt_init(struct attempt *a, const struct queue_envelope *env, int fd, off_t offset,
+		     unsigned long long len)
+{
+	memset(a, 0, sizeof *a);
+	a->rcpts = xcalloc(env->nrcpts + 1, sizeof *a->rcpts);
+	a->index = xcalloc(env->nrcpts + 1, sizeof *a->index);
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		if (env->rcpts[i].status != QRCPT_PENDING)
+			continue;
+		a->index[a->mail.nrcpts] = i;
+		a->rcpts[a->mail.nrcpts++].addr = env->rcpts[i].addr;
+	}
+	a->mail.from = env->from;
+	a->mail.rcpts = a->rcpts;
+	a->mail.dsn_notify = env->dsn_notify;
+	a->mail.dsn_return = env->dsn_return;
+	a->mail.dsn_envid = env->dsn_envid;
+	a->mail.eightbit = env->eightbit;
+	a->mail.smtputf8 = env->smtputf8;
+	a->mail.size = len;
+	a->mail.body_fd = fd;
+	a->mail.body_offset = offset;
+	a->mail.body_len = len;
+}
+
+void
+deliver_attempt_free(struct attempt *a)
+{
+	free(a->rcpts);
+	free(a->index);
+	memset(a, 0, sizeof *a);
+}
+
+int
+deliver_attempt_run(struct deliver_slot *slot, struct attempt *a, bool foreground,
+		    struct error *e)
+{
+	int rc = 0;
+
+	error_clear(e);
+	memset(&a->outcome, 0, sizeof a->outcome);
+	if (a->mail.nrcpts > 0)
+		rc = transact(slot, &a->mail, &a->outcome, e);
+	if (foreground)
+		deliver_report_recipients(&a->mail);
+	if (a->outcome.dsn_dropped)
+		log_warning(_("the server does not support DSN; the DSN request was ignored"));
+	return rc;
+}
+
+/* The attempt's marks on the entry's state. */
+static void
+record_attempt(struct queue_entry *m, const struct attempt *a, int rc, time_t now)
+{
+	m->st.attempts++;
+	m->st.last_attempt = now;
+	if (m->st.first_attempt == 0)
+		m->st.first_attempt = now;
+	if (a->outcome.reached && m->st.first_contact == 0)
+		m->st.first_contact = now;
+	m->st.uncertain = a->outcome.uncertain;
+	set_text(&m->st.last_reply, a->outcome.reply);
+	record_recipients(m, &a->mail, a->index, rc == 0);
+}
+
+/* Does what the action says to the entry: removes it, schedules the next
+ * try, holds it, or gives up on it; the state is saved before anything is
+ * deleted. */
+static void
+apply_action(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_entry *m,
+	     enum policy_action action, const struct error *e, time_t now)
+{
+	struct error qe;
+
+	switch (action) {
+	case ACT_DELIVERED:
+		/* Some recipients may have been refused for good: tell the sender
+		 * when nobody waits for the answer. */
+		if (!c->foreground && count_status(m, QRCPT_FAILED) > 0)
+			send_notice(c, slot, m, _("some recipients were refused"), false);
+		if (queue_remove(c->q, m, &qe) < 0)
+			log_error("%s", qe.msg);
+		return;
+	case ACT_RETRY_SOON:
+	case ACT_RETRY:
+		m->st.held = false;
+		m->st.next_attempt =
+			policy_next_attempt(action, m->st.attempts, now, random_unit());
+		break;
+	case ACT_HOLD:
+		m->st.held = true;
+		break;
+	case ACT_FAIL:
+		set_text(&m->st.reason, e->msg);
+		give_up(c, slot, m, e->msg, false);
+		return;
+	}
+	set_text(&m->st.reason, e->msg);
+	if (queue_save_state(c->q, m, &qe) < 0)
+		log_error("%s", qe.msg);
+}
+
 enum policy_action
 deliver_entry(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_entry *m,
 	      struct error *e)
 {
-	struct smtp_rcpt *rcpts = xcalloc(m->env.nrcpts, sizeof *rcpts);
-	size_t *index = xcalloc(m->env.nrcpts, sizeof *index);
-	struct smtp_mail mail = {0};
-	struct smtp_outcome o;
+	struct attempt a;
 	struct header_info info;
 	enum policy_action action;
 	time_t now = time(NULL);
@@ -603,100 +703,17 @@ deliver_entry(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_ent
 	int rc;
 
 	header_info_read(hdr, hlen, &info);
-	for (size_t i = 0; i < m->env.nrcpts; i++) {
-		if (m->env.rcpts[i].status != QRCPT_PENDING)
-			continue;
-		index[mail.nrcpts] = i;
-		rcpts[mail.nrcpts++].addr = m->env.rcpts[i].addr;
-	}
-	mail.from = m->env.from;
-	mail.rcpts = rcpts;
-	mail.dsn_notify = m->env.dsn_notify;
-	mail.dsn_return = m->env.dsn_return;
-	mail.dsn_envid = m->env.dsn_envid;
-	mail.eightbit = m->env.eightbit;
-	mail.smtputf8 = m->env.smtputf8;
-	mail.size = m->data_len;
-	mail.body_fd = m->fd;
-	mail.body_offset = m->data_offset;
-	mail.body_len = m->data_len;
-
-	error_clear(e);
-	rc = mail.nrcpts > 0 ? transact(slot, &mail, &o, e) : 0;
-	if (mail.nrcpts == 0)
-		memset(&o, 0, sizeof o);
-	m->st.attempts++;
-	m->st.last_attempt = now;
-	if (m->st.first_attempt == 0)
-		m->st.first_attempt = now;
-	if (o.reached && m->st.first_contact == 0)
-		m->st.first_contact = now;
-	m->st.uncertain = o.uncertain;
-	set_text(&m->st.last_reply, o.reply);
-	record_recipients(m, &mail, index, rc == 0);
-	if (c->foreground)
-		deliver_report_recipients(&mail);
-	if (o.dsn_dropped)
-		log_warning(_("the server does not support DSN; the DSN request was ignored"));
-
-	if (rc == 0 && count_status(m, QRCPT_PENDING) == 0) {
-		action = ACT_DELIVERED;
-	} else if (rc == 0) {
-		/* Some recipients were refused for now: only they are retried. */
-		action = ACT_RETRY;
-		error_set(e, ST_SERVER_TEMP,
-			  _("not delivered to every recipient yet: %zu are retried later (the "
-			    "others got the message)"),
-			  count_status(m, QRCPT_PENDING));
-	} else {
-		action = policy_action(e->status);
-		if (o.uncertain)
-			error_prefix(e, _("delivery status uncertain (connection lost after the "
-					  "message was sent)"));
-		if (action == ACT_HOLD && !account_bool(slot->account, KW_HOLD_ON_ACCOUNT_ERROR))
-			action = ACT_FAIL;
-	}
-	deliver_log(slot->account, &slot->params, &o, &mail, &info,
+	deliver_attempt_init(&a, &m->env, m->fd, m->data_offset, m->data_len);
+	rc = deliver_attempt_run(slot, &a, c->foreground, e);
+	record_attempt(m, &a, rc, now);
+	action = policy_classify(rc, count_status(m, QRCPT_PENDING), a.outcome.uncertain,
+				 account_bool(slot->account, KW_HOLD_ON_ACCOUNT_ERROR), e);
+	deliver_log(slot->account, &slot->params, &a.outcome, &a.mail, &info,
 		    action == ACT_DELIVERED ? NULL : e, m->id, policy_action_name(action));
-
-	switch (action) {
-	case ACT_DELIVERED: {
-		struct error qe;
-
-		/* Some recipients may have been refused for good: tell the sender
-		 * when nobody waits for the answer. */
-		if (!c->foreground && count_status(m, QRCPT_FAILED) > 0)
-			send_notice(c, slot, m, _("some recipients were refused"), false);
-		if (queue_remove(c->q, m, &qe) < 0)
-			log_error("%s", qe.msg);
-		break;
-	}
-	case ACT_RETRY_SOON:
-	case ACT_RETRY:
-		m->st.held = false;
-		m->st.next_attempt =
-			policy_next_attempt(action, m->st.attempts, now, random_unit());
-		set_text(&m->st.reason, e->msg);
-		break;
-	case ACT_HOLD:
-		m->st.held = true;
-		set_text(&m->st.reason, e->msg);
-		break;
-	case ACT_FAIL:
-		set_text(&m->st.reason, e->msg);
-		give_up(c, slot, m, e->msg, false);
-		break;
-	}
-	if (action == ACT_RETRY_SOON || action == ACT_RETRY || action == ACT_HOLD) {
-		struct error qe;
-
-		if (queue_save_state(c->q, m, &qe) < 0)
-			log_error("%s", qe.msg);
-	}
+	apply_action(c, slot, m, action, e, now);
 	header_info_free(&info);
 	free(hdr);
-	free(index);
-	free(rcpts);
+	deliver_attempt_free(&a);
 	return action;
 }
 

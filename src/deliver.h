@@ -64,6 +64,28 @@ struct deliver_slot {
 void deliver_slot_init(struct deliver_slot *slot, struct account *a, bool verbose);
 void deliver_slot_close(struct deliver_slot *slot);
 
+/* One attempt at a message: the outgoing mail built once from an
+ * envelope (its pending recipients only), and what the server said. */
+struct attempt {
+	struct smtp_mail mail;
+	struct smtp_rcpt *rcpts;
+	size_t *index; /* mail.rcpts[i] is the envelope's recipient index[i] */
+	struct smtp_outcome outcome;
+};
+
+/* Builds the mail from env; the message is len bytes of fd from offset
+ * (headers included, as in the queue; a caller with the headers apart sets
+ * mail.headers and mail.size itself).  deliver_attempt_free() frees it. */
+void deliver_attempt_init(struct attempt *a, const struct queue_envelope *env, int fd,
+			  off_t offset, unsigned long long len);
+void deliver_attempt_free(struct attempt *a);
+
+/* Runs the transaction over the slot (opened on first use): reports the
+ * recipients refused on stderr when foreground, warns when DSN was dropped.
+ * Returns the engine's result; with no recipient left it is 0 at once. */
+int deliver_attempt_run(struct deliver_slot *slot, struct attempt *a, bool foreground,
+			struct error *e);
+
 /* Delivers a loaded, locked entry through the slot, records the outcome in
  * the queue (state saved before anything is deleted; removed when done;
  * failed/ on permanent failure, with a notice when not in the

@@ -1,4 +1,5 @@
-/* policy.c - failure classes to actions, and the retry schedule.
+/* policy.c - what an attempt's outcome means for the message, and the
+ * retry schedule (the class-to-action column is status.c's table).
  *
  * No input from outside: the class comes from the SMTP engine's or the
  * local code's classification. */
@@ -6,10 +7,33 @@
 
 #include "policy.h"
 
+#include "i18n.h"
+
 enum policy_action
 policy_action(enum status st)
 {
 	return failure_class(st)->action;
+}
+
+enum policy_action
+policy_classify(int rc, size_t pending, bool uncertain, bool hold, struct error *e)
+{
+	enum policy_action action;
+
+	if (rc == 0 && pending == 0)
+		return ACT_DELIVERED;
+	if (rc == 0) {
+		error_set(e, ST_SERVER_TEMP,
+			  _("not delivered to every recipient: %zu refused for now (the others got "
+			    "the message)"),
+			  pending);
+		return ACT_RETRY;
+	}
+	action = policy_action(e->status);
+	if (uncertain)
+		error_prefix(e, _("delivery status uncertain (connection lost after the message "
+				  "was sent)"));
+	return action == ACT_HOLD && !hold ? ACT_FAIL : action;
 }
 
 const char *

@@ -10,11 +10,23 @@
 #include "status.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <time.h>
 
 /* The action for a failure class (ST_OK is ACT_DELIVERED): the class's
  * row in status.c's table. */
 enum policy_action policy_action(enum status st);
+
+/* What one attempt means.  rc is the SMTP engine's result (0: the server
+ * took the message for someone), pending how many recipients it refused
+ * for now, uncertain whether the connection was lost after the final dot,
+ * hold whether account trouble may hold the message (hold_on_account_error).
+ * rc 0 with nothing pending is ACT_DELIVERED; rc 0 with recipients pending
+ * is ACT_RETRY with e set (ST_SERVER_TEMP) to say so; a failure is the
+ * action of e's class, an uncertain one said in e, and ACT_HOLD becomes
+ * ACT_FAIL when holding is off. */
+enum policy_action policy_classify(int rc, size_t pending, bool uncertain, bool hold,
+				   struct error *e);
 
 /* A short name for logs and mailq ("retry", "hold"...). */
 const char *policy_action_name(enum policy_action a);

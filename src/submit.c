@@ -282,54 +282,60 @@ eightbit(const struct request *r, const struct prepared *p)
 	return p->sp.eightbit || (r->body_type && strcasecmp(r->body_type, "8BITMIME") == 0);
 }
 
+/* The envelope of a prepared message, as the queue keeps it and as an
+ * attempt sends it.  envelope_free_rcpts() frees the recipient array (the
+ * strings belong to p and r). */
+static void
+envelope_of(const struct request *r, const struct session *s, const struct prepared *p,
+	    struct queue_envelope *env)
+{
+	memset(env, 0, sizeof *env);
+	env->account = s->account->name;
+	env->from = p->env.from;
+	env->nrcpts = p->env.rcpts.n;
+	env->rcpts = xcalloc(env->nrcpts, sizeof *env->rcpts);
+	for (size_t i = 0; i < env->nrcpts; i++)
+		env->rcpts[i].addr = p->env.rcpts.v[i];
+	env->dsn_notify = p->dsn_notify;
+	env->dsn_return = (char *)(r->dsn_return ? r->dsn_return : dsn_return(s->account));
+	env->dsn_envid = (char *)r->dsn_envid;
+	env->eightbit = eightbit(r, p);
+	env->smtputf8 = p->env.smtputf8;
+	env->msgid = p->msgid;
+	env->created = time(NULL);
+}
+
 /* `queue off`: msmtp's way, straight from the spool file; a temporary
  * failure is exit 75 and nothing is kept. */
 static int
 send_without_queue(const struct request *r, struct session *s, struct prepared *p, struct error *e)
 {
-	struct smtp_rcpt *rcpts = xcalloc(p->env.rcpts.n, sizeof *rcpts);
-	struct smtp_params params;
-	struct smtp_mail mail = {0};
-	struct smtp_outcome outcome = {0};
+	struct queue_envelope env;
+	struct deliver_slot slot;
+	struct attempt a;
+	size_t pending = 0;
 	int rc;
 
-	for (size_t i = 0; i < p->env.rcpts.n; i++)
-		rcpts[i].addr = p->env.rcpts.v[i];
-	mail.from = p->env.from;
-	mail.rcpts = rcpts;
-	mail.nrcpts = p->env.rcpts.n;
-	mail.dsn_notify = p->dsn_notify;
-	mail.dsn_return = r->dsn_return ? r->dsn_return : dsn_return(s->account);
-	mail.dsn_envid = r->dsn_envid;
-	mail.eightbit = eightbit(r, p);
-	mail.smtputf8 = p->env.smtputf8;
-	mail.headers = p->headers.data;
-	mail.headers_len = p->headers.len;
-	mail.body_fd = p->sp.fd;
-	mail.body_offset = (off_t)p->layout.body_start;
-	mail.body_len = p->sp.size - p->layout.body_start;
-	mail.size = p->headers.len + mail.body_len + p->sp.bare_lf;
-
-	deliver_smtp_params(s->account, r->verbose, &params);
-	rc = smtp_send(&params, &mail, &outcome, e);
-	deliver_report_recipients(&mail);
-	if (outcome.dsn_dropped)
-		log_warning(_("the server does not support DSN; -N, -R and -V were ignored"));
-	for (size_t i = 0; rc == 0 && i < mail.nrcpts; i++)
-		if (rcpts[i].state == RCPT_TEMPFAIL)
-			rc = error_set(e, ST_SERVER_TEMP,
-				       _("not delivered to every recipient: %s was temporarily "
-					 "refused (the others got the message)"),
-				       rcpts[i].addr);
-	if (outcome.uncertain)
-		error_prefix(e, _("delivery status uncertain (connection lost after the message "
-				  "was sent)"));
-	if (p->info.msgid == NULL) {
-		free(p->info.msgid);
-		p->info.msgid = p->msgid ? xstrdup(p->msgid) : NULL;
-	}
-	deliver_log(s->account, &params, &outcome, &mail, &p->info, rc < 0 ? e : NULL, NULL, NULL);
-	free(rcpts);
+	envelope_of(r, s, p, &env);
+	deliver_attempt_init(&a, &env, p->sp.fd, (off_t)p->layout.body_start,
+			     p->sp.size - p->layout.body_start);
+	a.mail.headers = p->headers.data;
+	a.mail.headers_len = p->headers.len;
+	a.mail.size = p->headers.len + a.mail.body_len + p->sp.bare_lf;
+	deliver_slot_init(&slot, s->account, r->verbose);
+	rc = deliver_attempt_run(&slot, &a, true, e);
+	for (size_t i = 0; i < a.mail.nrcpts; i++)
+		pending += a.rcpts[i].state == RCPT_TEMPFAIL;
+	/* Nothing to hold: account trouble keeps its own exit status. */
+	if (policy_classify(rc, pending, a.outcome.uncertain, true, e) != ACT_DELIVERED)
+		rc = -1;
+	if (p->info.msgid == NULL && p->msgid != NULL)
+		p->info.msgid = xstrdup(p->msgid);
+	deliver_log(s->account, &slot.params, &a.outcome, &a.mail, &p->info, rc < 0 ? e : NULL,
+		    NULL, NULL);
+	deliver_slot_close(&slot);
+	deliver_attempt_free(&a);
+	free(env.rcpts);
 	return rc;
 }
 
@@ -337,22 +343,10 @@ static int
 commit(const struct request *r, struct session *s, struct queue *q, struct prepared *p,
        struct queue_entry *m, struct error *e)
 {
-	struct queue_envelope env = {0};
+	struct queue_envelope env;
 	int rc;
 
-	env.account = s->account->name;
-	env.from = p->env.from;
-	env.nrcpts = p->env.rcpts.n;
-	env.rcpts = xcalloc(env.nrcpts, sizeof *env.rcpts);
-	for (size_t i = 0; i < env.nrcpts; i++)
-		env.rcpts[i].addr = p->env.rcpts.v[i];
-	env.dsn_notify = p->dsn_notify;
-	env.dsn_return = (char *)(r->dsn_return ? r->dsn_return : dsn_return(s->account));
-	env.dsn_envid = (char *)r->dsn_envid;
-	env.eightbit = eightbit(r, p);
-	env.smtputf8 = p->env.smtputf8;
-	env.msgid = p->msgid;
-	env.created = time(NULL);
+	envelope_of(r, s, p, &env);
 	rc = queue_commit(q, &env, p->headers.data, p->headers.len, p->sp.fd,
 			  (off_t)p->layout.body_start, m, e);
 	free(env.rcpts);
@@ -480,16 +474,84 @@ deliver_committed(const struct request *r, struct session *s, struct deliver_ctx
 	return rc;
 }
 
+/* Without the queue (`queue off`, or a one-off command line): -odb and
+ * -odq cannot work; the message is sent at once, and a temporary failure
+ * is exit 75. */
+static int
+submit_unqueued(const struct request *r, struct session *s, int in_fd, const char *one_off,
+		struct prepared *p, struct error *e)
+{
+	int rc;
+
+	if (r->delivery == DELIVER_QUEUE || r->delivery == DELIVER_BACKGROUND) {
+		if (one_off != NULL)
+			return error_set(e, ST_USAGE,
+					 _("-odb and -odq need the queue, and a message sent with "
+					   "--%s on the command line is never queued; put the "
+					   "setting in an account and use -a"),
+					 one_off);
+		return error_set(e, ST_USAGE,
+				 _("-odb and -odq need the queue, which is off for account %s"),
+				 s->account->name);
+	}
+	rc = prepare(r, s, in_fd, spool_default_dir(), p, e);
+	if (rc == 0)
+		rc = send_without_queue(r, s, p, e);
+	if (rc < 0 && one_off != NULL && status_exit_code(e->status) == EX_TEMPFAIL)
+		error_prefix(e, _("message not queued (--%s on the command line is for this attempt "
+				  "only)"),
+			     one_off);
+	return rc;
+}
+
+/* With the queue: read, commit, then deliver as -od or delivery_mode says.
+ * From the commit on the message is on disk: exit 0 is allowed. */
+static int
+submit_queued(const struct request *r, struct session *s, int in_fd, struct prepared *p,
+	      struct error *e)
+{
+	struct queue q = {.dirfd = -1, .lock_fd = -1};
+	struct queue_entry m = {.fd = -1};
+	struct deliver_ctx ctx = {.q = &q, .verbose = r->verbose, .foreground = true};
+	int rc = -1;
+
+	if (session_open_queue(s->account, &q, e) == 0) {
+		char *tmp = xasprintf("%s/tmp", q.dir);
+
+		rc = prepare(r, s, in_fd, tmp, p, e);
+		free(tmp);
+		if (rc == 0)
+			rc = commit(r, s, &q, p, &m, e);
+	}
+	if (rc == 0) {
+		spool_close(&p->sp);
+		ctx.conf = s->conf;
+		switch (delivery_mode(r, s->account)) {
+		case DELIVER_QUEUE:
+			queue_poke(&q);
+			break;
+		case DELIVER_BACKGROUND: {
+			struct background b = {.ctx = &ctx, .entry = &m, .account = s->account};
+
+			in_background(background_flush, &b);
+			break;
+		}
+		case DELIVER_FOREGROUND:
+			rc = deliver_committed(r, s, &ctx, &m, e);
+			break;
+		}
+	}
+	queue_entry_free(&m);
+	queue_close(&q);
+	return rc;
+}
+
 int
 submit_deliver(const struct request *r, int in_fd, struct error *e)
 {
 	struct session s = {0};
 	struct prepared p = {.sp = {.fd = -1}};
-	struct queue q = {.dirfd = -1, .lock_fd = -1};
-	struct queue_entry m = {.fd = -1};
-	struct deliver_ctx ctx = {0};
-	const char *one_off;
-	bool queued;
+	const char *one_off = session_one_off(r);
 	int rc = -1;
 
 	buf_init(&p.headers, 0);
@@ -508,66 +570,11 @@ submit_deliver(const struct request *r, int in_fd, struct error *e)
 	if ((!r->read_envelope_from || r->account != NULL || r->host_given) &&
 	    session_pick_account(&s, r->envelope_from, e) < 0)
 		goto out;
-	one_off = session_one_off(r);
-	queued = one_off == NULL && (s.account == NULL || account_bool(s.account, KW_QUEUE));
-	if (!queued) {
-		if (r->delivery == DELIVER_QUEUE || r->delivery == DELIVER_BACKGROUND) {
-			if (one_off != NULL)
-				error_set(e, ST_USAGE,
-					  _("-odb and -odq need the queue, and a message sent with "
-					    "--%s on the command line is never queued; put the "
-					    "setting in an account and use -a"),
-					  one_off);
-			else
-				error_set(e, ST_USAGE,
-					  _("-odb and -odq need the queue, which is off for "
-					    "account %s"),
-					  s.account->name);
-			goto out;
-		}
-		if (prepare(r, &s, in_fd, spool_default_dir(), &p, e) == 0)
-			rc = send_without_queue(r, &s, &p, e);
-		if (rc < 0 && one_off != NULL && status_exit_code(e->status) == EX_TEMPFAIL)
-			error_prefix(e, _("message not queued (--%s on the command line is for this attempt "
-				       "only)"),
-				     one_off);
-		goto out;
-	}
-	if (session_open_queue(s.account, &q, e) < 0)
-		goto out;
-	{
-		char *tmp = xasprintf("%s/tmp", q.dir);
-		int prc = prepare(r, &s, in_fd, tmp, &p, e);
-
-		free(tmp);
-		if (prc < 0 || commit(r, &s, &q, &p, &m, e) < 0)
-			goto out;
-	}
-	spool_close(&p.sp);
-	/* From here the message is on disk: exit 0 is allowed. */
-	ctx.q = &q;
-	ctx.conf = s.conf;
-	ctx.verbose = r->verbose;
-	ctx.foreground = true;
-	switch (delivery_mode(r, s.account)) {
-	case DELIVER_QUEUE:
-		queue_poke(&q);
-		rc = 0;
-		break;
-	case DELIVER_BACKGROUND: {
-		struct background b = {.ctx = &ctx, .entry = &m, .account = s.account};
-
-		in_background(background_flush, &b);
-		rc = 0;
-		break;
-	}
-	case DELIVER_FOREGROUND:
-		rc = deliver_committed(r, &s, &ctx, &m, e);
-		break;
-	}
+	if (one_off == NULL && (s.account == NULL || account_bool(s.account, KW_QUEUE)))
+		rc = submit_queued(r, &s, in_fd, &p, e);
+	else
+		rc = submit_unqueued(r, &s, in_fd, one_off, &p, e);
 out:
-	queue_entry_free(&m);
-	queue_close(&q);
 	prepared_free(&p);
 	session_close(&s);
 	return rc;
