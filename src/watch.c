@@ -350,6 +350,7 @@ struct signal_state {
 	sigset_t caller_mask;
 	struct sigaction caller_action[NSTOP];
 	sigset_t wait_mask; /* in force only inside ppoll */
+	sigset_t stop_mask; /* the stop signals */
 };
 
 /* Blocks the stop signals and catches them; ppoll with wait_mask is then
@@ -363,10 +364,12 @@ signals_catch(struct signal_state *s)
 	sigemptyset(&block);
 	for (size_t i = 0; i < NSTOP; i++)
 		sigaddset(&block, stop_signals[i]);
+	s->stop_mask = block;
 	sigprocmask(SIG_BLOCK, &block, &s->caller_mask);
 	s->wait_mask = s->caller_mask;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_stop_signal;
+	sa.sa_flags = SA_RESTART; /* reads and writes of a flush go on */
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < NSTOP; i++) {
 		sigdelset(&s->wait_mask, stop_signals[i]);
@@ -418,9 +421,13 @@ watch_run(const struct watch_params *p, int (*on_network_up)(void *ctx, struct e
 			break;
 		if (now >= periodic_due || now >= burst_due) {
 			burst_due = burst_cap = never;
-			signals_restore(&sig);
+			/* A stop signal during the flush is caught, not fatal: the
+			 * flush ends (no message cut off mid-transaction), then the
+			 * loop does.  Unblocked meanwhile, so commands the flush
+			 * runs inherit the caller's mask. */
+			sigprocmask(SIG_SETMASK, &sig.caller_mask, NULL);
 			rc = on_network_up(ctx, e) < 0 ? -1 : 0;
-			signals_catch(&sig);
+			sigprocmask(SIG_BLOCK, &sig.stop_mask, NULL);
 			if (rc < 0)
 				break;
 			periodic_due = p->interval_ms > 0 ? net_deadline(p->interval_ms) : never;
