@@ -1184,32 +1184,6 @@ conf_load_string(struct conf *c, const char *label, const char *text, size_t len
 	return rc;
 }
 
-/* Reads fd to its end into b; -1 with errno set, EFBIG past b's bound. */
-static int
-read_all(int fd, struct buf *b)
-{
-	char chunk[65536];
-	int rc = 0;
-
-	for (;;) {
-		ssize_t n = read(fd, chunk, sizeof chunk);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			rc = n < 0 ? -1 : 0;
-			break;
-		}
-		if (buf_append(b, chunk, (size_t)n) < 0) {
-			errno = EFBIG;
-			rc = -1;
-			break;
-		}
-	}
-	wipe(chunk, sizeof chunk);
-	return rc;
-}
-
 /* msmtp's rule for files holding passwords: the user file must be the
  * user's own and private; the system file must not be open to others. */
 static int
@@ -1242,7 +1216,7 @@ conf_load_file(struct conf *c, const char *path, bool system, struct error *e)
 	if (fd < 0)
 		return error_set(e, ST_CONFIG, _("cannot open %s: %s"), path, strerror(errno));
 	buf_init(&text, CONF_FILE_MAX);
-	if (fstat(fd, &st) < 0 || read_all(fd, &text) < 0) {
+	if (fstat(fd, &st) < 0 || read_to_eof(fd, &text) < 0) {
 		rc = errno == EFBIG ? error_set(e, ST_CONFIG,
 						_("%s is larger than %ld MiB; is it the right "
 						  "file?"),
@@ -1556,7 +1530,7 @@ aliases_read(struct alias_table *t, struct error *e)
 		return error_set(e, ST_CONFIG, _("cannot open aliases file %s: %s"), t->path,
 				 strerror(errno));
 	buf_init(&text, ALIASES_FILE_MAX);
-	if (read_all(fd, &text) < 0)
+	if (read_to_eof(fd, &text) < 0)
 		rc = errno == EFBIG
 			     ? error_set(e, ST_CONFIG, _("aliases file %s is larger than %d KiB"),
 					 t->path, ALIASES_FILE_MAX / 1024)

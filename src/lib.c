@@ -578,3 +578,28 @@ random_hex(size_t n)
 	free(rnd);
 	return s;
 }
+
+int
+read_to_eof(int fd, struct buf *b)
+{
+	char chunk[65536];
+	int rc = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -1 : 0;
+			break;
+		}
+		if (buf_append(b, chunk, (size_t)n) < 0) {
+			errno = EFBIG;
+			rc = -1;
+			break;
+		}
+	}
+	wipe(chunk, sizeof chunk);
+	return rc;
+}

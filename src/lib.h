@@ -110,4 +110,9 @@ char *random_hex(size_t n);
 void base64_encode(const unsigned char *in, size_t n, struct buf *out);
 int base64_decode(const char *in, size_t n, struct buf *out);
 
+/* Reads fd to its end into b, retrying after EINTR; the read buffer is
+ * wiped (files may hold passwords).  0, or -1 with errno set: EFBIG when
+ * b's bound would be passed. */
+int read_to_eof(int fd, struct buf *b);
+
 #endif

@@ -6,9 +6,11 @@
 
 #include "tap/basic.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct {
 	const char *in;
@@ -120,6 +122,44 @@ test_commands(void)
 	}
 }
 
+/* read_to_eof: a pipe holding len bytes read into a buffer bounded by max. */
+static void
+test_read_to_eof(void)
+{
+	static const struct {
+		size_t len, max;
+		int rc;
+		size_t got;
+	} reads[] = {
+		{0, 0, 0, 0},
+		{10, 0, 0, 10},
+		{1000, 1000, 0, 1000},
+		{1001, 1000, -1, 0},
+	};
+	char data[1001];
+
+	memset(data, 'x', sizeof data);
+	for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+		struct buf b;
+		int fds[2], rc;
+
+		if (pipe(fds) < 0 || write(fds[1], data, reads[i].len) != (ssize_t)reads[i].len)
+			bail("pipe: %s", strerror(errno));
+		close(fds[1]);
+		buf_init(&b, reads[i].max);
+		errno = 0;
+		rc = read_to_eof(fds[0], &b);
+		close(fds[0]);
+		is_int(reads[i].rc, rc, "read_to_eof %zu: result", i);
+		is_int((long)reads[i].got, (long)b.len, "read_to_eof %zu: bytes kept", i);
+		if (rc < 0)
+			is_int(EFBIG, errno, "read_to_eof %zu: EFBIG past the bound", i);
+		buf_free(&b);
+	}
+	errno = 0;
+	ok(read_to_eof(-1, &(struct buf){0}) == -1 && errno == EBADF, "read_to_eof: read error");
+}
+
 int
 main(void)
 {
@@ -164,5 +204,6 @@ main(void)
 	ok(!has_line_breaks("a b", 3), "clean string");
 	test_visible();
 	test_commands();
+	test_read_to_eof();
 	return 0;
 }
