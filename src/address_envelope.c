@@ -104,34 +104,11 @@ static bool
 utf8_valid(const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
+	size_t n = strlen(str), len;
 
-	while (*s != '\0') {
-		unsigned char c = *s;
-		unsigned long cp;
-		int n;
-
-		if (c < 0x80) {
-			s++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
+	for (size_t i = 0; i < n; i += len)
+		if ((len = utf8_char_len(s + i, n - i)) == 0)
 			return false;
-		for (int i = 1; i <= n; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		s += n + 1;
-	}
 	return true;
 }
 
