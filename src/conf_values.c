@@ -96,30 +96,6 @@ choice_find(const char *choices, const char *s)
 	return NULL;
 }
 
-static bool
-is_hex_pair(const char *s)
-{
-	return isxdigit((unsigned char)s[0]) && isxdigit((unsigned char)s[1]);
-}
-
-/* Number of "AA:" groups in a colon-separated hex fingerprint, or -1. */
-static int
-fingerprint_bytes(const char *s)
-{
-	int n = 0;
-
-	for (;;) {
-		if (!is_hex_pair(s))
-			return -1;
-		n++;
-		s += 2;
-		if (*s == '\0')
-			return n;
-		if (*s++ != ':')
-			return -1;
-	}
-}
-
 static int
 check_dsn_notify(const char *s)
 {
@@ -395,7 +371,9 @@ static int
 value_fingerprint(enum conf_keyword k, const char *raw, const char *home, char **out,
 		  struct error *e)
 {
-	switch (fingerprint_bytes(raw)) {
+	unsigned char md[32];
+
+	switch (fingerprint_parse(raw, md, sizeof md)) {
 	case 32:
 		*out = xstrdup(raw);
 		return 0;

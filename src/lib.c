@@ -652,3 +652,35 @@ buf_append_encoded_words(struct buf *b, const char *s, size_t n, size_t max_text
 		start += take;
 	}
 }
+
+static int
+hex_digit_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+fingerprint_parse(const char *s, unsigned char *out, size_t max)
+{
+	size_t n = 0;
+
+	for (;;) {
+		int hi = hex_digit_value(s[0]);
+		int lo = hi < 0 ? -1 : hex_digit_value(s[1]);
+
+		if (lo < 0 || n == max)
+			return -1;
+		out[n++] = (unsigned char)(hi << 4 | lo);
+		if (s[2] == '\0')
+			return (int)n;
+		if (s[2] != ':')
+			return -1;
+		s += 3;
+	}
+}

@@ -134,4 +134,9 @@ size_t utf8_cut(const char *s, size_t n, size_t max);
  * 45 bytes make a 72-character word, within RFC 2047 2's 75. */
 void buf_append_encoded_words(struct buf *b, const char *s, size_t n, size_t max_text);
 
+/* Parses a certificate fingerprint, hex pairs (either case) joined by ':'
+ * ("AA:0b:..."), into out.  Returns the number of bytes, or -1 when s is
+ * not such a list or holds more than max bytes. */
+int fingerprint_parse(const char *s, unsigned char *out, size_t max);
+
 #endif

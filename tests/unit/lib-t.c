@@ -261,6 +261,42 @@ test_encoded_words(void)
 	}
 }
 
+/* fingerprint_parse with room for max bytes. */
+static const struct {
+	const char *in;
+	size_t max;
+	int rc;
+	const char *bytes;
+} fingerprints[] = {
+	{"00", 4, 1, "\x00"},
+	{"aB:Cd:eF:09", 4, 4, "\xab\xcd\xef\x09"},
+	{"aB:Cd:eF:09:10", 4, -1, NULL}, /* more than max */
+	{"", 4, -1, NULL},
+	{"a", 4, -1, NULL},
+	{"abc", 4, -1, NULL},
+	{"ab:", 4, -1, NULL},
+	{":ab", 4, -1, NULL},
+	{"ab::cd", 4, -1, NULL},
+	{"ab-cd", 4, -1, NULL},
+	{"abcd", 4, -1, NULL},
+	{"ag", 4, -1, NULL},
+	{"ab:cd ", 4, -1, NULL},
+};
+
+static void
+test_fingerprints(void)
+{
+	for (size_t i = 0; i < sizeof fingerprints / sizeof fingerprints[0]; i++) {
+		unsigned char out[4];
+		int rc = fingerprint_parse(fingerprints[i].in, out, fingerprints[i].max);
+
+		is_int(fingerprints[i].rc, rc, "fingerprint_parse(\"%s\")", fingerprints[i].in);
+		if (rc > 0 && fingerprints[i].bytes != NULL)
+			is_mem(fingerprints[i].bytes, (size_t)rc, out, (size_t)rc,
+			       "fingerprint_parse(\"%s\") bytes", fingerprints[i].in);
+	}
+}
+
 int
 main(void)
 {
@@ -308,5 +344,6 @@ main(void)
 	test_read_to_eof();
 	test_utf8();
 	test_encoded_words();
+	test_fingerprints();
 	return 0;
 }
