@@ -295,17 +295,10 @@ spec_build(const struct spec *sp)
 		return NULL;
 	/* Unbounded here: the caller checks the length of the result. */
 	buf_init(&b, 0);
-	if (address_is_dot_atom(local, sp->local.len)) {
+	if (address_is_dot_atom(local, sp->local.len))
 		buf_append(&b, local, sp->local.len);
-	} else {
-		buf_append(&b, "\"", 1);
-		for (size_t i = 0; i < sp->local.len; i++) {
-			if (local[i] == '"' || local[i] == '\\')
-				buf_append(&b, "\\", 1);
-			buf_append(&b, local + i, 1);
-		}
-		buf_append(&b, "\"", 1);
-	}
+	else
+		buf_append_quoted(&b, local, sp->local.len);
 	if (sp->at) {
 		buf_append(&b, "@", 1);
 		buf_append(&b, sp->domain.data, sp->domain.len);

@@ -684,3 +684,15 @@ fingerprint_parse(const char *s, unsigned char *out, size_t max)
 		s += 3;
 	}
 }
+
+void
+buf_append_quoted(struct buf *b, const char *s, size_t n)
+{
+	buf_append(b, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			buf_append(b, "\\", 1);
+		buf_append(b, s + i, 1);
+	}
+	buf_append(b, "\"", 1);
+}

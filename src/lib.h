@@ -139,4 +139,8 @@ void buf_append_encoded_words(struct buf *b, const char *s, size_t n, size_t max
  * not such a list or holds more than max bytes. */
 int fingerprint_parse(const char *s, unsigned char *out, size_t max);
 
+/* Appends s[0..n) as an RFC 5322 3.2.4 quoted-string: between double
+ * quotes, with a backslash before each '"' and each backslash. */
+void buf_append_quoted(struct buf *b, const char *s, size_t n);
+
 #endif

@@ -443,17 +443,10 @@ append_display_name(struct buf *b, const char *name)
 			 !(c >= '0' && c <= '9') && strchr(atext_specials, c) == NULL)
 			phrase = false;
 	}
-	if (phrase) {
+	if (phrase)
 		buf_puts(b, name);
-		return;
-	}
-	buf_puts(b, "\"");
-	for (size_t i = 0; i < n; i++) {
-		if (name[i] == '"' || name[i] == '\\')
-			buf_puts(b, "\\");
-		buf_append(b, name + i, 1);
-	}
-	buf_puts(b, "\"");
+	else
+		buf_append_quoted(b, name, n);
 }
 
 /* Appends the unfolded field line, then eol, folded as RFC 5322 2.2.3

@@ -141,10 +141,7 @@ header_text(const char *text, bool phrase)
 		return s;
 	buf_init(&b, 0);
 	if (address_is_ascii(s)) {
-		buf_puts(&b, "\"");
-		for (; *p != '\0'; p++)
-			buf_printf(&b, "%s%c", *p == '"' || *p == '\\' ? "\\" : "", *p);
-		buf_puts(&b, "\"");
+		buf_append_quoted(&b, s, strlen(s));
 		free(s);
 		return b.data;
 	}

@@ -297,6 +297,27 @@ test_fingerprints(void)
 	}
 }
 
+static void
+test_quoted(void)
+{
+	static const struct {
+		const char *in, *out;
+	} quoted[] = {
+		{"", "\"\""},
+		{"John Doe", "\"John Doe\""},
+		{"a\"b\\c", "\"a\\\"b\\\\c\""},
+	};
+
+	for (size_t i = 0; i < sizeof quoted / sizeof quoted[0]; i++) {
+		struct buf b;
+
+		buf_init(&b, 0);
+		buf_append_quoted(&b, quoted[i].in, strlen(quoted[i].in));
+		is_string(quoted[i].out, b.data, "quoted-string %zu", i);
+		buf_free(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -345,5 +366,6 @@ main(void)
 	test_utf8();
 	test_encoded_words();
 	test_fingerprints();
+	test_quoted();
 	return 0;
 }
