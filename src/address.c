@@ -2,9 +2,10 @@
  * addr-specs, and the pieces the envelope checks in address_envelope.c
  * share: dot-atoms, the domain's '@', addresses shown in errors.
  *
- * Untrusted data: header values of the submitted message.  Every scan is bounded by the given length, NUL
- * bytes and control characters are refused, and no address longer than
- * ADDRESS_MAX or list longer than ADDRESS_LIST_MAX comes out. */
+ * Untrusted data: header values of the submitted message.  Every scan is
+ * bounded by the given length, NUL bytes and control characters are
+ * refused, and no address longer than ADDRESS_MAX or list longer than
+ * ADDRESS_LIST_MAX comes out. */
 #include "config.h"
 
 #include "address_private.h"
@@ -337,7 +338,8 @@ list_error(struct list_parser *lp, const char *why)
 	while (lp->elem_start < end && is_space(lp->lx.s[lp->elem_start]))
 		lp->elem_start++;
 	/* Show the element up to its separator, not just up to the error. */
-	while (end < lp->lx.len && end - lp->elem_start < ADDRESS_PRINTABLE_MAX && lp->lx.s[end] != ',')
+	while (end < lp->lx.len && end - lp->elem_start < ADDRESS_PRINTABLE_MAX &&
+	       lp->lx.s[end] != ',')
 		end++;
 	while (end > lp->elem_start && is_space(lp->lx.s[end - 1]))
 		end--;

@@ -272,7 +272,8 @@ address_check_mailbox(const char *addr, struct error *e)
 
 	if (at == NULL)
 		return check_error(addr, _("no domain; write it as local-part@domain"), e);
-	if (!address_is_dot_atom(addr, (size_t)(at - addr)) && !is_quoted_string(addr, (size_t)(at - addr)))
+	if (!address_is_dot_atom(addr, (size_t)(at - addr)) &&
+	    !is_quoted_string(addr, (size_t)(at - addr)))
 		return check_error(addr,
 				   _("the part before the last @ is not a valid local part; "
 				     "quote it if it must contain such characters"),

@@ -414,7 +414,9 @@ long_option(struct request *r, int c, struct error *e)
 	case LONG_REMOVE:
 	case LONG_HOLD:
 	case LONG_RELEASE:
-		strlist_add(c == LONG_REMOVE ? &r->remove : c == LONG_HOLD ? &r->hold : &r->release,
+		strlist_add(c == LONG_REMOVE ? &r->remove
+			    : c == LONG_HOLD ? &r->hold
+					     : &r->release,
 			    optarg);
 		r->mode = CLI_QUEUE_EDIT;
 		return true;

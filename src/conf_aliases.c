@@ -208,4 +208,3 @@ conf_aliases_expand(const char *aliases_path, struct strlist *rcpts, struct erro
 	*rcpts = out;
 	return 0;
 }
-

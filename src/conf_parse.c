@@ -429,4 +429,3 @@ conf_load_file(struct conf *c, const char *path, bool system, struct error *e)
 	parser_free(&p);
 	return rc;
 }
-

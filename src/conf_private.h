@@ -48,8 +48,7 @@ void account_store(struct account *a, enum conf_keyword k, char *value, const ch
 		   unsigned line);
 /* msmtp's inheritance: to takes from's value and its origin for each
  * keyword which marks, every keyword when which is NULL. */
-void account_inherit(struct account *to, const struct account *from,
-		     const bool which[KW__COUNT]);
+void account_inherit(struct account *to, const struct account *from, const bool which[KW__COUNT]);
 void account_free(struct account *a);
 
 #endif

@@ -25,8 +25,7 @@
 #include <unistd.h>
 
 #define HOSTNAME_MAX 255
-#define HOSTNAME_CHARS \
-	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_"
+#define HOSTNAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_"
 
 struct unit {
 	char suffix;
@@ -270,8 +269,7 @@ store_word(enum conf_keyword k, const char *raw, const char *word, char **out, s
 }
 
 static int
-value_hostname(enum conf_keyword k, const char *raw, const char *home, char **out,
-	       struct error *e)
+value_hostname(enum conf_keyword k, const char *raw, const char *home, char **out, struct error *e)
 {
 	*out = expand_placeholders(raw);
 	if (hostname_valid(*out))
@@ -326,8 +324,7 @@ value_number(enum conf_keyword k, const char *raw, const char *home, char **out,
 }
 
 static int
-value_timeout(enum conf_keyword k, const char *raw, const char *home, char **out,
-	      struct error *e)
+value_timeout(enum conf_keyword k, const char *raw, const char *home, char **out, struct error *e)
 {
 	const struct conf_keyword_info *ki = &conf_keywords[k];
 	long v;
@@ -350,8 +347,8 @@ value_syslog(enum conf_keyword k, const char *raw, const char *home, char **out,
 {
 	const char *word = choice_find("on|off", raw);
 
-	for (size_t i = 0; word == NULL && i < sizeof syslog_facilities / sizeof syslog_facilities[0];
-	     i++)
+	for (size_t i = 0;
+	     word == NULL && i < sizeof syslog_facilities / sizeof syslog_facilities[0]; i++)
 		if (strcmp(raw, syslog_facilities[i]) == 0)
 			word = syslog_facilities[i];
 	return store_word(k, raw, word, out, e);
@@ -392,8 +389,7 @@ value_fingerprint(enum conf_keyword k, const char *raw, const char *home, char *
 }
 
 static int
-value_duration(enum conf_keyword k, const char *raw, const char *home, char **out,
-	       struct error *e)
+value_duration(enum conf_keyword k, const char *raw, const char *home, char **out, struct error *e)
 {
 	const struct conf_keyword_info *ki = &conf_keywords[k];
 	long v;
@@ -423,12 +419,12 @@ value_size(enum conf_keyword k, const char *raw, const char *home, char **out, s
 }
 
 static const value_fn value_checks[] = {
-	[CT_STRING] = value_string,	    [CT_PATH] = value_path,
-	[CT_HOSTNAME] = value_hostname,	    [CT_BOOL] = value_bool,
-	[CT_CHOICE] = value_choice,	    [CT_NUMBER] = value_number,
-	[CT_TIMEOUT] = value_timeout,	    [CT_SYSLOG] = value_syslog,
+	[CT_STRING] = value_string,         [CT_PATH] = value_path,
+	[CT_HOSTNAME] = value_hostname,     [CT_BOOL] = value_bool,
+	[CT_CHOICE] = value_choice,         [CT_NUMBER] = value_number,
+	[CT_TIMEOUT] = value_timeout,       [CT_SYSLOG] = value_syslog,
 	[CT_DSN_NOTIFY] = value_dsn_notify, [CT_FINGERPRINT] = value_fingerprint,
-	[CT_DURATION] = value_duration,	    [CT_SIZE] = value_size,
+	[CT_DURATION] = value_duration,     [CT_SIZE] = value_size,
 	[CT_EVAL] = value_string,
 };
 

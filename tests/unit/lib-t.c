@@ -184,7 +184,7 @@ static const struct {
 	{"\xf4\x8f\xbf\xbf", 4, 4, 0x10ffff},
 	{"\xc3\xa9", 1, 0, 0},         /* cut short by n */
 	{"\xe2\x82", 2, 0, 0},         /* cut short */
-	{"\xe2\x82" "a", 3, 0, 0},     /* not a continuation */
+	{"\xe2\x82\x41", 3, 0, 0},     /* not a continuation */
 	{"\x80", 1, 0, 0},             /* a stray continuation */
 	{"\xc0\xaf", 2, 0, 0},         /* overlong */
 	{"\xc1\xbf", 2, 0, 0},         /* overlong */
@@ -224,8 +224,8 @@ test_utf8(void)
 
 		is_int((long)utf8[i].len, (long)len, "utf8_char_len %zu", i);
 		if (len > 0)
-			is_int((long)utf8[i].cp, (long)utf8_code_point(s, len), "utf8_code_point %zu",
-			       i);
+			is_int((long)utf8[i].cp, (long)utf8_code_point(s, len),
+			       "utf8_code_point %zu", i);
 	}
 	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++)
 		is_int((long)cuts[i].kept,
