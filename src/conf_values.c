@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #define HOSTNAME_MAX 255
+#define SHA256_BYTES 32
 #define HOSTNAME_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_"
 
 struct unit {
@@ -368,10 +369,11 @@ static int
 value_fingerprint(enum conf_keyword k, const char *raw, const char *home, char **out,
 		  struct error *e)
 {
-	unsigned char md[32];
+	unsigned char md[SHA256_BYTES];
 
+	/* The lengths of SHA-1 and MD5 get their own message. */
 	switch (fingerprint_parse(raw, md, sizeof md)) {
-	case 32:
+	case SHA256_BYTES:
 		*out = xstrdup(raw);
 		return 0;
 	case 20:
