@@ -1,36 +1,29 @@
-/* address.c - parsing of RFC 5322 address lists, checks of envelope
- * addresses, IDNA conversion (libidn2) and account "from" matching.
+/* address.c - parsing of RFC 5322 address lists (header values) into
+ * addr-specs, and the pieces the envelope checks in address_envelope.c
+ * share: dot-atoms, the domain's '@', addresses shown in errors.
  *
- * Untrusted data: header values of the submitted message and addresses
- * from the command line.  Every scan is bounded by the given length, NUL
- * bytes and control characters are refused, and no address longer than
- * ADDRESS_MAX or list longer than ADDRESS_LIST_MAX comes out. */
+ * Untrusted data: header values of the submitted message.  Every scan is
+ * bounded by the given length, NUL bytes and control characters are
+ * refused, and no address longer than ADDRESS_MAX or list longer than
+ * ADDRESS_LIST_MAX comes out. */
 #include "config.h"
 
-#include "address.h"
+#include "address_private.h"
 
 #include "i18n.h"
 
-#include <arpa/inet.h>
-#include <idn2.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-/* Enough of a bad address to recognise it in an error message. */
-#define PRINTABLE_MAX 200
-
-/* Writes s[0..n) into out with control characters escaped, cut at
- * PRINTABLE_MAX input bytes. */
-static void
-printable(const char *s, size_t n, char *out, size_t outsz)
+void
+address_printable(const char *s, size_t n, char *out, size_t outsz)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0;
 
-	for (size_t i = 0; i < n && i < PRINTABLE_MAX && o + 5 < outsz; i++) {
+	for (size_t i = 0; i < n && i < ADDRESS_PRINTABLE_MAX && o + 5 < outsz; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == '\r' || c == '\n' || c == '\t') {
@@ -45,17 +38,11 @@ printable(const char *s, size_t n, char *out, size_t outsz)
 			out[o++] = (char)c;
 		}
 	}
-	if (n > PRINTABLE_MAX && o + 3 < outsz) {
+	if (n > ADDRESS_PRINTABLE_MAX && o + 3 < outsz) {
 		memcpy(out + o, "...", 3);
 		o += 3;
 	}
 	out[o] = '\0';
-}
-
-static bool
-is_ctl(unsigned char c)
-{
-	return c < 0x20 || c == 0x7f;
 }
 
 /* RFC 5322 3.2.3 atext, extended by RFC 6532 3.2 to UTF-8. */
@@ -66,9 +53,8 @@ is_atext(unsigned char c)
 	       c >= 0x80 || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
 }
 
-/* RFC 5322 3.2.3 dot-atom-text. */
-static bool
-is_dot_atom(const char *s, size_t n)
+bool
+address_is_dot_atom(const char *s, size_t n)
 {
 	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
 		return false;
@@ -83,9 +69,8 @@ is_dot_atom(const char *s, size_t n)
 	return true;
 }
 
-/* The '@' that starts the domain: the last one outside quotes, or NULL. */
-static const char *
-domain_at(const char *addr)
+const char *
+address_domain_at(const char *addr)
 {
 	const char *at = NULL;
 	bool quoted = false;
@@ -303,25 +288,18 @@ spec_build(const struct spec *sp)
 	if (sp->bad || sp->overflow || sp->local.len == 0 || (sp->at && sp->domain.len == 0))
 		return NULL;
 	for (size_t i = 0; i < sp->local.len; i++)
-		if (is_ctl((unsigned char)local[i]))
+		if (address_is_ctl((unsigned char)local[i]))
 			return NULL;
-	if (sp->at && !sp->literal && !is_dot_atom(sp->domain.data, sp->domain.len))
+	if (sp->at && !sp->literal && !address_is_dot_atom(sp->domain.data, sp->domain.len))
 		return NULL;
 	if (sp->literal && has_line_breaks(sp->domain.data, sp->domain.len))
 		return NULL;
 	/* Unbounded here: the caller checks the length of the result. */
 	buf_init(&b, 0);
-	if (is_dot_atom(local, sp->local.len)) {
+	if (address_is_dot_atom(local, sp->local.len))
 		buf_append(&b, local, sp->local.len);
-	} else {
-		buf_append(&b, "\"", 1);
-		for (size_t i = 0; i < sp->local.len; i++) {
-			if (local[i] == '"' || local[i] == '\\')
-				buf_append(&b, "\\", 1);
-			buf_append(&b, local + i, 1);
-		}
-		buf_append(&b, "\"", 1);
-	}
+	else
+		buf_append_quoted(&b, local, sp->local.len);
 	if (sp->at) {
 		buf_append(&b, "@", 1);
 		buf_append(&b, sp->domain.data, sp->domain.len);
@@ -354,17 +332,18 @@ struct list_parser {
 static int
 list_error(struct list_parser *lp, const char *why)
 {
-	char shown[PRINTABLE_MAX * 4 + 8];
+	char shown[ADDRESS_PRINTABLE_MAX * 4 + 8];
 	size_t end = lp->lx.pos;
 
 	while (lp->elem_start < end && is_space(lp->lx.s[lp->elem_start]))
 		lp->elem_start++;
 	/* Show the element up to its separator, not just up to the error. */
-	while (end < lp->lx.len && end - lp->elem_start < PRINTABLE_MAX && lp->lx.s[end] != ',')
+	while (end < lp->lx.len && end - lp->elem_start < ADDRESS_PRINTABLE_MAX &&
+	       lp->lx.s[end] != ',')
 		end++;
 	while (end > lp->elem_start && is_space(lp->lx.s[end - 1]))
 		end--;
-	printable(lp->lx.s + lp->elem_start, end - lp->elem_start, shown, sizeof shown);
+	address_printable(lp->lx.s + lp->elem_start, end - lp->elem_start, shown, sizeof shown);
 	return error_set(lp->e, ST_DATAERR, _("invalid address \"%s\": %s"), shown, why);
 }
 
@@ -505,309 +484,10 @@ fail:
 	return -1;
 }
 
-/* --- envelope addresses --- */
-
-static int
-check_error(const char *addr, const char *why, struct error *e)
-{
-	char shown[PRINTABLE_MAX * 4 + 8];
-
-	printable(addr, strlen(addr), shown, sizeof shown);
-	return error_set(e, ST_DATAERR, _("invalid address \"%s\": %s"), shown, why);
-}
-
-int
-address_check(const char *addr, struct error *e)
-{
-	size_t len = strlen(addr);
-	bool quoted = false;
-
-	if (has_line_breaks(addr, len))
-		return check_error(addr, _("contains a line break"), e);
-	if (len > ADDRESS_MAX)
-		return check_error(addr, _("longer than 998 bytes"), e);
-	for (size_t i = 0; i < len; i++) {
-		char c = addr[i];
-
-		if (is_ctl((unsigned char)c))
-			return check_error(addr, _("contains a control character"), e);
-		if (quoted && c == '\\' && i + 1 < len)
-			i++;
-		else if (c == '"')
-			quoted = !quoted;
-		else if (!quoted && (c == ' ' || c == '\t'))
-			return check_error(addr, _("contains a space outside quotes"), e);
-		else if (!quoted && (c == '<' || c == '>') &&
-			 !(c == '<' && i == 0 && addr[len - 1] == '>') &&
-			 !(c == '>' && i == len - 1 && addr[0] == '<' && len > 1))
-			return check_error(addr, _("unbalanced angle brackets"), e);
-	}
-	if (quoted)
-		return check_error(addr, _("unbalanced quotes"), e);
-	return 0;
-}
-
-int
-address_normalize_sender(const char *arg, char **out, struct error *e)
-{
-	size_t start = 0, end = strlen(arg);
-	char *addr;
-
-	while (start < end && (arg[start] == ' ' || arg[start] == '\t'))
-		start++;
-	while (end > start && (arg[end - 1] == ' ' || arg[end - 1] == '\t'))
-		end--;
-	if (end - start >= 2 && arg[start] == '<' && arg[end - 1] == '>') {
-		start++;
-		end--;
-	}
-	addr = xstrndup(arg + start, end - start);
-	if (address_check(addr, e) < 0) {
-		free(addr);
-		return -1;
-	}
-	*out = addr;
-	return 0;
-}
-
-static bool
-is_ascii_n(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] >= 0x80)
-			return false;
-	return true;
-}
-
-bool
-address_is_ascii(const char *s)
-{
-	return is_ascii_n(s, strlen(s));
-}
-
-/* Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing
- * past U+10FFFF. */
-static bool
-utf8_valid(const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	while (*s != '\0') {
-		unsigned char c = *s;
-		unsigned long cp;
-		int n;
-
-		if (c < 0x80) {
-			s++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
-			return false;
-		for (int i = 1; i <= n; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (s[i] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		s += n + 1;
-	}
-	return true;
-}
-
-/* The A-label form of a Unicode domain (UTS #46 nontransitional, then
- * transitional) into *ace (free with idn2_free); an IDN2_ code. */
-static int
-domain_to_ace(const char *domain, char **ace)
-{
-	static const int idna_modes[] = {IDN2_NONTRANSITIONAL, IDN2_TRANSITIONAL};
-	int rc = IDN2_OK;
-
-	*ace = NULL;
-	for (size_t i = 0; i < sizeof idna_modes / sizeof idna_modes[0]; i++) {
-		rc = idn2_to_ascii_8z(domain, ace, idna_modes[i]);
-		if (rc == IDN2_OK)
-			break;
-	}
-	return rc;
-}
-
-char *
-address_to_wire(const char *addr, bool *needs_smtputf8, struct error *e)
-{
-	const char *at = domain_at(addr);
-	char *ace = NULL, *wire;
-	int rc;
-
-	if (address_is_ascii(addr))
-		return xstrdup(addr);
-	if (!utf8_valid(addr)) {
-		check_error(addr, _("not valid UTF-8"), e);
-		return NULL;
-	}
-	/* RFC 6531 3.2: with SMTPUTF8 the address may go as given. */
-	if (at == NULL || !is_ascii_n(addr, (size_t)(at - addr))) {
-		*needs_smtputf8 = true;
-		return xstrdup(addr);
-	}
-	if (at[1] == '[')
-		return xstrdup(addr);
-	rc = domain_to_ace(at + 1, &ace);
-	if (rc != IDN2_OK) {
-		char why[256];
-
-		snprintf(why, sizeof why, _("the domain cannot be converted to ASCII (%s)"),
-			 idn2_strerror(rc));
-		check_error(addr, why, e);
-		return NULL;
-	}
-	/* UTS #46 mapping can yield spaces or empty labels (U+00A0, U+200B). */
-	if (!is_dot_atom(ace, strlen(ace))) {
-		idn2_free(ace);
-		check_error(addr, _("the domain is not a valid host name"), e);
-		return NULL;
-	}
-	wire = xasprintf("%.*s@%s", (int)(at - addr), addr, ace);
-	idn2_free(ace);
-	return wire;
-}
-
-/* --- RFC 5321 4.1.2 Mailbox --- */
-
-/* Quoted-string: qtextSMTP and quoted-pairSMTP between quotes, not empty
- * (RFC 6531 3.3 adds UTF-8 to qtextSMTP). */
-static bool
-is_quoted_string(const char *s, size_t n)
-{
-	if (n < 3 || s[0] != '"' || s[n - 1] != '"')
-		return false;
-	for (size_t i = 1; i < n - 1; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '\\') {
-			if (i + 1 >= n - 1 || s[i + 1] < 32 || s[i + 1] > 126)
-				return false;
-			i++;
-		} else if (c == '"' || is_ctl(c)) {
-			return false;
-		}
-	}
-	return true;
-}
-
-static bool
-is_let_dig(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-/* sub-domain: a letter or digit, then letters, digits and hyphens, not
- * ending in a hyphen; 1 to 63 octets (RFC 1035 2.3.4). */
-static bool
-is_ldh_label(const char *s, size_t n)
-{
-	if (n == 0 || n > 63 || !is_let_dig(s[0]) || !is_let_dig(s[n - 1]))
-		return false;
-	for (size_t i = 1; i < n - 1; i++)
-		if (!is_let_dig(s[i]) && s[i] != '-')
-			return false;
-	return true;
-}
-
-/* An A-label ("xn--...") must be valid IDNA: punycode that decodes, to
- * a U-label that IDNA allows, the way address_to_wire() converts. */
-static bool
-is_valid_alabel(const char *s, size_t n)
-{
-	char *label = xstrndup(s, n), *ace;
-	bool valid = domain_to_ace(label, &ace) == IDN2_OK;
-
-	idn2_free(ace);
-	free(label);
-	return valid;
-}
-
-/* Domain: dot-separated LDH labels, A-labels valid, at most 255 octets.
- * Returns NULL or why not. */
-static const char *
-domain_problem(const char *d, size_t n)
-{
-	if (n > 255)
-		return _("the domain is longer than 255 octets");
-	for (size_t start = 0; start <= n;) {
-		const char *dot = memchr(d + start, '.', n - start);
-		size_t len = dot != NULL ? (size_t)(dot - d) - start : n - start;
-
-		if (!is_ldh_label(d + start, len))
-			return _("the domain is not a valid host name (labels of 1 to 63 "
-				 "letters, digits and hyphens, between dots)");
-		if (len > 4 && strncasecmp(d + start, "xn--", 4) == 0 &&
-		    !is_valid_alabel(d + start, len))
-			return _("the domain has an invalid xn-- (IDNA) label");
-		start += len + 1;
-	}
-	return NULL;
-}
-
-/* address-literal: [IPv4] or [IPv6:...]. */
-static bool
-is_address_literal(const char *d, size_t n)
-{
-	unsigned char addr[sizeof(struct in6_addr)];
-	char text[INET6_ADDRSTRLEN + 8];
-
-	if (n < 3 || n - 2 >= sizeof text || d[0] != '[' || d[n - 1] != ']')
-		return false;
-	memcpy(text, d + 1, n - 2);
-	text[n - 2] = '\0';
-	if (strncasecmp(text, "IPv6:", 5) == 0)
-		return inet_pton(AF_INET6, text + 5, addr) == 1;
-	return inet_pton(AF_INET, text, addr) == 1;
-}
-
-int
-address_check_mailbox(const char *addr, struct error *e)
-{
-	const char *at = domain_at(addr);
-	const char *domain, *why;
-	char *ace = NULL;
-	int rc = 0;
-
-	if (at == NULL)
-		return check_error(addr, _("no domain; write it as local-part@domain"), e);
-	if (!is_dot_atom(addr, (size_t)(at - addr)) && !is_quoted_string(addr, (size_t)(at - addr)))
-		return check_error(addr,
-				   _("the part before the last @ is not a valid local part; "
-				     "quote it if it must contain such characters"),
-				   e);
-	domain = at + 1;
-	if (*domain == '[')
-		return is_address_literal(domain, strlen(domain))
-			       ? 0
-			       : check_error(addr,
-					     _("the address literal is not [IPv4] or [IPv6:...]"),
-					     e);
-	/* U-labels (with SMTPUTF8) are checked in their ASCII form. */
-	if (!address_is_ascii(domain) && domain_to_ace(domain, &ace) != IDN2_OK)
-		return check_error(addr, _("the domain is not a valid host name"), e);
-	why = domain_problem(ace != NULL ? ace : domain, strlen(ace != NULL ? ace : domain));
-	if (why != NULL)
-		rc = check_error(addr, why, e);
-	idn2_free(ace);
-	return rc;
-}
-
 char *
 address_qualify(const char *addr, const char *domain)
 {
-	if (*addr == '\0' || domain == NULL || *domain == '\0' || domain_at(addr) != NULL)
+	if (*addr == '\0' || domain == NULL || *domain == '\0' || address_domain_at(addr) != NULL)
 		return xstrdup(addr);
 	return xasprintf("%s@%s", addr, domain);
 }

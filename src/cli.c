@@ -369,14 +369,9 @@ base_name(const char *path)
 	return slash != NULL ? slash + 1 : path;
 }
 
-int
-cli_parse(int argc, char **argv, struct request *r, struct error *e)
+static void
+request_init(struct request *r, const char *name)
 {
-	struct option longopts[N_FIXED_LONG + KW__COUNT + 1];
-	char optstring[3 * N_SHORT + 2];
-	const char *name = argc > 0 ? base_name(argv[0]) : "outbox";
-	int c, longindex = -1;
-
 	memset(r, 0, sizeof *r);
 	strlist_init(&r->recipients);
 	strlist_init(&r->ignored);
@@ -388,68 +383,70 @@ cli_parse(int argc, char **argv, struct request *r, struct error *e)
 		r->mode = CLI_LIST_QUEUE;
 	else if (strcmp(name, "newaliases") == 0)
 		r->mode = CLI_NEWALIASES;
-	build_options(optstring, sizeof optstring, longopts);
-	opterr = 0;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, optstring, longopts, &longindex)) != -1) {
-		const char *flag = argv[optind - 1];
+}
 
-		if (c == '?') {
-			if (optopt != 0 && optopt < 256)
-				return error_set(e, ST_USAGE,
-						 _("unknown option -%c; see '%s --help'"), optopt,
-						 name);
-			return error_set(e, ST_USAGE, _("unknown option %s; see '%s --help'"), flag,
-					 name);
-		}
-		if (c == ':') {
-			if (optopt != 0 && optopt < 256)
-				return error_set(e, ST_USAGE, _("option -%c needs a value"),
-						 optopt);
-			return error_set(e, ST_USAGE, _("option %s needs a value"), flag);
-		}
-		if (longindex >= 0 && strncmp(flag, "--", 2) != 0 && optind >= 2)
-			flag = argv[optind - 2]; /* "--name value": flag is the value */
-		if (longindex >= 0 && !long_name_exact(flag, longopts[longindex].name))
-			return error_set(
-				e, ST_USAGE,
-				_("unknown option %s (did you mean --%s?); see '%s --help'"), flag,
-				longopts[longindex].name, name);
-		longindex = -1;
-		if (set_mode_option(r, c))
-			continue;
-		if (c == LONG_JSON) {
-			r->json = true;
-			continue;
-		}
-		if (c == LONG_REMOVE || c == LONG_HOLD || c == LONG_RELEASE) {
-			strlist_add(c == LONG_REMOVE ? &r->remove
-				    : c == LONG_HOLD ? &r->hold
-						     : &r->release,
-				    optarg);
-			r->mode = CLI_QUEUE_EDIT;
-			continue;
-		}
-		if (c == LONG_READ_ENVELOPE_FROM) {
-			r->read_envelope_from = true;
-			continue;
-		}
-		if (c >= LONG_KEYWORD_BASE) {
-			enum conf_keyword k = (enum conf_keyword)(c - LONG_KEYWORD_BASE);
+/* getopt_long's '?' (unknown option) or ':' (missing value) as an error. */
+static int
+getopt_error(int c, const char *flag, const char *name, struct error *e)
+{
+	bool letter = optopt != 0 && optopt < 256;
 
-			override(r, k, optarg != NULL ? optarg : "", e);
-			continue;
-		}
-		for (size_t i = 0; i < N_SHORT; i++) {
-			if (short_flags[i].letter != c)
-				continue;
-			if (short_flags[i].fn(r, c, optarg, e) < 0)
-				return -1;
-			break;
-		}
+	if (c == '?' && letter)
+		return error_set(e, ST_USAGE, _("unknown option -%c; see '%s --help'"), optopt,
+				 name);
+	if (c == '?')
+		return error_set(e, ST_USAGE, _("unknown option %s; see '%s --help'"), flag, name);
+	if (letter)
+		return error_set(e, ST_USAGE, _("option -%c needs a value"), optopt);
+	return error_set(e, ST_USAGE, _("option %s needs a value"), flag);
+}
+
+/* Applies a long option that has no short flag; false if c is not one. */
+static bool
+long_option(struct request *r, int c, struct error *e)
+{
+	if (set_mode_option(r, c))
+		return true;
+	switch (c) {
+	case LONG_JSON:
+		r->json = true;
+		return true;
+	case LONG_REMOVE:
+	case LONG_HOLD:
+	case LONG_RELEASE:
+		strlist_add(c == LONG_REMOVE ? &r->remove
+			    : c == LONG_HOLD ? &r->hold
+					     : &r->release,
+			    optarg);
+		r->mode = CLI_QUEUE_EDIT;
+		return true;
+	case LONG_READ_ENVELOPE_FROM:
+		r->read_envelope_from = true;
+		return true;
+	default:
+		break;
 	}
-	for (int i = optind; i < argc; i++) {
-		/* A recipient argument may hold several addresses ("a, b"). */
+	if (c < LONG_KEYWORD_BASE)
+		return false;
+	override(r, (enum conf_keyword)(c - LONG_KEYWORD_BASE), optarg != NULL ? optarg : "", e);
+	return true;
+}
+
+static int
+short_flag(struct request *r, int c, struct error *e)
+{
+	for (size_t i = 0; i < N_SHORT; i++)
+		if (short_flags[i].letter == c)
+			return short_flags[i].fn(r, c, optarg, e);
+	return 0;
+}
+
+/* The arguments after the flags: recipients, several to an argument when
+ * it is a list ("a, b"). */
+static void
+add_recipients(struct request *r, int argc, char **argv, int first)
+{
+	for (int i = first; i < argc; i++) {
 		const char *p = argv[i];
 
 		while (*p != '\0') {
@@ -467,6 +464,37 @@ cli_parse(int argc, char **argv, struct request *r, struct error *e)
 				p++;
 		}
 	}
+}
+
+int
+cli_parse(int argc, char **argv, struct request *r, struct error *e)
+{
+	struct option longopts[N_FIXED_LONG + KW__COUNT + 1];
+	char optstring[3 * N_SHORT + 2];
+	const char *name = argc > 0 ? base_name(argv[0]) : "outbox";
+	int c, longindex = -1;
+
+	request_init(r, name);
+	build_options(optstring, sizeof optstring, longopts);
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, optstring, longopts, &longindex)) != -1) {
+		const char *flag = argv[optind - 1];
+
+		if (c == '?' || c == ':')
+			return getopt_error(c, flag, name, e);
+		if (longindex >= 0 && strncmp(flag, "--", 2) != 0 && optind >= 2)
+			flag = argv[optind - 2]; /* "--name value": flag is the value */
+		if (longindex >= 0 && !long_name_exact(flag, longopts[longindex].name))
+			return error_set(
+				e, ST_USAGE,
+				_("unknown option %s (did you mean --%s?); see '%s --help'"), flag,
+				longopts[longindex].name, name);
+		longindex = -1;
+		if (!long_option(r, c, e) && short_flag(r, c, e) < 0)
+			return -1;
+	}
+	add_recipients(r, argc, argv, optind);
 	return 0;
 }
 

@@ -453,33 +453,14 @@ has_line_breaks(const char *s, size_t n)
 	return false;
 }
 
-/* The length of the valid UTF-8 sequence of a printable character at
- * s[0..n), or 0 (RFC 3629 4: no overlong forms, no surrogates, nothing past
- * U+10FFFF; the C1 controls count as invalid here). */
+/* The valid UTF-8 sequence at s of a printable character, or 0: the C1
+ * controls (U+0080-U+009F) are not text. */
 static size_t
 utf8_printable_len(const unsigned char *s, size_t n)
 {
-	size_t len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
-	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len = utf8_char_len(s, n);
 
-	if (s[0] < 0xc2 || s[0] > 0xf4 || len > n)
-		return 0;
-	if (s[0] == 0xc2)
-		lo = 0xa0; /* U+0080-U+009F: C1 controls */
-	else if (s[0] == 0xe0)
-		lo = 0xa0;
-	else if (s[0] == 0xed)
-		hi = 0x9f;
-	else if (s[0] == 0xf0)
-		lo = 0x90;
-	else if (s[0] == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
+	return len == 2 && s[0] == 0xc2 && s[1] < 0xa0 ? 0 : len;
 }
 
 void
@@ -577,4 +558,141 @@ random_hex(size_t n)
 	}
 	free(rnd);
 	return s;
+}
+
+int
+read_to_eof(int fd, struct buf *b)
+{
+	char chunk[65536];
+	int rc = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -1 : 0;
+			break;
+		}
+		if (buf_append(b, chunk, (size_t)n) < 0) {
+			errno = EFBIG;
+			rc = -1;
+			break;
+		}
+	}
+	wipe(chunk, sizeof chunk);
+	return rc;
+}
+
+size_t
+utf8_char_len(const unsigned char *s, size_t n)
+{
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80)
+		return 1;
+	len = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	if (s[0] < 0xc2 || s[0] > 0xf4 || len > n)
+		return 0;
+	/* The second byte's range excludes the overlong forms, the
+	 * surrogates and what lies past U+10FFFF (RFC 3629 4). */
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+uint32_t
+utf8_code_point(const unsigned char *s, size_t len)
+{
+	uint32_t cp = len == 1 ? s[0] : s[0] & (0x7fu >> len);
+
+	for (size_t i = 1; i < len; i++)
+		cp = cp << 6 | (s[i] & 0x3fu);
+	return cp;
+}
+
+size_t
+utf8_cut(const char *s, size_t n, size_t max)
+{
+	if (n <= max)
+		return n;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}
+
+void
+buf_append_encoded_words(struct buf *b, const char *s, size_t n, size_t max_text)
+{
+	for (size_t start = 0; start < n;) {
+		size_t take = utf8_cut(s + start, n - start, max_text);
+
+		if (take == 0)
+			take = 1;
+		if (start > 0)
+			buf_puts(b, " ");
+		buf_puts(b, "=?UTF-8?B?");
+		base64_encode((const unsigned char *)s + start, take, b);
+		buf_puts(b, "?=");
+		start += take;
+	}
+}
+
+static int
+hex_digit_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+fingerprint_parse(const char *s, unsigned char *out, size_t max)
+{
+	size_t n = 0;
+
+	for (;;) {
+		int hi = hex_digit_value(s[0]);
+		int lo = hi < 0 ? -1 : hex_digit_value(s[1]);
+
+		if (lo < 0 || n == max)
+			return -1;
+		out[n++] = (unsigned char)(hi << 4 | lo);
+		if (s[2] == '\0')
+			return (int)n;
+		if (s[2] != ':')
+			return -1;
+		s += 3;
+	}
+}
+
+void
+buf_append_quoted(struct buf *b, const char *s, size_t n)
+{
+	buf_append(b, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			buf_append(b, "\\", 1);
+		buf_append(b, s + i, 1);
+	}
+	buf_append(b, "\"", 1);
 }

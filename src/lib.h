@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Allocation failure prints one line and exits with EX_OSERR: there is no
  * sensible recovery, and the message is either still on stdin or already
@@ -109,5 +110,37 @@ char *random_hex(size_t n);
  * characters outside the alphabet or bad padding. */
 void base64_encode(const unsigned char *in, size_t n, struct buf *out);
 int base64_decode(const char *in, size_t n, struct buf *out);
+
+/* Reads fd to its end into b, retrying after EINTR; the read buffer is
+ * wiped (files may hold passwords).  0, or -1 with errno set: EFBIG when
+ * b's bound would be passed. */
+int read_to_eof(int fd, struct buf *b);
+
+/* The length (1 to 4) of the valid UTF-8 sequence at the start of
+ * s[0..n), or 0 when there is none there or n is 0 (RFC 3629 4: no
+ * overlong forms, no surrogates, nothing past U+10FFFF).  An ASCII byte,
+ * NUL included, has length 1. */
+size_t utf8_char_len(const unsigned char *s, size_t n);
+/* The code point of s[0..len), a sequence utf8_char_len() accepted. */
+uint32_t utf8_code_point(const unsigned char *s, size_t len);
+/* How much of s[0..n) to keep for at most max bytes without cutting a
+ * UTF-8 sequence: n when n <= max, else max moved back over the
+ * continuation bytes (0x80-0xBF) at the cut; 0 when all of them are. */
+size_t utf8_cut(const char *s, size_t n, size_t max);
+
+/* Appends s[0..n), UTF-8 text, as RFC 2047 "B" encoded-words
+ * ("=?UTF-8?B?...?=") separated by single spaces, each holding at most
+ * max_text bytes of s (at least 1), cut between characters (utf8_cut()).
+ * 45 bytes make a 72-character word, within RFC 2047 2's 75. */
+void buf_append_encoded_words(struct buf *b, const char *s, size_t n, size_t max_text);
+
+/* Parses a certificate fingerprint, hex pairs (either case) joined by ':'
+ * ("AA:0b:..."), into out.  Returns the number of bytes, or -1 when s is
+ * not such a list or holds more than max bytes. */
+int fingerprint_parse(const char *s, unsigned char *out, size_t max);
+
+/* Appends s[0..n) as an RFC 5322 3.2.4 quoted-string: between double
+ * quotes, with a backslash before each '"' and each backslash. */
+void buf_append_quoted(struct buf *b, const char *s, size_t n);
 
 #endif

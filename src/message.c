@@ -385,48 +385,10 @@ message_make_msgid(const char *domain)
 	return msgid;
 }
 
-/* The number of bytes of the UTF-8 character at s (1 for a stray byte),
- * never more than n. */
-static size_t
-utf8_char_len(const unsigned char *s, size_t n)
-{
-	size_t want = *s >= 0xf0 ? 4 : *s >= 0xe0 ? 3 : *s >= 0xc0 ? 2 : 1;
-	size_t i = 1;
-
-	while (i < want && i < n && (s[i] & 0xc0) == 0x80)
-		i++;
-	return i;
-}
-
-/* RFC 2047 encoded-words, "B" encoding, split between characters so each
- * word stays within 75 characters (45 bytes of text); separated by spaces,
- * where append_folded() may fold. */
+/* RFC 2047 encoded-words of at most 45 bytes of text (72 characters,
+ * within the 75 of RFC 2047 2), separated by spaces where append_folded()
+ * may fold. */
 #define ENCODED_WORD_TEXT 45
-
-static void
-append_encoded_words(struct buf *b, const char *name)
-{
-	const unsigned char *s = (const unsigned char *)name;
-	size_t n = strlen(name);
-
-	for (size_t start = 0; start < n;) {
-		size_t end = start;
-
-		while (end < n) {
-			size_t c = utf8_char_len(s + end, n - end);
-
-			if (end + c - start > ENCODED_WORD_TEXT)
-				break;
-			end += c;
-		}
-		if (start > 0)
-			buf_puts(b, " ");
-		buf_puts(b, "=?UTF-8?B?");
-		base64_encode(s + start, end - start, b);
-		buf_puts(b, "?=");
-		start = end;
-	}
-}
 
 /* RFC 5322 2.1.1: a line SHOULD be at most 78 characters. */
 #define FOLD_WIDTH 78
@@ -465,14 +427,14 @@ append_display_name(struct buf *b, const char *name)
 	size_t n = strlen(name);
 
 	if (longest_word(name) > NAME_WORD_MAX) {
-		append_encoded_words(b, name);
+		buf_append_encoded_words(b, name, n, ENCODED_WORD_TEXT);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
 
 		if (c < 0x20 || c >= 0x7f) {
-			append_encoded_words(b, name);
+			buf_append_encoded_words(b, name, n, ENCODED_WORD_TEXT);
 			return;
 		}
 		if (c == ' ')
@@ -481,17 +443,10 @@ append_display_name(struct buf *b, const char *name)
 			 !(c >= '0' && c <= '9') && strchr(atext_specials, c) == NULL)
 			phrase = false;
 	}
-	if (phrase) {
+	if (phrase)
 		buf_puts(b, name);
-		return;
-	}
-	buf_puts(b, "\"");
-	for (size_t i = 0; i < n; i++) {
-		if (name[i] == '"' || name[i] == '\\')
-			buf_puts(b, "\\");
-		buf_append(b, name + i, 1);
-	}
-	buf_puts(b, "\"");
+	else
+		buf_append_quoted(b, name, n);
 }
 
 /* Appends the unfolded field line, then eol, folded as RFC 5322 2.2.3

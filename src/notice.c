@@ -44,16 +44,10 @@
 static char *
 one_line(const char *s, bool ascii_only)
 {
-	size_t n = strnlen(s, NOTICE_TEXT_MAX + 1);
+	size_t n = utf8_cut(s, strnlen(s, NOTICE_TEXT_MAX + 1), NOTICE_TEXT_MAX);
 	size_t start = 0;
-	char *out;
+	char *out = xstrndup(s, n);
 
-	if (n > NOTICE_TEXT_MAX) {
-		n = NOTICE_TEXT_MAX;
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
-	}
-	out = xstrndup(s, n);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)out[i];
 
@@ -130,22 +124,6 @@ plain_word(const char *w, size_t n, bool phrase)
 	return true;
 }
 
-/* s[0..len) as RFC 2047 B encoded-words of whole UTF-8 characters. */
-static void
-encoded_words(struct buf *b, const char *s, size_t len)
-{
-	for (size_t i = 0; i < len;) {
-		size_t end = len - i > EW_CHUNK ? i + EW_CHUNK : len;
-
-		while (end < len && end > i + 1 && ((unsigned char)s[end] & 0xc0) == 0x80)
-			end--;
-		buf_puts(b, i > 0 ? " =?UTF-8?B?" : "=?UTF-8?B?");
-		base64_encode((const unsigned char *)s + i, end - i, b);
-		buf_puts(b, "?=");
-		i = end;
-	}
-}
-
 /* s made fit for a header (RFC 2047 5).  ASCII stays as it is, or in a
  * phrase (a display name) with specials becomes a quoted-string.  Else
  * the words that must be encoded are, each run of them (with the spaces
@@ -163,10 +141,7 @@ header_text(const char *text, bool phrase)
 		return s;
 	buf_init(&b, 0);
 	if (address_is_ascii(s)) {
-		buf_puts(&b, "\"");
-		for (; *p != '\0'; p++)
-			buf_printf(&b, "%s%c", *p == '"' || *p == '\\' ? "\\" : "", *p);
-		buf_puts(&b, "\"");
+		buf_append_quoted(&b, s, strlen(s));
 		free(s);
 		return b.data;
 	}
@@ -195,7 +170,7 @@ header_text(const char *text, bool phrase)
 				break;
 			end = q + w2;
 		}
-		encoded_words(&b, p, (size_t)(end - p));
+		buf_append_encoded_words(&b, p, (size_t)(end - p), EW_CHUNK);
 		p = end;
 	}
 	free(s);
@@ -239,17 +214,6 @@ qp_encode(struct buf *b, const char *s, size_t n)
 	}
 }
 
-static const struct {
-	unsigned char mask, lead;
-	size_t len;
-	uint32_t min;
-} utf8_forms[] = {
-	{0x80, 0x00, 1, 0},
-	{0xe0, 0xc0, 2, 0x80},
-	{0xf0, 0xe0, 3, 0x800},
-	{0xf8, 0xf0, 4, 0x10000},
-};
-
 /* RFC 6533 3: utf-8-addr-xtext, the 7-bit form of a UTF-8 address: QCHARs
  * as they are, every other character as "\x{HEX}" of its code point.
  * NULL for invalid UTF-8. */
@@ -257,36 +221,27 @@ static char *
 utf8_addr_xtext(const char *addr)
 {
 	const unsigned char *p = (const unsigned char *)addr;
+	size_t n = strlen(addr);
 	struct buf b;
 
 	buf_init(&b, 0);
-	while (*p != '\0') {
-		size_t f = 0, nf = sizeof utf8_forms / sizeof utf8_forms[0];
+	for (size_t i = 0; i < n;) {
+		size_t len = utf8_char_len(p + i, n - i);
 		uint32_t cp;
 
-		while (f < nf && (*p & utf8_forms[f].mask) != utf8_forms[f].lead)
-			f++;
-		if (f == nf)
-			goto invalid;
-		cp = *p & (unsigned char)~utf8_forms[f].mask;
-		for (size_t k = 1; k < utf8_forms[f].len; k++) {
-			if ((p[k] & 0xc0) != 0x80)
-				goto invalid;
-			cp = cp << 6 | (p[k] & 0x3f);
+		if (len == 0) {
+			buf_free(&b);
+			return NULL;
 		}
-		if (cp < utf8_forms[f].min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			goto invalid;
+		cp = utf8_code_point(p + i, len);
 		/* QCHAR: %x21-2a / %x2c-3c / %x3e-5b / %x5d-7e */
 		if (cp > 0x20 && cp < 0x7f && cp != '+' && cp != '=' && cp != '\\')
 			buf_printf(&b, "%c", (char)cp);
 		else
 			buf_printf(&b, "\\x{%02" PRIX32 "}", cp);
-		p += utf8_forms[f].len;
+		i += len;
 	}
 	return b.data;
-invalid:
-	buf_free(&b);
-	return NULL;
 }
 
 /* RFC 3463 status of one recipient; see notice.h. */

@@ -6,9 +6,11 @@
 
 #include "tap/basic.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct {
 	const char *in;
@@ -120,6 +122,202 @@ test_commands(void)
 	}
 }
 
+/* read_to_eof: a pipe holding len bytes read into a buffer bounded by max. */
+static void
+test_read_to_eof(void)
+{
+	static const struct {
+		size_t len, max;
+		int rc;
+		size_t got;
+	} reads[] = {
+		{0, 0, 0, 0},
+		{10, 0, 0, 10},
+		{1000, 1000, 0, 1000},
+		{1001, 1000, -1, 0},
+	};
+	char data[1001];
+
+	memset(data, 'x', sizeof data);
+	for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
+		struct buf b;
+		int fds[2], rc;
+
+		if (pipe(fds) < 0 || write(fds[1], data, reads[i].len) != (ssize_t)reads[i].len)
+			bail("pipe: %s", strerror(errno));
+		close(fds[1]);
+		buf_init(&b, reads[i].max);
+		errno = 0;
+		rc = read_to_eof(fds[0], &b);
+		close(fds[0]);
+		is_int(reads[i].rc, rc, "read_to_eof %zu: result", i);
+		is_int((long)reads[i].got, (long)b.len, "read_to_eof %zu: bytes kept", i);
+		if (rc < 0)
+			is_int(EFBIG, errno, "read_to_eof %zu: EFBIG past the bound", i);
+		buf_free(&b);
+	}
+	errno = 0;
+	ok(read_to_eof(-1, &(struct buf){0}) == -1 && errno == EBADF, "read_to_eof: read error");
+}
+
+/* utf8_char_len and utf8_code_point: RFC 3629's table, edge by edge. */
+static const struct {
+	const char *in;
+	size_t n;
+	size_t len;
+	uint32_t cp;
+} utf8[] = {
+	{"a", 1, 1, 'a'},
+	{"", 1, 1, 0}, /* NUL is a character */
+	{"", 0, 0, 0},
+	{"\x7f", 1, 1, 0x7f},
+	{"\xc2\x80", 2, 2, 0x80},
+	{"\xc3\xa9", 2, 2, 0xe9},
+	{"\xdf\xbf", 2, 2, 0x7ff},
+	{"\xe0\xa0\x80", 3, 3, 0x800},
+	{"\xe2\x82\xac", 3, 3, 0x20ac},
+	{"\xed\x9f\xbf", 3, 3, 0xd7ff},
+	{"\xee\x80\x80", 3, 3, 0xe000},
+	{"\xef\xbf\xbf", 3, 3, 0xffff},
+	{"\xf0\x90\x80\x80", 4, 4, 0x10000},
+	{"\xf0\x9f\x93\xa7", 4, 4, 0x1f4e7},
+	{"\xf4\x8f\xbf\xbf", 4, 4, 0x10ffff},
+	{"\xc3\xa9", 1, 0, 0},         /* cut short by n */
+	{"\xe2\x82", 2, 0, 0},         /* cut short */
+	{"\xe2\x82\x41", 3, 0, 0},     /* not a continuation */
+	{"\x80", 1, 0, 0},             /* a stray continuation */
+	{"\xc0\xaf", 2, 0, 0},         /* overlong */
+	{"\xc1\xbf", 2, 0, 0},         /* overlong */
+	{"\xe0\x9f\xbf", 3, 0, 0},     /* overlong */
+	{"\xf0\x8f\xbf\xbf", 4, 0, 0}, /* overlong */
+	{"\xed\xa0\x80", 3, 0, 0},     /* a surrogate */
+	{"\xed\xbf\xbf", 3, 0, 0},     /* a surrogate */
+	{"\xf4\x90\x80\x80", 4, 0, 0}, /* past U+10FFFF */
+	{"\xf5\x80\x80\x80", 4, 0, 0}, /* never UTF-8 */
+	{"\xff", 1, 0, 0},
+};
+
+/* utf8_cut: what is kept of in for at most max bytes. */
+static const struct {
+	const char *in;
+	size_t max;
+	size_t kept;
+} cuts[] = {
+	{"abc", 3, 3},
+	{"abc", 5, 3},
+	{"abcd", 3, 3},
+	{"ab\xc3\xa9", 3, 2},
+	{"ab\xc3\xa9", 4, 4},
+	{"a\xe2\x82\xac", 2, 1},
+	{"a\xe2\x82\xac", 3, 1},
+	{"a\xf0\x9f\x93\xa7z", 4, 1},
+	{"a\xf0\x9f\x93\xa7z", 5, 5},
+	{"\x80\x80\x80", 2, 0},
+};
+
+static void
+test_utf8(void)
+{
+	for (size_t i = 0; i < sizeof utf8 / sizeof utf8[0]; i++) {
+		const unsigned char *s = (const unsigned char *)utf8[i].in;
+		size_t len = utf8_char_len(s, utf8[i].n);
+
+		is_int((long)utf8[i].len, (long)len, "utf8_char_len %zu", i);
+		if (len > 0)
+			is_int((long)utf8[i].cp, (long)utf8_code_point(s, len),
+			       "utf8_code_point %zu", i);
+	}
+	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++)
+		is_int((long)cuts[i].kept,
+		       (long)utf8_cut(cuts[i].in, strlen(cuts[i].in), cuts[i].max), "utf8_cut %zu",
+		       i);
+}
+
+/* buf_append_encoded_words: words of whole characters, max bytes each. */
+static const struct {
+	const char *in;
+	size_t max;
+	const char *out;
+} encoded[] = {
+	{"", 45, ""},
+	{"caf\xc3\xa9", 45, "=?UTF-8?B?Y2Fmw6k=?="},
+	{"caf\xc3\xa9", 4, "=?UTF-8?B?Y2Fm?= =?UTF-8?B?w6k=?="},
+	{"caf\xc3\xa9", 3, "=?UTF-8?B?Y2Fm?= =?UTF-8?B?w6k=?="},
+	{"\xe2\x82\xac\xe2\x82\xac", 4, "=?UTF-8?B?4oKs?= =?UTF-8?B?4oKs?="},
+	/* No whole character fits: a byte goes alone rather than nothing. */
+	{"\xe2\x82\xac", 2, "=?UTF-8?B?4g==?= =?UTF-8?B?gqw=?="},
+};
+
+static void
+test_encoded_words(void)
+{
+	for (size_t i = 0; i < sizeof encoded / sizeof encoded[0]; i++) {
+		struct buf b;
+
+		buf_init(&b, 0);
+		buf_append_encoded_words(&b, encoded[i].in, strlen(encoded[i].in), encoded[i].max);
+		is_string(encoded[i].out, b.data ? b.data : "", "encoded words %zu", i);
+		buf_free(&b);
+	}
+}
+
+/* fingerprint_parse with room for max bytes. */
+static const struct {
+	const char *in;
+	size_t max;
+	int rc;
+	const char *bytes;
+} fingerprints[] = {
+	{"00", 4, 1, "\x00"},
+	{"aB:Cd:eF:09", 4, 4, "\xab\xcd\xef\x09"},
+	{"aB:Cd:eF:09:10", 4, -1, NULL}, /* more than max */
+	{"", 4, -1, NULL},
+	{"a", 4, -1, NULL},
+	{"abc", 4, -1, NULL},
+	{"ab:", 4, -1, NULL},
+	{":ab", 4, -1, NULL},
+	{"ab::cd", 4, -1, NULL},
+	{"ab-cd", 4, -1, NULL},
+	{"abcd", 4, -1, NULL},
+	{"ag", 4, -1, NULL},
+	{"ab:cd ", 4, -1, NULL},
+};
+
+static void
+test_fingerprints(void)
+{
+	for (size_t i = 0; i < sizeof fingerprints / sizeof fingerprints[0]; i++) {
+		unsigned char out[4];
+		int rc = fingerprint_parse(fingerprints[i].in, out, fingerprints[i].max);
+
+		is_int(fingerprints[i].rc, rc, "fingerprint_parse(\"%s\")", fingerprints[i].in);
+		if (rc > 0 && fingerprints[i].bytes != NULL)
+			is_mem(fingerprints[i].bytes, (size_t)rc, out, (size_t)rc,
+			       "fingerprint_parse(\"%s\") bytes", fingerprints[i].in);
+	}
+}
+
+static void
+test_quoted(void)
+{
+	static const struct {
+		const char *in, *out;
+	} quoted[] = {
+		{"", "\"\""},
+		{"John Doe", "\"John Doe\""},
+		{"a\"b\\c", "\"a\\\"b\\\\c\""},
+	};
+
+	for (size_t i = 0; i < sizeof quoted / sizeof quoted[0]; i++) {
+		struct buf b;
+
+		buf_init(&b, 0);
+		buf_append_quoted(&b, quoted[i].in, strlen(quoted[i].in));
+		is_string(quoted[i].out, b.data, "quoted-string %zu", i);
+		buf_free(&b);
+	}
+}
+
 int
 main(void)
 {
@@ -164,5 +362,10 @@ main(void)
 	ok(!has_line_breaks("a b", 3), "clean string");
 	test_visible();
 	test_commands();
+	test_read_to_eof();
+	test_utf8();
+	test_encoded_words();
+	test_fingerprints();
+	test_quoted();
 	return 0;
 }

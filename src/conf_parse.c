@@ -1,0 +1,431 @@
+/* conf_parse.c - msmtp's configuration syntax: one keyword and its
+ * argument a line, "defaults", "account NAME [: PARENT, ...]" with
+ * inheritance of the values a parent set itself, "eval COMMAND", and the
+ * permission rule for files that hold a password.
+ *
+ * Untrusted input: the configuration files (up to CONF_FILE_MAX, any line
+ * length; NUL and stray CR refused) and the output of eval commands
+ * (bounded in size and time, first line only).  Lines may hold passwords:
+ * every copy of file text is wiped.
+ */
+#include "config.h"
+
+#include "conf_private.h"
+
+#include "i18n.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Configuration files are small; anything larger is the wrong file. */
+#define CONF_FILE_MAX (4L * 1024 * 1024)
+/* An eval command's output (only its first line is used). */
+#define EVAL_OUTPUT_MAX (1024 * 1024)
+/* An eval command that has not finished by then is killed. */
+#define EVAL_TIMEOUT_MS (120 * 1000)
+
+/* An account of the file being read, and which values it has itself or
+ * from its parents rather than from defaults: only those pass on to the
+ * accounts that name it as a parent (msmtp). */
+struct pending {
+	struct account *a;
+	bool own[KW__COUNT];
+};
+
+struct parser {
+	struct conf *c;
+	const char *file;
+	unsigned line;
+	struct account *defaults;
+	struct pending *cur; /* NULL before the first section or in defaults */
+	bool in_defaults;
+	struct pending **accts; /* separately allocated: pointers stay valid */
+	size_t n, cap;
+	bool has_password;
+};
+
+static void
+parser_init(struct parser *p, struct conf *c, const char *file)
+{
+	memset(p, 0, sizeof *p);
+	p->c = c;
+	p->file = file;
+	p->defaults = account_new("defaults", file, 0);
+}
+
+static void
+parser_free(struct parser *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		account_free(p->accts[i]->a);
+		free(p->accts[i]);
+	}
+	free(p->accts);
+	account_free(p->defaults);
+}
+
+/* Moves the file's accounts into the configuration, in front of those of
+ * earlier files, replacing same-named ones. */
+static void
+parser_commit(struct parser *p)
+{
+	struct conf *c = p->c;
+	struct account **all = xmalloc((p->n + c->n_accounts) * sizeof *all);
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		all[n++] = p->accts[i]->a;
+	for (size_t i = 0; i < c->n_accounts; i++) {
+		bool replaced = false;
+
+		for (size_t j = 0; j < p->n && !replaced; j++)
+			replaced = strcmp(p->accts[j]->a->name, c->accounts[i]->name) == 0;
+		if (replaced)
+			account_free(c->accounts[i]);
+		else
+			all[n++] = c->accounts[i];
+	}
+	free(c->accounts);
+	c->accounts = all;
+	c->n_accounts = n;
+	for (size_t i = 0; i < p->n; i++)
+		free(p->accts[i]);
+	p->n = 0;
+}
+
+static struct pending *
+parser_find(struct parser *p, const char *name)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->accts[i]->a->name, name) == 0)
+			return p->accts[i];
+	return NULL;
+}
+
+static bool
+is_blank(char ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+
+/* Strips blanks at both ends, then one pair of enclosing double quotes
+ * (msmtp: the quotes are removed when the argument both starts and ends
+ * with one; there are no escapes).  Works in place. */
+static char *
+trim_argument(char *s)
+{
+	size_t n;
+
+	while (is_blank(*s))
+		s++;
+	n = strlen(s);
+	while (n > 0 && is_blank(s[n - 1]))
+		n--;
+	s[n] = '\0';
+	if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+		s[n - 1] = '\0';
+		s++;
+	}
+	return s;
+}
+
+static struct pending *
+parser_add_account(struct parser *p, const char *name)
+{
+	struct pending *pa;
+
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 8;
+		p->accts = xrealloc(p->accts, p->cap * sizeof *p->accts);
+	}
+	pa = xcalloc(1, sizeof *pa);
+	p->accts[p->n++] = pa;
+	pa->a = account_new(name, p->file, p->line);
+	account_inherit(pa->a, p->defaults, NULL);
+	return pa;
+}
+
+/* "account NAME" or "account NAME : PARENT[, PARENT...]". */
+static int
+parse_account(struct parser *p, char *arg, struct error *e)
+{
+	char *colon = strchr(arg, ':');
+	struct pending **parents = NULL;
+	size_t n_parents = 0;
+	struct pending *prev, *pa;
+	char *name;
+	int rc = -1;
+
+	if (colon != NULL)
+		*colon = '\0';
+	name = trim_argument(arg);
+	if (*name == '\0')
+		return error_set(e, ST_CONFIG, _("account needs a name (account NAME)"));
+	if (strchr(name, ',') != NULL)
+		return error_set(e, ST_CONFIG, _("account name '%s' must not contain ',' or ':'"),
+				 name);
+	prev = parser_find(p, name);
+	if (prev != NULL)
+		return error_set(e, ST_CONFIG,
+				 _("account %s is already defined on line %u; rename one of them"),
+				 name, prev->a->first_line);
+	/* Parents are found before the new account exists, so an account
+	 * cannot name itself. */
+	for (char *s = colon != NULL ? colon + 1 : NULL; s != NULL;) {
+		char *comma = strchr(s, ',');
+		struct pending *parent;
+		char *pname;
+
+		if (comma != NULL)
+			*comma = '\0';
+		pname = trim_argument(s);
+		if (*pname == '\0') {
+			error_set(e, ST_CONFIG, _("missing account name in the list after ':'"));
+			goto out;
+		}
+		parent = parser_find(p, pname);
+		if (parent == NULL) {
+			error_set(e, ST_CONFIG,
+				  _("account %s is not defined above; define it before the "
+				    "accounts that inherit from it"),
+				  pname);
+			goto out;
+		}
+		parents = xrealloc(parents, (n_parents + 1) * sizeof *parents);
+		parents[n_parents++] = parent;
+		s = comma != NULL ? comma + 1 : NULL;
+	}
+	pa = parser_add_account(p, name);
+	for (size_t i = 0; i < n_parents; i++) {
+		account_inherit(pa->a, parents[i]->a, parents[i]->own);
+		for (int k = 0; k < KW__COUNT; k++)
+			pa->own[k] |= parents[i]->own[k];
+	}
+	p->cur = pa;
+	p->in_defaults = false;
+	rc = 0;
+out:
+	free(parents);
+	return rc;
+}
+
+/* Runs cmd (command_run: bounded in size and time) for its output; a
+ * non-zero exit status is an error. */
+static int
+run_command(const char *cmd, struct buf *out, struct error *e)
+{
+	struct command_result r;
+
+	command_run(cmd, EVAL_TIMEOUT_MS, out, &r);
+	switch (r.status) {
+	case COMMAND_OK:
+		return 0;
+	case COMMAND_NOT_RUN:
+		return error_set(e, ST_OSERR, _("cannot run eval command: %s"), strerror(r.code));
+	case COMMAND_TIMED_OUT:
+		return error_set(e, ST_CONFIG,
+				 _("eval command '%.80s' did not finish within %d seconds"), cmd,
+				 EVAL_TIMEOUT_MS / 1000);
+	case COMMAND_TOO_LONG:
+		return error_set(e, ST_CONFIG, _("eval command '%.80s' printed more than %d KiB"),
+				 cmd, EVAL_OUTPUT_MAX / 1024);
+	case COMMAND_KILLED:
+		return error_set(e, ST_CONFIG, _("eval command '%.80s' was killed by signal %d"),
+				 cmd, r.code);
+	case COMMAND_EXITED:
+		break;
+	}
+	return error_set(e, ST_CONFIG, _("eval command '%.80s' failed with exit status %d"), cmd,
+			 r.code);
+}
+
+static int parse_raw_line(struct parser *p, const char *s, size_t n, bool from_eval,
+			  struct error *e);
+
+/* msmtp: the line is replaced by the first line of the command's output. */
+static int
+parse_eval(struct parser *p, const char *cmd, struct error *e)
+{
+	struct buf out;
+	int rc;
+
+	buf_init(&out, EVAL_OUTPUT_MAX);
+	rc = run_command(cmd, &out, e);
+	if (rc == 0 && out.len == 0)
+		rc = error_set(e, ST_CONFIG, _("eval command '%.80s' printed nothing"), cmd);
+	if (rc == 0) {
+		const char *nl = memchr(out.data, '\n', out.len);
+
+		rc = parse_raw_line(p, out.data, nl != NULL ? (size_t)(nl - out.data) : out.len,
+				    true, e);
+	}
+	buf_free(&out);
+	return rc;
+}
+
+static int
+parse_line(struct parser *p, char *line, bool from_eval, struct error *e)
+{
+	char *cmd, *arg, *value;
+	struct account *target;
+	int k;
+
+	while (is_blank(*line))
+		line++;
+	if (*line == '\0' || *line == '#')
+		return 0;
+	cmd = line;
+	arg = cmd + strcspn(cmd, " \t");
+	if (*arg != '\0')
+		*arg++ = '\0';
+	if (strcmp(cmd, "defaults") == 0) {
+		if (*trim_argument(arg) != '\0')
+			return error_set(e, ST_CONFIG, _("defaults takes no argument"));
+		p->cur = NULL;
+		p->in_defaults = true;
+		return 0;
+	}
+	if (strcmp(cmd, "account") == 0)
+		return parse_account(p, arg, e);
+	k = conf_keyword_lookup(cmd);
+	if (k < 0)
+		return error_set(e, ST_CONFIG, _("unknown keyword '%.80s'"), cmd);
+	/* msmtp: settings before any defaults or account line form an
+	 * account named "default". */
+	if (p->cur == NULL && !p->in_defaults)
+		p->cur = parser_add_account(p, "default");
+	arg = trim_argument(arg);
+	if (k == KW_EVAL) {
+		if (from_eval)
+			return error_set(e, ST_CONFIG,
+					 _("the output of eval must not be another eval"));
+		if (*arg == '\0')
+			return error_set(e, ST_CONFIG, _("eval needs an argument (eval command)"));
+		return parse_eval(p, arg, e);
+	}
+	if (conf_value_check(k, arg, p->c->home, &value, e) < 0)
+		return -1;
+	/* A password printed by eval is not stored in the file. */
+	if (k == KW_PASSWORD && *value != '\0' && !from_eval)
+		p->has_password = true;
+	target = p->in_defaults ? p->defaults : p->cur->a;
+	account_store(target, k, value, p->file, p->line);
+	if (!p->in_defaults)
+		p->cur->own[k] = true;
+	return 0;
+}
+
+/* One line of n bytes without its newline; the copy is wiped, as lines
+ * may hold passwords. */
+static int
+parse_raw_line(struct parser *p, const char *s, size_t n, bool from_eval, struct error *e)
+{
+	char *line;
+	int rc;
+
+	if (n > 0 && s[n - 1] == '\r')
+		n--;
+	if (memchr(s, '\0', n) != NULL)
+		return error_set(e, ST_CONFIG, _("the line contains a NUL byte"));
+	if (memchr(s, '\r', n) != NULL)
+		return error_set(e, ST_CONFIG, _("the line contains a carriage return"));
+	line = xstrndup(s, n);
+	rc = parse_line(p, line, from_eval, e);
+	wipe(line, n);
+	free(line);
+	return rc;
+}
+
+static int
+parse_text(struct parser *p, const char *text, size_t len, struct error *e)
+{
+	const char *s = text, *end = text + len;
+
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t n = nl != NULL ? (size_t)(nl - s) : (size_t)(end - s);
+
+		p->line++;
+		if (parse_raw_line(p, s, n, false, e) < 0) {
+			error_prefix(e, "%s:%u", p->file, p->line);
+			return -1;
+		}
+		s = nl != NULL ? nl + 1 : end;
+	}
+	return 0;
+}
+
+int
+conf_load_string(struct conf *c, const char *label, const char *text, size_t len, struct error *e)
+{
+	struct parser p;
+	int rc;
+
+	if (len > CONF_FILE_MAX)
+		return error_set(e, ST_CONFIG, _("%s is larger than %ld MiB"), label,
+				 CONF_FILE_MAX / (1024 * 1024));
+	parser_init(&p, c, conf_label(c, label));
+	rc = parse_text(&p, text, len, e);
+	if (rc == 0)
+		parser_commit(&p);
+	parser_free(&p);
+	return rc;
+}
+
+/* msmtp's rule for files holding passwords: the user file must be the
+ * user's own and private; the system file must not be open to others. */
+static int
+check_private(const char *path, const struct stat *st, bool system, struct error *e)
+{
+	if (!S_ISREG(st->st_mode))
+		return 0;
+	if (!system && st->st_uid != geteuid())
+		return error_set(e, ST_CONFIG,
+				 _("%s holds a password but belongs to another user; use a file "
+				   "of your own, passwordeval or the keyring"),
+				 path);
+	if ((st->st_mode & (system ? (mode_t)S_IRWXO : (mode_t)(S_IRWXG | S_IRWXO))) != 0)
+		return error_set(e, ST_CONFIG,
+				 _("%s holds a password and other users can access it; run: "
+				   "chmod 600 %s"),
+				 path, path);
+	return 0;
+}
+
+int
+conf_load_file(struct conf *c, const char *path, bool system, struct error *e)
+{
+	struct parser p;
+	struct stat st;
+	struct buf text;
+	int fd, rc;
+
+	fd = open_for_reading(path);
+	if (fd < 0)
+		return error_set(e, ST_CONFIG, _("cannot open %s: %s"), path, strerror(errno));
+	buf_init(&text, CONF_FILE_MAX);
+	if (fstat(fd, &st) < 0 || read_to_eof(fd, &text) < 0) {
+		rc = errno == EFBIG ? error_set(e, ST_CONFIG,
+						_("%s is larger than %ld MiB; is it the right "
+						  "file?"),
+						path, CONF_FILE_MAX / (1024 * 1024))
+				    : error_set(e, ST_CONFIG, _("cannot read %s: %s"), path,
+						strerror(errno));
+		close(fd);
+		buf_free(&text);
+		return rc;
+	}
+	close(fd);
+	parser_init(&p, c, conf_label(c, path));
+	rc = parse_text(&p, text.data != NULL ? text.data : "", text.len, e);
+	buf_free(&text);
+	if (rc == 0 && p.has_password)
+		rc = check_private(path, &st, system, e);
+	if (rc == 0)
+		parser_commit(&p);
+	parser_free(&p);
+	return rc;
+}
