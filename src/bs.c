@@ -191,13 +191,8 @@ transaction_reset(struct session *s)
 static void
 append_reply_text(struct buf *out, const char *msg)
 {
-	size_t n = strlen(msg);
+	size_t n = utf8_cut(msg, strlen(msg), BS_REPLY_TEXT_MAX);
 
-	if (n > BS_REPLY_TEXT_MAX) {
-		n = BS_REPLY_TEXT_MAX;
-		while (n > 0 && ((unsigned char)msg[n] & 0xc0) == 0x80)
-			n--;
-	}
 	for (size_t i = 0; i < n; i++) {
 		char c = (unsigned char)msg[i] < 0x20 || msg[i] == 0x7f ? ' ' : msg[i];
 
