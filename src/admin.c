@@ -129,13 +129,12 @@ admin_serverinfo(const struct request *r, struct buf *out, struct error *e)
 static int
 flush_when_up(void *ctx, struct error *e)
 {
-	const struct request *r = ctx;
-	struct request flush = *r;
+	struct request *flush = ctx;
 	struct error ignored;
 
 	/* A failed pass leaves the messages queued; keep watching. */
-	flush.queue_filter = NULL;
-	submit_flush(&flush, &ignored);
+	flush->queue_filter = NULL;
+	submit_flush(flush, &ignored);
 	return 0;
 }
 
@@ -148,7 +147,9 @@ admin_watch(const struct request *r, struct error *e)
 		.max_wait_ms = -1,
 	};
 
+	struct request flush = *r; /* each pass flushes with a copy of it */
+
 	if (session_refuse_one_off(r, e) < 0)
 		return -1;
-	return watch_run(&p, flush_when_up, (void *)r, e);
+	return watch_run(&p, flush_when_up, &flush, e);
 }

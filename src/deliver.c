@@ -68,7 +68,7 @@ warn_unverified(const struct account *a, const struct smtp_params *p)
 }
 
 void
-deliver_smtp_params(const struct account *a, bool verbose, struct smtp_params *p)
+deliver_smtp_params(struct account *a, bool verbose, struct smtp_params *p)
 {
 	long timeout = account_long(a, KW_TIMEOUT);
 	const char *auth = account_get(a, KW_AUTH);
@@ -107,7 +107,7 @@ deliver_smtp_params(const struct account *a, bool verbose, struct smtp_params *p
 	p->user = account_get(a, KW_USER);
 	p->allow_plaintext_auth = account_bool(a, KW_ALLOW_PLAINTEXT_AUTH);
 	p->get_password = get_password;
-	p->password_ctx = (void *)a;
+	p->password_ctx = a;
 	if (verbose)
 		p->trace = trace_line;
 	warn_unverified(a, p);

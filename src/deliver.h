@@ -16,7 +16,7 @@
 
 /* The SMTP engine's parameters for an account (warns when certificate
  * checks are off). */
-void deliver_smtp_params(const struct account *a, bool verbose, struct smtp_params *p);
+void deliver_smtp_params(struct account *a, bool verbose, struct smtp_params *p);
 
 /* Where the account's password may come from. */
 void deliver_secret_source(const struct account *a, struct secret_source *src);

@@ -289,6 +289,8 @@ static void
 envelope_of(const struct request *r, const struct session *s, const struct prepared *p,
 	    struct queue_envelope *env)
 {
+	const char *ret = r->dsn_return ? r->dsn_return : dsn_return(s->account);
+
 	memset(env, 0, sizeof *env);
 	env->account = s->account->name;
 	env->from = p->env.from;
@@ -297,12 +299,20 @@ envelope_of(const struct request *r, const struct session *s, const struct prepa
 	for (size_t i = 0; i < env->nrcpts; i++)
 		env->rcpts[i].addr = p->env.rcpts.v[i];
 	env->dsn_notify = p->dsn_notify;
-	env->dsn_return = (char *)(r->dsn_return ? r->dsn_return : dsn_return(s->account));
-	env->dsn_envid = (char *)r->dsn_envid;
+	env->dsn_return = ret != NULL ? xstrdup(ret) : NULL;
+	env->dsn_envid = r->dsn_envid != NULL ? xstrdup(r->dsn_envid) : NULL;
 	env->eightbit = eightbit(r, p);
 	env->smtputf8 = p->env.smtputf8;
 	env->msgid = p->msgid;
 	env->created = time(NULL);
+}
+
+static void
+envelope_release(struct queue_envelope *env)
+{
+	free(env->rcpts);
+	free(env->dsn_return);
+	free(env->dsn_envid);
 }
 
 /* `queue off`: msmtp's way, straight from the spool file; a temporary
@@ -335,7 +345,7 @@ send_without_queue(const struct request *r, struct session *s, struct prepared *
 		    NULL, NULL);
 	deliver_slot_close(&slot);
 	deliver_attempt_free(&a);
-	free(env.rcpts);
+	envelope_release(&env);
 	return rc;
 }
 
@@ -349,7 +359,7 @@ commit(const struct request *r, struct session *s, struct queue *q, struct prepa
 	envelope_of(r, s, p, &env);
 	rc = queue_commit(q, &env, p->headers.data, p->headers.len, p->sp.fd,
 			  (off_t)p->layout.body_start, m, e);
-	free(env.rcpts);
+	envelope_release(&env);
 	return rc;
 }
 
@@ -639,10 +649,11 @@ submit_message(void *ctx, const char *from, const struct strlist *rcpts, int fd,
 int
 submit_smtp_stdio(const struct request *r, int in_fd, int out_fd, struct error *e)
 {
+	struct request each = *r; /* what every message starts from */
 	struct bs_params p = {
 		.max_size = session_size_limit(r),
 		.submit = submit_message,
-		.ctx = (void *)r,
+		.ctx = &each,
 	};
 
 	return bs_run(&p, in_fd, out_fd, e);
