@@ -3,6 +3,7 @@
 
 #include "lib.h"
 
+#include "crypto.h"
 #include "i18n.h"
 
 #include <errno.h>
@@ -20,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <gnutls/crypto.h>
 
 static void
 out_of_memory(void)
@@ -567,7 +567,7 @@ random_hex(size_t n)
 	unsigned char *rnd = xmalloc(n);
 	char *s = NULL;
 
-	if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, n) == 0) {
+	if (crypto_random(rnd, n) == 0) {
 		s = xmalloc(2 * n + 1);
 		for (size_t i = 0; i < n; i++) {
 			s[2 * i] = hex[rnd[i] >> 4];

@@ -21,13 +21,12 @@
 #include "queue.h"
 
 #include "address.h"
+#include "crypto.h"
 #include "i18n.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stddef.h>
@@ -43,7 +42,7 @@
 #define ENVELOPE_VERSION "outbox-queue 1"
 #define STATE_VERSION "outbox-state 1"
 #define TRAILER_TAG "outbox-trailer"
-#define HASH_LEN 32
+#define HASH_LEN CRYPTO_HASH_MAX /* SHA-256 */
 /* "outbox-trailer " + up to 20 digits + " " + 64 hex digits + "\n" */
 #define TRAILER_MAX (sizeof TRAILER_TAG + 20 + 1 + 2 * HASH_LEN + 1)
 /* seconds (10 hex digits), microseconds (5), random (8): sortable by time */
@@ -720,7 +719,7 @@ new_id(char id[ID_LEN + 1])
 	uint32_t rnd;
 
 	gettimeofday(&tv, NULL);
-	if (gnutls_rnd(GNUTLS_RND_NONCE, &rnd, sizeof rnd) < 0)
+	if (crypto_random(&rnd, sizeof rnd) < 0)
 		rnd = (uint32_t)getpid() ^ (uint32_t)tv.tv_usec << 12;
 	snprintf(id, ID_LEN + 1, "%010llx%05lx%08lx", (unsigned long long)tv.tv_sec,
 		 (unsigned long)tv.tv_usec, (unsigned long)rnd);
@@ -760,16 +759,16 @@ create_tmp(struct queue *q, char id[ID_LEN + 1], char path[ID_LEN + 5], struct e
 
 /* Writes n bytes to the new message file and into the hash. */
 static int
-put(int fd, gnutls_hash_hd_t h, const void *p, size_t n)
+put(int fd, struct crypto_hash *h, const void *p, size_t n)
 {
-	gnutls_hash(h, p, n);
+	crypto_hash_update(h, p, n);
 	return write_all(fd, p, n);
 }
 
 /* The body from body_fd; *len counts it.  -1 on a write error, -2 on a
  * read error, with *err set. */
 static int
-copy_body(int fd, gnutls_hash_hd_t h, int body_fd, off_t off, unsigned long long *len, int *err)
+copy_body(int fd, struct crypto_hash *h, int body_fd, off_t off, unsigned long long *len, int *err)
 {
 	char *block = xmalloc(BLOCK_SIZE);
 	int rc = 0;
@@ -805,12 +804,12 @@ write_message(struct queue *q, int fd, const char *path, const struct queue_entr
 {
 	unsigned char digest[HASH_LEN];
 	char hex[2 * HASH_LEN + 1];
-	gnutls_hash_hd_t h;
+	struct crypto_hash *h;
 	struct buf b;
 	unsigned long long body_len = 0;
 	int rc, err = 0;
 
-	if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0)
+	if (crypto_hash_begin(CRYPTO_SHA256, &h) < 0)
 		return error_set(e, ST_SOFTWARE, _("SHA-256 is not available from GnuTLS"));
 	buf_init(&b, 0);
 	fields_write(&b, ENVELOPE_VERSION, envelope_fields, NFIELDS(envelope_fields), m);
@@ -821,7 +820,7 @@ write_message(struct queue *q, int fd, const char *path, const struct queue_entr
 		err = errno;
 	else
 		rc = copy_body(fd, h, body_fd, body_offset, &body_len, &err);
-	gnutls_hash_deinit(h, digest);
+	crypto_hash_end(h, digest);
 	*data_len = headers_len + body_len;
 	hex_encode(digest, sizeof digest, hex);
 	buf_reset(&b);
@@ -945,7 +944,7 @@ verify(int fd, struct queue_entry *m, struct buf *env, const char **why)
 {
 	char tail[TRAILER_MAX + 1], hex[2 * HASH_LEN + 1], *p, *digits;
 	unsigned char digest[HASH_LEN];
-	gnutls_hash_hd_t h;
+	struct crypto_hash *h;
 	struct stat st;
 	off_t size, trailer, off;
 	ssize_t n;
@@ -1006,7 +1005,7 @@ verify(int fd, struct queue_entry *m, struct buf *env, const char **why)
 		return 1;
 	}
 
-	if (gnutls_hash_init(&h, GNUTLS_DIG_SHA256) < 0) {
+	if (crypto_hash_begin(CRYPTO_SHA256, &h) < 0) {
 		free(block);
 		errno = ENOSYS;
 		return -1;
@@ -1017,9 +1016,9 @@ verify(int fd, struct queue_entry *m, struct buf *env, const char **why)
 		n = pread_full(fd, block, want, off);
 		if (n <= 0)
 			break;
-		gnutls_hash(h, block, (size_t)n);
+		crypto_hash_update(h, block, (size_t)n);
 	}
-	gnutls_hash_deinit(h, digest);
+	crypto_hash_end(h, digest);
 	free(block);
 	if (n < 0)
 		return -1;
