@@ -170,18 +170,6 @@ write_error(struct queue *q, int err, const char *path, struct error *e)
 			 strerror(err));
 }
 
-static void
-hex_encode(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 char *
 queue_default_dir(void)
 {
@@ -822,7 +810,7 @@ write_message(struct queue *q, int fd, const char *path, const struct queue_entr
 		rc = copy_body(fd, h, body_fd, body_offset, &body_len, &err);
 	crypto_hash_end(h, digest);
 	*data_len = headers_len + body_len;
-	hex_encode(digest, sizeof digest, hex);
+	hex_encode(digest, sizeof digest, false, '\0', hex);
 	buf_reset(&b);
 	buf_printf(&b, "%s %llu %s\n", TRAILER_TAG, *data_len, hex);
 	if (rc == 0 && write_all(fd, b.data, b.len) < 0) {
@@ -911,29 +899,6 @@ int
 queue_ids(struct queue *q, struct strlist *ids, struct error *e)
 {
 	return list_ids(q, "msg", ids, e);
-}
-
-/* Reads a whole small file into b; -1 with errno. */
-static int
-read_small(int fd, size_t max, struct buf *b)
-{
-	char block[4096];
-
-	buf_init(b, max);
-	for (;;) {
-		ssize_t r = read(fd, block, sizeof block);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			return 0;
-		if (buf_append(b, block, (size_t)r) < 0) {
-			errno = EFBIG;
-			return -1;
-		}
-	}
 }
 
 /* Checks the trailer of an open message file and finds its parts.
@@ -1025,7 +990,7 @@ verify(int fd, struct queue_entry *m, struct buf *env, const char **why)
 	*why = _("its checksum does not match");
 	if (off != trailer)
 		return 1;
-	hex_encode(digest, sizeof digest, tail);
+	hex_encode(digest, sizeof digest, false, '\0', tail);
 	return strcmp(tail, hex) == 0 ? 0 : 1;
 }
 
@@ -1152,7 +1117,8 @@ load_state(struct queue *q, const char *path, struct queue_entry *m, const char 
 	}
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
-	rc = read_small(fd, STATE_MAX, &b);
+	buf_init(&b, STATE_MAX);
+	rc = read_to_eof(fd, &b, false);
 	close(fd);
 	if (rc < 0 && errno == EFBIG) {
 		*why = _("its state file is too large");

@@ -969,25 +969,13 @@ netrc_default_path(void)
 static int
 netrc_read(int fd, struct buf *b, char **why)
 {
-	for (;;) {
-		char chunk[4096];
-		ssize_t n = read(fd, chunk, sizeof chunk);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*why = xasprintf(_("cannot read it: %s"), strerror(errno));
-			return -1;
-		}
-		if (n == 0)
-			return 0;
-		if (buf_append(b, chunk, (size_t)n) < 0) {
-			wipe(chunk, sizeof chunk);
-			*why = xasprintf(_("larger than %d bytes, ignored"), NETRC_MAX);
-			return -1;
-		}
-		wipe(chunk, sizeof chunk);
-	}
+	if (read_to_eof(fd, b, true) == 0)
+		return 0;
+	if (errno == EFBIG)
+		*why = xasprintf(_("larger than %d bytes, ignored"), NETRC_MAX);
+	else
+		*why = xasprintf(_("cannot read it: %s"), strerror(errno));
+	return -1;
 }
 
 /* Like ftp(1), a netrc that holds the password is used only when it is
