@@ -1,4 +1,5 @@
-/* queue-t.c - tests for src/queue.c: the default directory, opening and
+/* queue-t.c - tests for src/queue.c, queue_scan.c and queue_file.c
+ * through queue.h: the default directory, opening and
  * refusing the queue directory, commit + load round trips, unique ids,
  * locks (across open files and processes), the state file, damaged files
  * set aside, removal, set-aside, listing, sweeping, the trigger, the
