@@ -30,14 +30,13 @@ void crypto_hash_update(struct crypto_hash *h, const void *p, size_t n);
 void crypto_hash_end(struct crypto_hash *h, unsigned char *out);
 
 /* HMAC (RFC 2104) of data with key into out (crypto_hash_len(alg) bytes). */
-int crypto_hmac(enum crypto_alg alg, const void *key, size_t key_len, const void *data,
-		size_t len, unsigned char *out);
+int crypto_hmac(enum crypto_alg alg, const void *key, size_t key_len, const void *data, size_t len,
+		unsigned char *out);
 
 /* PBKDF2 (RFC 8018 5.2) with HMAC-alg: out_len bytes derived from password
  * and salt in iterations rounds. */
-int crypto_pbkdf2(enum crypto_alg alg, const void *password, size_t password_len,
-		  const void *salt, size_t salt_len, unsigned iterations, unsigned char *out,
-		  size_t out_len);
+int crypto_pbkdf2(enum crypto_alg alg, const void *password, size_t password_len, const void *salt,
+		  size_t salt_len, unsigned iterations, unsigned char *out, size_t out_len);
 
 /* n unpredictable bytes (the library's nonce generator: not for keys). */
 int crypto_random(void *p, size_t n);

@@ -21,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 static void
 out_of_memory(void)
 {

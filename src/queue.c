@@ -276,14 +276,13 @@ create_tmp(struct queue *q, char id[ID_LEN + 1], char path[ID_LEN + 5], struct e
 /* Everything between create_tmp and the fsync: envelope, headers, body,
  * trailer.  Returns 0 or -1 with e set. */
 static int
-write_message(struct queue *q, int fd, const char *path, struct queue_entry *m,
-	      const char *headers, size_t headers_len, int body_fd, off_t body_offset,
-	      struct error *e)
+write_message(struct queue *q, int fd, const char *path, struct queue_entry *m, const char *headers,
+	      size_t headers_len, int body_fd, off_t body_offset, struct error *e)
 {
 	int err;
 
-	switch (queue_file_write(fd, m, headers, headers_len, body_fd, body_offset,
-				 &m->data_offset, &m->data_len, &err)) {
+	switch (queue_file_write(fd, m, headers, headers_len, body_fd, body_offset, &m->data_offset,
+				 &m->data_len, &err)) {
 	case QUEUE_WRITE_OK:
 		return 0;
 	case QUEUE_WRITE_NO_HASH:
@@ -348,7 +347,7 @@ require_lock(const struct queue_entry *m, struct error *e)
 
 int
 queue_write_state(struct queue *q, const char *sub, const char *name, const struct queue_entry *m,
-	    struct error *e)
+		  struct error *e)
 {
 	char *tmp = xasprintf("%s/.%s.tmp", sub, name);
 	char *path = xasprintf("%s/%s", sub, name);
@@ -429,8 +428,8 @@ queue_move_to_failed(struct queue *q, struct queue_entry *m, const char *reason,
 	m->st.reason = xstrdup(reason);
 	m->st.held = false;
 	rc = queue_write_state(q, "failed", name, m, e);
-	if (rc == 0 && (renameat(q->dirfd, from, q->dirfd, to) < 0 || queue_sync_dir(q, "failed") < 0 ||
-			queue_sync_dir(q, "msg") < 0))
+	if (rc == 0 && (renameat(q->dirfd, from, q->dirfd, to) < 0 ||
+			queue_sync_dir(q, "failed") < 0 || queue_sync_dir(q, "msg") < 0))
 		rc = error_set(e, ST_CANTCREAT, _("cannot move %s/%s to %s/failed/: %s"), q->dir,
 			       from, q->dir, strerror(errno));
 	if (rc == 0) {

@@ -93,7 +93,6 @@ static const struct field state_fields[] = {
 _Static_assert(NFIELDS(envelope_fields) <= FIELDS_MAX, "envelope_fields too long");
 _Static_assert(NFIELDS(state_fields) <= FIELDS_MAX, "state_fields too long");
 
-
 /* Reads up to n bytes at off; fewer only at end of file. */
 static ssize_t
 pread_full(int fd, void *p, size_t n, off_t off)
@@ -713,5 +712,6 @@ queue_state_format(struct buf *b, const struct queue_entry *m)
 const char *
 queue_state_parse(char *text, size_t len, struct queue_entry *m)
 {
-	return fields_parse(text, len, STATE_VERSION, state_fields, NFIELDS(state_fields), false, m);
+	return fields_parse(text, len, STATE_VERSION, state_fields, NFIELDS(state_fields), false,
+			    m);
 }

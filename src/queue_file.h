@@ -38,10 +38,10 @@ enum queue_write_result {
  * the body read from body_fd at body_offset to end of file, and the
  * trailer over all of it.  *data_offset and *data_len are where the
  * message bytes are. */
-enum queue_write_result queue_file_write(int fd, const struct queue_entry *m,
-					 const char *headers, size_t headers_len, int body_fd,
-					 off_t body_offset, off_t *data_offset,
-					 unsigned long long *data_len, int *err);
+enum queue_write_result queue_file_write(int fd, const struct queue_entry *m, const char *headers,
+					 size_t headers_len, int body_fd, off_t body_offset,
+					 off_t *data_offset, unsigned long long *data_len,
+					 int *err);
 
 /* Checks the message file open on fd against its trailer, then parses
  * and checks its envelope into m (and sets m's data_offset and data_len).

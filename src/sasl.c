@@ -438,8 +438,8 @@ scram_verify(struct sasl *s, struct scram_state *st, const char *msg, size_t len
 }
 
 static int
-scram_step(struct sasl *s, enum crypto_alg alg, const char *challenge, size_t len,
-	   struct buf *out, struct error *e)
+scram_step(struct sasl *s, enum crypto_alg alg, const char *challenge, size_t len, struct buf *out,
+	   struct error *e)
 {
 	if (s->step_no == 0)
 		return scram_start(s, alg, out, e);

@@ -247,7 +247,8 @@ has_text(const char *s)
  * that cannot answer (no D-Bus, a locked keyring, an unsafe netrc) lets
  * the later ones try: its reason is kept for the final error. */
 static int
-lookup_password(const struct secret_source *src, bool fetch, struct secret_lookup *lk, struct error *e)
+lookup_password(const struct secret_source *src, bool fetch, struct secret_lookup *lk,
+		struct error *e)
 {
 	int rc;
 

@@ -23,7 +23,8 @@ static const struct {
 } hashes[] = {
 	{CRYPTO_MD5, S("abc"), "900150983cd24fb0d6963f7d28e17f72"},
 	{CRYPTO_SHA1, S("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d"},
-	{CRYPTO_SHA256, S("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+	{CRYPTO_SHA256, S("abc"),
+	 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
 	{CRYPTO_SHA256, S("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"),
 	 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
 	{CRYPTO_SHA256, S(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
@@ -38,13 +39,15 @@ static const struct {
 	const char *mac;
 } hmacs[] = {
 	/* RFC 4231 4.2, 4.3, 4.4, 4.7 */
-	{CRYPTO_SHA256, S("\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b"
-			  "\x0b\x0b"),
+	{CRYPTO_SHA256,
+	 S("\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b\x0b"
+	   "\x0b\x0b"),
 	 S("Hi There"), "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
 	{CRYPTO_SHA256, S("Jefe"), S("what do ya want for nothing?"),
 	 "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
-	{CRYPTO_SHA256, S("\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa"
-			  "\xaa\xaa"),
+	{CRYPTO_SHA256,
+	 S("\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa\xaa"
+	   "\xaa\xaa"),
 	 S("\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd"
 	   "\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd"
 	   "\xdd\xdd\xdd\xdd\xdd\xdd\xdd\xdd"),
@@ -69,8 +72,8 @@ static const struct {
 	{CRYPTO_SHA1, S("password"), S("salt"), 1, "0c60c80f961f0e71f3a9b524af6012062fe037a6"},
 	{CRYPTO_SHA1, S("password"), S("salt"), 2, "ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957"},
 	{CRYPTO_SHA1, S("password"), S("salt"), 4096, "4b007901b765489abead49d926f721d065a429c1"},
-	{CRYPTO_SHA1, S("passwordPASSWORDpassword"), S("saltSALTsaltSALTsaltSALTsaltSALTsalt"), 4096,
-	 "3d2eec4fe41c849b80c8d83662c0e44a8b291a964cf2f07038"},
+	{CRYPTO_SHA1, S("passwordPASSWORDpassword"), S("saltSALTsaltSALTsaltSALTsaltSALTsalt"),
+	 4096, "3d2eec4fe41c849b80c8d83662c0e44a8b291a964cf2f07038"},
 	{CRYPTO_SHA1, S("pass\0word"), S("sa\0lt"), 4096, "56fa6aa75548099dcc37d7f03425e0c3"},
 	/* RFC 7914 11 */
 	{CRYPTO_SHA256, S("passwd"), S("salt"), 1,
