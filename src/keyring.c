@@ -18,6 +18,7 @@
 
 #include <libsecret/secret.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,9 +352,12 @@ keyring_attributes(const struct keyring_kind *kind, const char *host, const char
 {
 	GHashTable *t = g_hash_table_new(g_str_hash, g_str_equal);
 
-	g_hash_table_insert(t, (gpointer)kind->host_attr, (gpointer)host);
-	g_hash_table_insert(t, (gpointer)kind->service_attr, (gpointer) "smtp");
-	g_hash_table_insert(t, (gpointer) "user", (gpointer)user);
+	/* GLib takes non-const keys and values; a table made without free
+	 * functions never changes them. */
+	g_hash_table_insert(t, (gpointer)(uintptr_t)kind->host_attr, (gpointer)(uintptr_t)host);
+	g_hash_table_insert(t, (gpointer)(uintptr_t)kind->service_attr,
+			    (gpointer)(uintptr_t) "smtp");
+	g_hash_table_insert(t, (gpointer)(uintptr_t) "user", (gpointer)(uintptr_t)user);
 	return t;
 }
 
