@@ -29,7 +29,6 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#define ID_LEN QUEUE_ID_LEN
 #define ID_TRIES 100
 
 static const char *const subdirs[] = {"tmp", "msg", "state", "failed"};
@@ -229,7 +228,7 @@ queue_entry_init(struct queue_entry *m, const char *id)
 }
 
 static void
-new_id(char id[ID_LEN + 1])
+new_id(char id[QUEUE_ID_LEN + 1])
 {
 	struct timeval tv;
 	uint32_t rnd;
@@ -237,7 +236,7 @@ new_id(char id[ID_LEN + 1])
 	gettimeofday(&tv, NULL);
 	if (crypto_random(&rnd, sizeof rnd) < 0)
 		rnd = (uint32_t)getpid() ^ (uint32_t)tv.tv_usec << 12;
-	snprintf(id, ID_LEN + 1, "%010llx%05lx%08lx", (unsigned long long)tv.tv_sec,
+	snprintf(id, QUEUE_ID_LEN + 1, "%010llx%05lx%08lx", (unsigned long long)tv.tv_sec,
 		 (unsigned long)tv.tv_usec, (unsigned long)rnd);
 }
 
@@ -245,14 +244,14 @@ new_id(char id[ID_LEN + 1])
  * our open and our flock; then the name no longer leads to our file, and
  * we start again with a new id. */
 static int
-create_tmp(struct queue *q, char id[ID_LEN + 1], char path[ID_LEN + 5], struct error *e)
+create_tmp(struct queue *q, char id[QUEUE_ID_LEN + 1], char path[QUEUE_ID_LEN + 5], struct error *e)
 {
 	for (int tries = 0; tries < ID_TRIES; tries++) {
 		struct stat a, b;
 		int fd;
 
 		new_id(id);
-		snprintf(path, ID_LEN + 5, "tmp/%s", id);
+		snprintf(path, QUEUE_ID_LEN + 5, "tmp/%s", id);
 		fd = openat(q->dirfd, path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 			    0600);
 		if (fd < 0 && errno == EEXIST)
@@ -300,7 +299,7 @@ queue_commit(struct queue *q, const struct queue_envelope *env, const char *head
 	     size_t headers_len, int body_fd, off_t body_offset, struct queue_entry *out,
 	     struct error *e)
 {
-	char id[ID_LEN + 1], path[ID_LEN + 5], final[ID_LEN + 5];
+	char id[QUEUE_ID_LEN + 1], path[QUEUE_ID_LEN + 5], final[QUEUE_ID_LEN + 5];
 	int fd;
 
 	queue_entry_init(out, NULL);
