@@ -122,7 +122,7 @@ aliases_read(struct alias_table *t, struct error *e)
 		return error_set(e, ST_CONFIG, _("cannot open aliases file %s: %s"), t->path,
 				 strerror(errno));
 	buf_init(&text, ALIASES_FILE_MAX);
-	if (read_to_eof(fd, &text) < 0)
+	if (read_to_eof(fd, &text, true) < 0)
 		rc = errno == EFBIG
 			     ? error_set(e, ST_CONFIG, _("aliases file %s is larger than %d KiB"),
 					 t->path, ALIASES_FILE_MAX / 1024)

@@ -407,7 +407,7 @@ conf_load_file(struct conf *c, const char *path, bool system, struct error *e)
 	if (fd < 0)
 		return error_set(e, ST_CONFIG, _("cannot open %s: %s"), path, strerror(errno));
 	buf_init(&text, CONF_FILE_MAX);
-	if (fstat(fd, &st) < 0 || read_to_eof(fd, &text) < 0) {
+	if (fstat(fd, &st) < 0 || read_to_eof(fd, &text, true) < 0) {
 		rc = errno == EFBIG ? error_set(e, ST_CONFIG,
 						_("%s is larger than %ld MiB; is it the right "
 						  "file?"),

@@ -3,6 +3,7 @@
 
 #include "lib.h"
 
+#include "crypto.h"
 #include "i18n.h"
 
 #include <errno.h>
@@ -19,8 +20,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <gnutls/crypto.h>
 
 static void
 out_of_memory(void)
@@ -544,24 +543,36 @@ base64_decode(const char *in, size_t n, struct buf *out)
 char *
 random_hex(size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char *rnd = xmalloc(n);
 	char *s = NULL;
 
-	if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, n) == 0) {
+	if (crypto_random(rnd, n) == 0) {
 		s = xmalloc(2 * n + 1);
-		for (size_t i = 0; i < n; i++) {
-			s[2 * i] = hex[rnd[i] >> 4];
-			s[2 * i + 1] = hex[rnd[i] & 15];
-		}
-		s[2 * n] = '\0';
+		hex_encode(rnd, n, false, '\0', s);
 	}
 	free(rnd);
 	return s;
 }
 
+void
+hex_encode(const unsigned char *in, size_t n, bool upper, char sep, char *out)
+{
+	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	size_t step = sep != '\0' ? 3 : 2;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		out[i * step] = digits[in[i] >> 4];
+		out[i * step + 1] = digits[in[i] & 15];
+		if (sep != '\0')
+			out[i * step + 2] = i + 1 < n ? sep : '\0';
+	}
+	if (sep == '\0')
+		out[2 * n] = '\0';
+}
+
 int
-read_to_eof(int fd, struct buf *b)
+read_to_eof(int fd, struct buf *b, bool secret)
 {
 	char chunk[65536];
 	int rc = 0;
@@ -581,7 +592,12 @@ read_to_eof(int fd, struct buf *b)
 			break;
 		}
 	}
-	wipe(chunk, sizeof chunk);
+	if (secret) {
+		int err = errno;
+
+		wipe(chunk, sizeof chunk);
+		errno = err;
+	}
 	return rc;
 }
 

@@ -111,10 +111,17 @@ char *random_hex(size_t n);
 void base64_encode(const unsigned char *in, size_t n, struct buf *out);
 int base64_decode(const char *in, size_t n, struct buf *out);
 
-/* Reads fd to its end into b, retrying after EINTR; the read buffer is
- * wiped (files may hold passwords).  0, or -1 with errno set: EFBIG when
- * b's bound would be passed. */
-int read_to_eof(int fd, struct buf *b);
+/* Writes in[0..n) as hex digits into out, NUL-terminated: two digits a
+ * byte (upper case when upper), and sep between bytes unless it is '\0'.
+ * out holds 2n + 1 bytes without sep, 3n (at least 1) with one. */
+void hex_encode(const unsigned char *in, size_t n, bool upper, char sep, char *out);
+
+/* Reads fd to end of file, appending to b, whose max bounds it (buf_init).
+ * EINTR is retried.  0, or -1 with errno: EFBIG when there is more than b
+ * may hold (b then holds what was read before that).  With secret, the
+ * read buffer on the stack is wiped (b's contents are the caller's to
+ * wipe: buf_free does). */
+int read_to_eof(int fd, struct buf *b, bool secret);
 
 /* The length (1 to 4) of the valid UTF-8 sequence at the start of
  * s[0..n), or 0 when there is none there or n is 0 (RFC 3629 4: no

@@ -11,10 +11,9 @@
 
 #include "sasl.h"
 
+#include "crypto.h"
 #include "i18n.h"
 
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,7 +29,7 @@
 #define SCRAM_ITERATIONS_MAX 1000000
 #define SCRAM_MESSAGE_MAX 4096 /* a server-first or server-final message */
 #define SCRAM_NONCE_BYTES 24
-#define SCRAM_HASH_MAX 32 /* SHA-256 */
+#define SCRAM_HASH_MAX CRYPTO_HASH_MAX
 
 static int
 more_asked(const struct sasl *s, struct error *e)
@@ -51,7 +50,7 @@ static int
 crypto_failed(const struct sasl *s, int rc, struct error *e)
 {
 	return error_set(e, ST_SOFTWARE, _("AUTH %s: the cryptographic library failed: %s"),
-			 s->mech->name, gnutls_strerror(rc));
+			 s->mech->name, crypto_strerror(rc));
 }
 
 /* The length of the leading printable ASCII run of a server text, bounded,
@@ -125,8 +124,7 @@ cram_md5_step(struct sasl *s, const char *challenge, size_t len, struct buf *out
 		return error_set(e, ST_ACCOUNT,
 				 _("the server sent an empty AUTH CRAM-MD5 challenge; try another "
 				   "mechanism with 'auth'"));
-	rc = gnutls_hmac_fast(GNUTLS_MAC_MD5, s->password, strlen(s->password), challenge, len,
-			      digest);
+	rc = crypto_hmac(CRYPTO_MD5, s->password, strlen(s->password), challenge, len, digest);
 	if (rc < 0)
 		return crypto_failed(s, rc, e);
 	rc = buf_puts(out, s->user);
@@ -140,8 +138,7 @@ cram_md5_step(struct sasl *s, const char *challenge, size_t len, struct buf *out
 
 /* What a SCRAM exchange remembers between its three steps. */
 struct scram_state {
-	gnutls_mac_algorithm_t mac;
-	gnutls_digest_algorithm_t digest;
+	enum crypto_alg alg;
 	size_t hash_len;
 	struct buf gs2_header; /* "n,,", "y,," or "p=<cb_type>,," */
 	struct buf nonce;      /* the client nonce */
@@ -233,8 +230,7 @@ scram_refusal(const struct sasl *s, const struct scram_attrs *a, struct error *e
  * the server offers no -PLUS mechanism (so that a downgrade is detected),
  * 'n' otherwise (RFC 5802 6). */
 static int
-scram_start(struct sasl *s, gnutls_mac_algorithm_t mac, gnutls_digest_algorithm_t digest,
-	    struct buf *out, struct error *e)
+scram_start(struct sasl *s, enum crypto_alg alg, struct buf *out, struct error *e)
 {
 	struct scram_state *st;
 	int rc;
@@ -246,9 +242,8 @@ scram_start(struct sasl *s, gnutls_mac_algorithm_t mac, gnutls_digest_algorithm_
 				 s->mech->name);
 	st = xcalloc(1, sizeof *st);
 	s->state = st;
-	st->mac = mac;
-	st->digest = digest;
-	st->hash_len = gnutls_hmac_get_len(mac);
+	st->alg = alg;
+	st->hash_len = crypto_hash_len(alg);
 	buf_init(&st->gs2_header, 0);
 	buf_init(&st->nonce, 0);
 	buf_init(&st->first_bare, 0);
@@ -262,7 +257,7 @@ scram_start(struct sasl *s, gnutls_mac_algorithm_t mac, gnutls_digest_algorithm_
 	} else {
 		unsigned char raw[SCRAM_NONCE_BYTES];
 
-		rc = gnutls_rnd(GNUTLS_RND_NONCE, raw, sizeof raw);
+		rc = crypto_random(raw, sizeof raw);
 		if (rc < 0)
 			return crypto_failed(s, rc, e);
 		base64_encode(raw, sizeof raw, &st->nonce);
@@ -291,24 +286,23 @@ scram_compute(const struct scram_state *st, const char *password, const struct b
 {
 	unsigned char salted[SCRAM_HASH_MAX], client_key[SCRAM_HASH_MAX];
 	unsigned char stored_key[SCRAM_HASH_MAX], server_key[SCRAM_HASH_MAX];
-	gnutls_datum_t key = {(unsigned char *)password, (unsigned)strlen(password)};
-	gnutls_datum_t salt_datum = {(unsigned char *)salt->data, (unsigned)salt->len};
 	size_t n = st->hash_len;
 	int rc;
 
-	rc = gnutls_pbkdf2(st->mac, &key, &salt_datum, iterations, salted, n);
+	rc = crypto_pbkdf2(st->alg, password, strlen(password), salt->data, salt->len, iterations,
+			   salted, n);
 	if (rc >= 0)
-		rc = gnutls_hmac_fast(st->mac, salted, n, "Client Key", 10, client_key);
+		rc = crypto_hmac(st->alg, salted, n, "Client Key", 10, client_key);
 	if (rc >= 0)
-		rc = gnutls_hash_fast(st->digest, client_key, n, stored_key);
+		rc = crypto_hash(st->alg, client_key, n, stored_key);
 	if (rc >= 0) /* ClientSignature, turned into the proof below */
-		rc = gnutls_hmac_fast(st->mac, stored_key, n, auth_message->data, auth_message->len,
-				      proof);
+		rc = crypto_hmac(st->alg, stored_key, n, auth_message->data, auth_message->len,
+				 proof);
 	if (rc >= 0)
-		rc = gnutls_hmac_fast(st->mac, salted, n, "Server Key", 10, server_key);
+		rc = crypto_hmac(st->alg, salted, n, "Server Key", 10, server_key);
 	if (rc >= 0)
-		rc = gnutls_hmac_fast(st->mac, server_key, n, auth_message->data, auth_message->len,
-				      server_signature);
+		rc = crypto_hmac(st->alg, server_key, n, auth_message->data, auth_message->len,
+				 server_signature);
 	for (size_t i = 0; rc >= 0 && i < n; i++)
 		proof[i] ^= client_key[i];
 	wipe(salted, sizeof salted);
@@ -433,7 +427,7 @@ scram_verify(struct sasl *s, struct scram_state *st, const char *msg, size_t len
 	buf_init(&signature, SCRAM_MESSAGE_MAX);
 	match = base64_decode(SCRAM_ATTR(&a, 'v'), SCRAM_ATTR_LEN(&a, 'v'), &signature) == 0 &&
 		signature.len == st->hash_len &&
-		gnutls_memcmp(signature.data, st->server_signature, st->hash_len) == 0;
+		crypto_equal(signature.data, st->server_signature, st->hash_len);
 	buf_free(&signature);
 	if (!match)
 		return error_set(e, ST_ACCOUNT,
@@ -444,11 +438,11 @@ scram_verify(struct sasl *s, struct scram_state *st, const char *msg, size_t len
 }
 
 static int
-scram_step(struct sasl *s, gnutls_mac_algorithm_t mac, gnutls_digest_algorithm_t digest,
-	   const char *challenge, size_t len, struct buf *out, struct error *e)
+scram_step(struct sasl *s, enum crypto_alg alg, const char *challenge, size_t len, struct buf *out,
+	   struct error *e)
 {
 	if (s->step_no == 0)
-		return scram_start(s, mac, digest, out, e);
+		return scram_start(s, alg, out, e);
 	if (s->state == NULL || s->step_no > 2)
 		return more_asked(s, e);
 	if (s->step_no == 1)
@@ -459,14 +453,14 @@ scram_step(struct sasl *s, gnutls_mac_algorithm_t mac, gnutls_digest_algorithm_t
 static int
 scram_sha1_step(struct sasl *s, const char *challenge, size_t len, struct buf *out, struct error *e)
 {
-	return scram_step(s, GNUTLS_MAC_SHA1, GNUTLS_DIG_SHA1, challenge, len, out, e);
+	return scram_step(s, CRYPTO_SHA1, challenge, len, out, e);
 }
 
 static int
 scram_sha256_step(struct sasl *s, const char *challenge, size_t len, struct buf *out,
 		  struct error *e)
 {
-	return scram_step(s, GNUTLS_MAC_SHA256, GNUTLS_DIG_SHA256, challenge, len, out, e);
+	return scram_step(s, CRYPTO_SHA256, challenge, len, out, e);
 }
 
 /* The OAuth mechanisms separate key=value pairs with ^A: a user name, token

@@ -6,7 +6,7 @@
  * the GNOME network-password attributes server, protocol=smtp, user);
  * ~/.netrc (machine, login, password); a no-echo prompt on /dev/tty.
  * The password is fetched only when AUTH needs it; the caller wipes it
- * (free_secret).  libsecret is used in this file only. */
+ * (free_secret).  libsecret is used in keyring.c only. */
 #ifndef OUTBOX_SECRET_H
 #define OUTBOX_SECRET_H
 

@@ -1,5 +1,6 @@
 /* lib-t.c - tests for src/lib.c: bounded buffers, number parsing, base64,
- * line-break detection, making server text visible. */
+ * line-break detection, making server text visible, hex, reading to end of
+ * file. */
 #include "config.h"
 
 #include "lib.h"
@@ -8,8 +9,12 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const struct {
@@ -122,43 +127,114 @@ test_commands(void)
 	}
 }
 
-/* read_to_eof: a pipe holding len bytes read into a buffer bounded by max. */
+static const struct {
+	const char *in;
+	size_t len;
+	bool upper;
+	char sep;
+	const char *out;
+} hexes[] = {
+	{"", 0, false, '\0', ""},
+	{"", 0, true, ':', ""},
+	{"\x00\x7f\xab", 3, false, '\0', "007fab"},
+	{"\x00\x7f\xab", 3, true, '\0', "007FAB"},
+	{"\x00\x7f\xab", 3, true, ':', "00:7F:AB"},
+	{"\xff", 1, false, ':', "ff"},
+};
+
+static void
+test_hex(void)
+{
+	for (size_t i = 0; i < sizeof hexes / sizeof hexes[0]; i++) {
+		char out[16];
+
+		memset(out, 'x', sizeof out);
+		hex_encode((const unsigned char *)hexes[i].in, hexes[i].len, hexes[i].upper,
+			   hexes[i].sep, out);
+		is_string(hexes[i].out, out, "hex_encode %zu", i);
+	}
+}
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* A child writes n bytes of 'a' into a pipe (after delay_ms); the parent
+ * reads them with read_to_eof into a buffer bounded by max. */
+static int
+read_from_child(size_t n, int delay_ms, size_t max, struct buf *b, int *err)
+{
+	int fds[2], rc;
+	pid_t pid;
+
+	if (pipe(fds) < 0)
+		bail("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		bail("fork: %s", strerror(errno));
+	if (pid == 0) {
+		char *data = malloc(n + 1);
+
+		close(fds[0]);
+		memset(data, 'a', n);
+		usleep((useconds_t)delay_ms * 1000);
+		_exit(write_all(fds[1], data, n) < 0 ? 1 : 0);
+	}
+	close(fds[1]);
+	buf_init(b, max);
+	rc = read_to_eof(fds[0], b, true);
+	*err = errno;
+	close(fds[0]);
+	/* the child may die of SIGPIPE when the reader stopped early */
+	waitpid(pid, NULL, 0);
+	return rc;
+}
+
 static void
 test_read_to_eof(void)
 {
 	static const struct {
-		size_t len, max;
+		size_t n, max;
 		int rc;
-		size_t got;
+		size_t len;
 	} reads[] = {
-		{0, 0, 0, 0},
-		{10, 0, 0, 10},
-		{1000, 1000, 0, 1000},
-		{1001, 1000, -1, 0},
+		{0, 10, 0, 0},
+		{10, 10, 0, 10},
+		{11, 10, -1, 0},
+		{200000, 0, 0, 200000},      /* several reads */
+		{200000, 200000, 0, 200000}, /* exactly the bound */
+		{200001, 200000, -1, 0},
 	};
-	char data[1001];
+	struct sigaction act, old;
+	struct itimerval tick = {{0, 0}, {0, 20000}};
+	struct buf b;
+	int err;
 
-	memset(data, 'x', sizeof data);
 	for (size_t i = 0; i < sizeof reads / sizeof reads[0]; i++) {
-		struct buf b;
-		int fds[2], rc;
+		int rc = read_from_child(reads[i].n, 0, reads[i].max, &b, &err);
 
-		if (pipe(fds) < 0 || write(fds[1], data, reads[i].len) != (ssize_t)reads[i].len)
-			bail("pipe: %s", strerror(errno));
-		close(fds[1]);
-		buf_init(&b, reads[i].max);
-		errno = 0;
-		rc = read_to_eof(fds[0], &b);
-		close(fds[0]);
-		is_int(reads[i].rc, rc, "read_to_eof %zu: result", i);
-		is_int((long)reads[i].got, (long)b.len, "read_to_eof %zu: bytes kept", i);
-		if (rc < 0)
-			is_int(EFBIG, errno, "read_to_eof %zu: EFBIG past the bound", i);
+		is_int(reads[i].rc, rc, "read_to_eof %zu: %zu bytes, bound %zu", i, reads[i].n,
+		       reads[i].max);
+		if (rc == 0)
+			is_int(reads[i].len, b.len, "read_to_eof %zu: all of it", i);
+		else
+			is_int(EFBIG, err, "read_to_eof %zu: EFBIG", i);
 		buf_free(&b);
 	}
-	errno = 0;
-	ok(read_to_eof(-1, &(struct buf){0}) == -1 && errno == EBADF, "read_to_eof: read error");
+	/* A signal without SA_RESTART interrupts the read: it is retried. */
+	memset(&act, 0, sizeof act);
+	act.sa_handler = on_alarm;
+	sigemptyset(&act.sa_mask);
+	sigaction(SIGALRM, &act, &old);
+	setitimer(ITIMER_REAL, &tick, NULL);
+	is_int(0, read_from_child(5, 300, 0, &b, &err), "read_to_eof: EINTR is retried");
+	is_int(5, b.len, "read_to_eof: everything after EINTR");
+	buf_free(&b);
+	sigaction(SIGALRM, &old, NULL);
 }
+
 
 /* utf8_char_len and utf8_code_point: RFC 3629's table, edge by edge. */
 static const struct {
@@ -362,6 +438,7 @@ main(void)
 	ok(!has_line_breaks("a b", 3), "clean string");
 	test_visible();
 	test_commands();
+	test_hex();
 	test_read_to_eof();
 	test_utf8();
 	test_encoded_words();

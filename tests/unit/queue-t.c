@@ -1,4 +1,5 @@
-/* queue-t.c - tests for src/queue.c: the default directory, opening and
+/* queue-t.c - tests for src/queue.c, queue_scan.c and queue_file.c
+ * through queue.h: the default directory, opening and
  * refusing the queue directory, commit + load round trips, unique ids,
  * locks (across open files and processes), the state file, damaged files
  * set aside, removal, set-aside, listing, sweeping, the trigger, the
@@ -11,14 +12,14 @@
 
 #include "queue.h"
 
+#include "crypto.h"
+
 #include "tests/tap/basic.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <gnutls/crypto.h>
-#include <gnutls/gnutls.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -679,7 +680,7 @@ damage(struct queue *q, const char *id, enum damage how)
 		buf_puts(&b, how == BAD_ENVELOPE ? envelope
 						 : "outbox-queue 1\nfrom\nrcpt a@b\n"
 						   "created 5\n\nxyz");
-		gnutls_hash_fast(GNUTLS_DIG_SHA256, b.data, b.len, digest);
+		crypto_hash(CRYPTO_SHA256, b.data, b.len, digest);
 		for (size_t i = 0; i < 32; i++)
 			snprintf(hex + 2 * i, 3, "%02x", digest[i]);
 		buf_printf(&b, "outbox-trailer %d %s\n", how == LONGER ? 4 : 0, hex);
@@ -776,7 +777,7 @@ craft(struct queue *q, const char *id, const char *envelope, size_t envelope_len
 	buf_append(&b, envelope, envelope_len);
 	buf_puts(&b, "\n");
 	buf_puts(&b, data);
-	gnutls_hash_fast(GNUTLS_DIG_SHA256, b.data, b.len, digest);
+	crypto_hash(CRYPTO_SHA256, b.data, b.len, digest);
 	buf_printf(&b, "outbox-trailer %zu ", sizeof data - 1);
 	for (size_t i = 0; i < 32; i++)
 		buf_printf(&b, "%02x", digest[i]);

@@ -1,0 +1,29 @@
+/* queue_dir.h - what src/queue.c (creating, committing, changing) and
+ * src/queue_scan.c (loading, sweeping, listing) share about the queue
+ * directory; private to them. */
+#ifndef OUTBOX_QUEUE_DIR_H
+#define OUTBOX_QUEUE_DIR_H
+
+#include "queue.h"
+
+/* seconds (10 hex digits), microseconds (5), random (8): sortable by time */
+#define QUEUE_ID_LEN 23
+
+/* fsync()s the subdirectory sub.  0, or -1 with errno. */
+int queue_sync_dir(struct queue *q, const char *sub);
+
+/* An empty entry (fd -1) with a copy of id (or NULL). */
+void queue_entry_init(struct queue_entry *m, const char *id);
+
+/* Writes m's state to sub/name through sub/.name.tmp (a new file), with
+ * fsyncs of the file and of sub/.  0, or -1 with e set. */
+int queue_write_state(struct queue *q, const char *sub, const char *name,
+		      const struct queue_entry *m, struct error *e);
+
+/* Moves msg/ID to failed/ID with its state (reason recorded, held
+ * cleared) beside it as failed/ID.state; state/ID goes.  The caller holds
+ * the lock.  0, or -1 with e set. */
+int queue_move_to_failed(struct queue *q, struct queue_entry *m, const char *reason,
+			 struct error *e);
+
+#endif
