@@ -9,6 +9,7 @@
 #include "deliver.h"
 
 #include "address.h"
+#include "crypto.h"
 #include "i18n.h"
 #include "log.h"
 #include "message.h"
@@ -16,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/crypto.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -583,7 +583,7 @@ random_unit(void)
 {
 	unsigned int r = 0;
 
-	gnutls_rnd(GNUTLS_RND_NONCE, &r, sizeof r);
+	crypto_random(&r, sizeof r);
 	return (double)r / 4294967296.0;
 }
 

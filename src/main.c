@@ -7,6 +7,7 @@
 
 #include "admin.h"
 #include "cli.h"
+#include "crypto.h"
 #include "i18n.h"
 #include "lib.h"
 #include "log.h"
@@ -22,7 +23,6 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include <gnutls/gnutls.h>
 #include <idn2.h>
 
 static int
@@ -31,7 +31,7 @@ version(const struct request *r, struct buf *out, struct error *e)
 	(void)r;
 	(void)e;
 	buf_printf(out, "outbox %s\n", PACKAGE_VERSION);
-	buf_printf(out, _("TLS: GnuTLS %s; IDN: libidn2 %s\n"), gnutls_check_version(NULL),
+	buf_printf(out, _("TLS: GnuTLS %s; IDN: libidn2 %s\n"), crypto_library_version(),
 		   idn2_check_version(NULL));
 	buf_puts(out, _("Copyright (C) 2026 The outbox authors.\n"
 			"License GPLv3+: GNU GPL version 3 or later "
