@@ -22,10 +22,6 @@
 
 /* Configuration files are small; anything larger is the wrong file. */
 #define CONF_FILE_MAX (4L * 1024 * 1024)
-/* An eval command's output (only its first line is used). */
-#define EVAL_OUTPUT_MAX (1024 * 1024)
-/* An eval command that has not finished by then is killed. */
-#define EVAL_TIMEOUT_MS (120 * 1000)
 
 /* An account of the file being read, and which values it has itself or
  * from its parents rather than from defaults: only those pass on to the
@@ -212,36 +208,6 @@ out:
 	return rc;
 }
 
-/* Runs cmd (command_run: bounded in size and time) for its output; a
- * non-zero exit status is an error. */
-static int
-run_command(const char *cmd, struct buf *out, struct error *e)
-{
-	struct command_result r;
-
-	command_run(cmd, EVAL_TIMEOUT_MS, out, &r);
-	switch (r.status) {
-	case COMMAND_OK:
-		return 0;
-	case COMMAND_NOT_RUN:
-		return error_set(e, ST_OSERR, _("cannot run eval command: %s"), strerror(r.code));
-	case COMMAND_TIMED_OUT:
-		return error_set(e, ST_CONFIG,
-				 _("eval command '%.80s' did not finish within %d seconds"), cmd,
-				 EVAL_TIMEOUT_MS / 1000);
-	case COMMAND_TOO_LONG:
-		return error_set(e, ST_CONFIG, _("eval command '%.80s' printed more than %d KiB"),
-				 cmd, EVAL_OUTPUT_MAX / 1024);
-	case COMMAND_KILLED:
-		return error_set(e, ST_CONFIG, _("eval command '%.80s' was killed by signal %d"),
-				 cmd, r.code);
-	case COMMAND_EXITED:
-		break;
-	}
-	return error_set(e, ST_CONFIG, _("eval command '%.80s' failed with exit status %d"), cmd,
-			 r.code);
-}
-
 static int parse_raw_line(struct parser *p, const char *s, size_t n, bool from_eval,
 			  struct error *e);
 
@@ -251,9 +217,11 @@ parse_eval(struct parser *p, const char *cmd, struct error *e)
 {
 	struct buf out;
 	int rc;
+	char *what = xasprintf(_("eval command '%.80s'"), cmd);
 
-	buf_init(&out, EVAL_OUTPUT_MAX);
-	rc = run_command(cmd, &out, e);
+	buf_init(&out, COMMAND_OUTPUT_MAX);
+	rc = command_output(cmd, what, ST_CONFIG, &out, e);
+	free(what);
 	if (rc == 0 && out.len == 0)
 		rc = error_set(e, ST_CONFIG, _("eval command '%.80s' printed nothing"), cmd);
 	if (rc == 0) {

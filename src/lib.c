@@ -427,6 +427,33 @@ command_run(const char *cmd, int timeout_ms, struct buf *out, struct command_res
 	}
 }
 
+int
+command_output(const char *cmd, const char *what, enum status st, struct buf *out,
+	       struct error *e)
+{
+	struct command_result r;
+
+	command_run(cmd, COMMAND_TIMEOUT_MS, out, &r);
+	switch (r.status) {
+	case COMMAND_OK:
+		return 0;
+	case COMMAND_NOT_RUN:
+		return error_set(e, ST_OSERR, _("cannot run %s: %s"), what, strerror(r.code));
+	case COMMAND_TIMED_OUT:
+		return error_set(e, st, _("%s did not finish within %d seconds"), what,
+				 COMMAND_TIMEOUT_MS / 1000);
+	case COMMAND_TOO_LONG:
+		return error_set(e, st, _("%s printed more than %zu bytes"), what, out->max);
+	case COMMAND_KILLED:
+		return error_set(e, st, _("%s was killed by signal %d; run it by hand to see why"),
+				 what, r.code);
+	case COMMAND_EXITED:
+		break;
+	}
+	return error_set(e, st, _("%s failed with exit status %d; run it by hand to see why"), what,
+			 r.code);
+}
+
 void
 wipe(void *p, size_t n)
 {

@@ -4,6 +4,8 @@
 #ifndef OUTBOX_LIB_H
 #define OUTBOX_LIB_H
 
+#include "status.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -87,6 +89,19 @@ struct command_result {
  * is killed then (COMMAND_TIMED_OUT).  Used for passwordeval and eval:
  * the output may be a secret, so read buffers are wiped. */
 void command_run(const char *cmd, int timeout_ms, struct buf *out, struct command_result *r);
+
+/* passwordeval and eval: at most this long from start to exit (time for a
+ * gpg-agent pinentry), and this much output (eval uses the first line). */
+#define COMMAND_TIMEOUT_MS (120 * 1000)
+#define COMMAND_OUTPUT_MAX (1024 * 1024)
+
+/* Runs cmd through command_run() (COMMAND_TIMEOUT_MS; out's bound, which
+ * the caller sets, usually COMMAND_OUTPUT_MAX) for its output.  Any end but
+ * exit status 0 is an error of class st whose message starts with what
+ * ("passwordeval", "eval command 'x'"); a command that could not be
+ * started is ST_OSERR. */
+int command_output(const char *cmd, const char *what, enum status st, struct buf *out,
+		   struct error *e);
 
 /* Overwrites memory that held a secret, in a way the compiler keeps. */
 void wipe(void *p, size_t n);

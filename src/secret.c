@@ -24,9 +24,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#define EVAL_OUTPUT_MAX (1024 * 1024)
-/* A passwordeval may wait for gpg-agent's pinentry: generous, but bounded. */
-#define EVAL_TIMEOUT_MS (120 * 1000)
 #define TYPED_MAX (64 * 1024)
 
 /* ------------------------------------------------------ passwordeval --- */
@@ -34,33 +31,11 @@
 int
 secret_eval(const char *cmd, char **out, struct error *e)
 {
-	struct command_result r;
 	struct buf b;
-	int rc = 0;
+	int rc;
 
-	buf_init(&b, EVAL_OUTPUT_MAX);
-	command_run(cmd, EVAL_TIMEOUT_MS, &b, &r);
-	switch (r.status) {
-	case COMMAND_OK:
-		break;
-	case COMMAND_NOT_RUN:
-		rc = error_set(e, ST_OSERR, _("cannot run passwordeval: %s"), strerror(r.code));
-		break;
-	case COMMAND_TIMED_OUT:
-		rc = error_set(e, ST_ACCOUNT, _("passwordeval did not finish within %d seconds"),
-			       EVAL_TIMEOUT_MS / 1000);
-		break;
-	case COMMAND_TOO_LONG:
-		rc = error_set(e, ST_ACCOUNT, _("passwordeval printed more than %d bytes"),
-			       EVAL_OUTPUT_MAX);
-		break;
-	case COMMAND_EXITED:
-	case COMMAND_KILLED:
-		rc = error_set(e, ST_ACCOUNT,
-			       _("passwordeval command failed (%s %d); run it by hand to see why"),
-			       r.status == COMMAND_EXITED ? _("exit status") : _("signal"), r.code);
-		break;
-	}
+	buf_init(&b, COMMAND_OUTPUT_MAX);
+	rc = command_output(cmd, "passwordeval", ST_ACCOUNT, &b, e);
 	if (rc == 0 && b.len > 0 && memchr(b.data, '\0', b.len) != NULL)
 		rc = error_set(e, ST_ACCOUNT, _("passwordeval printed a NUL byte"));
 	if (rc == 0) {
