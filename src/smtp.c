@@ -6,9 +6,13 @@
  * smtp_command(), the single choke point; and the message, encoded by
  * wire.c.  AUTH payloads never reach the trace.
  *
- * Shape: smtp_enter() performs the action of the current state (send a
- * command, connect, handshake); smtp_transition() is the only function that
- * changes the state, given the reply (or NULL for "action done"). */
+ * Shape: smtp_act() performs the action of the current state (connect,
+ * handshake, send its command) and smtp_step() waits for the reply; all I/O
+ * happens there.  What came of it is an event (a reply, "done", an I/O
+ * failure, an AUTH step refused) and smtp_transition() is the only function
+ * that changes the state, given the state and the event: it does no I/O, it
+ * records what the event means in the outcome and picks the next state,
+ * whose action comes next. */
 #include "config.h"
 
 #include "smtp.h"
@@ -48,7 +52,9 @@ enum smtp_state {
 	S_EHLO,
 	S_HELO,
 	S_STARTTLS,
-	S_AUTH,
+	S_AUTH,          /* AUTH, with the initial response if there is one */
+	S_AUTH_RESPONSE, /* the answer to a 334 challenge */
+	S_AUTH_CANCEL,   /* "*": the mechanism cannot answer (RFC 4954 4) */
 	S_MAIL,
 	S_RCPT,
 	S_DATA,
@@ -79,6 +85,9 @@ static const struct {
 	[S_HELO] = {"HELO", ST_SERVER_TEMP, ST_SERVER_TEMP, "250"},
 	[S_STARTTLS] = {"STARTTLS", ST_SERVER_TEMP, ST_CONFIG, "220"},
 	[S_AUTH] = {"AUTH", ST_SERVER_TEMP, ST_ACCOUNT, "235 334"},
+	/* Its reply is still the AUTH command's, for messages. */
+	[S_AUTH_RESPONSE] = {"AUTH", ST_SERVER_TEMP, ST_ACCOUNT, "235 334"},
+	[S_AUTH_CANCEL] = {"AUTH", ST_SERVER_TEMP, ST_ACCOUNT, NULL},
 	[S_MAIL] = {"MAIL", ST_SERVER_TEMP, ST_MESSAGE_PERM, "250"},
 	[S_RCPT] = {"RCPT", ST_SERVER_TEMP, ST_NOUSER, "250 251"},
 	[S_DATA] = {"DATA", ST_SERVER_TEMP, ST_MESSAGE_PERM, "354"},
@@ -117,15 +126,16 @@ struct smtp_session {
 	struct transport t;
 	enum smtp_state state;
 	bool tls_done;
-	bool need_reply; /* the current state awaits a reply */
-	bool failed;     /* a failure is recorded; only QUIT is left */
+	bool failed; /* a failure is recorded; only QUIT is left */
 	bool connection_lost;
-	bool in_transaction;    /* between MAIL and the end of data */
-	bool session_broken;    /* 421 or a failed RSET: only QUIT is left */
-	bool pipelined;         /* MAIL, RCPTs and DATA went out together */
-	size_t rcpt_next;       /* index of the RCPT whose reply is due */
-	size_t pending_replies; /* pipelined replies still to read */
+	bool in_transaction;          /* between MAIL and the end of data */
+	bool session_broken;          /* 421 or a failed RSET: only QUIT is left */
+	bool pipelined;               /* MAIL, RCPTs and DATA went out together */
+	size_t rcpt_next;             /* index of the RCPT whose reply is due */
+	size_t pending_replies;       /* pipelined replies still to read */
+	const struct sasl_mech *mech; /* chosen after EHLO */
 	struct sasl sasl;
+	struct buf challenge; /* the base64 text of the latest 334 */
 	char *password;
 	const char *cb_type; /* channel binding of the TLS session, for -PLUS */
 	unsigned char *cb_data;
@@ -137,11 +147,48 @@ struct smtp_session {
 	bool session_limit;       /* ... which is the session's */
 };
 
+/* What happened in the current state: what smtp_transition() decides on. */
+enum smtp_event_kind {
+	EV_DONE,      /* the action awaited no reply (connect, handshake) */
+	EV_REPLY,     /* the reply to the state's command */
+	EV_REFUSED,   /* an AUTH action would not send (s->io says why): the
+		       * connection is intact */
+	EV_IO_FAILED, /* the action or the wait for its reply failed: timeout,
+		       * drop, TLS error (s->io says how) */
+	EV_MESSAGE,   /* the caller has a transaction for the idle session */
+	EV_CLOSE,     /* the caller is done with the idle session */
+};
+
+struct smtp_event {
+	enum smtp_event_kind kind;
+	const struct reply *reply; /* EV_REPLY */
+	bool awaiting_reply;       /* EV_IO_FAILED: the command went out whole */
+};
+
+/* What an action did. */
+enum act {
+	ACT_DONE,    /* no reply is due */
+	ACT_AWAIT,   /* the state's command is queued (or none is needed, as
+		      * for the greeting): its reply is due */
+	ACT_REFUSED, /* nothing went out: see EV_REFUSED */
+	ACT_FAILED,  /* an I/O error */
+};
+
 static void
 trace(struct smtp_session *s, const char *dir, const char *line)
 {
 	if (s->p->trace != NULL)
 		s->p->trace(s->p->trace_ctx, dir, line);
+}
+
+/* Where a session goes once a failure is recorded. */
+static enum smtp_state
+after_failure(const struct smtp_session *s)
+{
+	if (s->connection_lost)
+		return S_DONE;
+	/* A failed transaction leaves a usable session: RSET and go on. */
+	return s->in_transaction && !s->session_broken ? S_RSET : S_QUIT;
 }
 
 /* Records the failure that ends the transaction: the first one wins. */
@@ -164,10 +211,7 @@ fail(struct smtp_session *s, enum status st, const char *fmt, ...)
 		memcpy(s->result->msg, msg, sizeof msg);
 		s->o->status = st;
 	}
-	if (s->connection_lost)
-		return S_DONE;
-	/* A failed transaction leaves a usable session: RSET and go on. */
-	return s->in_transaction && !s->session_broken ? S_RSET : S_QUIT;
+	return after_failure(s);
 }
 
 /* A reply that is not what the state wanted. */
@@ -207,50 +251,87 @@ protocol_error(struct smtp_session *s, const struct reply *r)
 		    states[s->state].name, line);
 }
 
-/* The choke point for commands: nothing with CR, LF or NUL gets out. */
-static int smtp_command(struct smtp_session *s, bool secret, const char *fmt, ...)
+/* The choke point for commands: builds cmd (the caller frees it) and
+ * refuses anything longer than SMTP_COMMAND_MAX or holding CR, LF or NUL. */
+static int command_vbuild(struct smtp_session *s, struct buf *cmd, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static int
+command_vbuild(struct smtp_session *s, struct buf *cmd, const char *fmt, va_list ap)
+{
+	int rc;
+
+	buf_init(cmd, SMTP_COMMAND_MAX);
+	rc = buf_vprintf(cmd, fmt, ap);
+	if (rc < 0 || has_line_breaks(cmd->data, cmd->len)) {
+		bool envelope = strncmp(fmt, "MAIL ", 5) == 0 || strncmp(fmt, "RCPT ", 5) == 0;
+
+		/* Addresses are checked long before; what else gets here comes
+		 * from the account (domain, user, password, token): held as an
+		 * account error, never the message's fault. */
+		return error_set(
+			&s->io, envelope ? ST_DATAERR : ST_CONFIG,
+			envelope ? _("refusing to send a command longer than %d bytes or "
+				     "containing CR, LF or NUL")
+				 : _("refusing to send a command longer than %d bytes or "
+				     "containing CR, LF or NUL; check the account's domain, "
+				     "user and password"),
+			SMTP_COMMAND_MAX);
+	}
+	return 0;
+}
+
+static int command_build(struct smtp_session *s, struct buf *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static int
-smtp_command(struct smtp_session *s, bool secret, const char *fmt, ...)
+command_build(struct smtp_session *s, struct buf *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = command_vbuild(s, cmd, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* Traces a built command (a secret one redacted) and queues it. */
+static int
+command_send(struct smtp_session *s, bool secret, const struct buf *cmd)
+{
+	if (secret && strncmp(cmd->data, "AUTH ", 5) == 0) {
+		/* "AUTH PLAIN <initial response>": keep the mechanism name. */
+		const char *sp = strchr(cmd->data + 5, ' ');
+		char shown[96];
+
+		snprintf(shown, sizeof shown, "%.*s%s", sp ? (int)(sp - cmd->data) : (int)cmd->len,
+			 cmd->data, sp ? " <redacted>" : "");
+		trace(s, "C", shown);
+	} else {
+		trace(s, "C", secret ? "<redacted>" : cmd->data);
+	}
+	if (transport_write(&s->t, cmd->data, cmd->len, &s->io) < 0)
+		return -1;
+	return transport_write(&s->t, "\r\n", 2, &s->io);
+}
+
+static int smtp_command(struct smtp_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Builds and queues a command that holds no secret. */
+static int
+smtp_command(struct smtp_session *s, const char *fmt, ...)
 {
 	struct buf cmd;
 	va_list ap;
 	int rc;
 
-	buf_init(&cmd, SMTP_COMMAND_MAX);
 	va_start(ap, fmt);
-	rc = buf_vprintf(&cmd, fmt, ap);
+	rc = command_vbuild(s, &cmd, fmt, ap);
 	va_end(ap);
-	if (rc < 0 || has_line_breaks(cmd.data, cmd.len)) {
-		bool envelope = strncmp(fmt, "MAIL ", 5) == 0 || strncmp(fmt, "RCPT ", 5) == 0;
-
-		buf_free(&cmd);
-		/* Addresses are checked long before; what else gets here comes
-		 * from the account (domain, user, password, token): held as an
-		 * account error, never the message's fault. */
-		return error_set(&s->io, envelope ? ST_DATAERR : ST_CONFIG,
-				 envelope ? _("refusing to send a command longer than %d bytes or "
-					      "containing CR, LF or NUL")
-					  : _("refusing to send a command longer than %d bytes or "
-					      "containing CR, LF or NUL; check the account's domain, "
-					      "user and password"),
-				 SMTP_COMMAND_MAX);
-	}
-	if (secret && strncmp(cmd.data, "AUTH ", 5) == 0) {
-		/* "AUTH PLAIN <initial response>": keep the mechanism name. */
-		const char *sp = strchr(cmd.data + 5, ' ');
-		char shown[96];
-
-		snprintf(shown, sizeof shown, "%.*s%s", sp ? (int)(sp - cmd.data) : (int)cmd.len,
-			 cmd.data, sp ? " <redacted>" : "");
-		trace(s, "C", shown);
-	} else {
-		trace(s, "C", secret ? "<redacted>" : cmd.data);
-	}
-	rc = transport_write(&s->t, cmd.data, cmd.len, &s->io);
 	if (rc == 0)
-		rc = transport_write(&s->t, "\r\n", 2, &s->io);
+		rc = command_send(s, false, &cmd);
 	buf_free(&cmd);
 	return rc;
 }
@@ -336,7 +417,7 @@ send_mail_command(struct smtp_session *s)
 		buf_puts(&params, " ENVID=");
 		xtext(m->dsn_envid, &params);
 	}
-	rc = smtp_command(s, false, "MAIL FROM:<%s>%s", m->from, params.len ? params.data : "");
+	rc = smtp_command(s, "MAIL FROM:<%s>%s", m->from, params.len ? params.data : "");
 	buf_free(&params);
 	return rc;
 }
@@ -345,9 +426,9 @@ static int
 send_rcpt_command(struct smtp_session *s, size_t i)
 {
 	if ((s->o->caps.flags & CAP_DSN) && s->m->dsn_notify != NULL)
-		return smtp_command(s, false, "RCPT TO:<%s> NOTIFY=%s", s->m->rcpts[i].addr,
+		return smtp_command(s, "RCPT TO:<%s> NOTIFY=%s", s->m->rcpts[i].addr,
 				    s->m->dsn_notify);
-	return smtp_command(s, false, "RCPT TO:<%s>", s->m->rcpts[i].addr);
+	return smtp_command(s, "RCPT TO:<%s>", s->m->rcpts[i].addr);
 }
 
 static int
@@ -394,12 +475,34 @@ send_body(struct smtp_session *s)
 	return rc;
 }
 
+/* Turns a decoded challenge into the base64 of the mechanism's response. */
 static int
-send_auth_start(struct smtp_session *s, const struct sasl_mech *mech)
+sasl_respond(struct smtp_session *s, const char *challenge, size_t len, struct buf *b64)
 {
-	struct buf resp, b64;
-	long port = 0;
+	struct buf resp;
 	int rc;
+
+	buf_init(&resp, 0);
+	rc = sasl_step(&s->sasl, challenge, len, &resp, &s->io);
+	if (rc == 0)
+		base64_encode((const unsigned char *)resp.data, resp.len, b64);
+	buf_free(&resp);
+	return rc;
+}
+
+static int
+fetch_password(struct smtp_session *s)
+{
+	if (s->p->get_password == NULL)
+		return error_set(&s->io, ST_ACCOUNT, _("no password available for %s"),
+				 s->p->user ? s->p->user : "");
+	return s->p->get_password(s->p->password_ctx, &s->password, &s->io);
+}
+
+static void
+auth_begin(struct smtp_session *s)
+{
+	long port = 0;
 
 	s->sasl.user = s->p->user != NULL ? s->p->user : "";
 	s->sasl.password = s->password != NULL ? s->password : "";
@@ -411,48 +514,70 @@ send_auth_start(struct smtp_session *s, const struct sasl_mech *mech)
 	s->sasl.cb_len = s->cb_len;
 	s->sasl.server_offers_plus = caps_has_auth(&s->o->caps, "SCRAM-SHA-1-PLUS") ||
 				     caps_has_auth(&s->o->caps, "SCRAM-SHA-256-PLUS");
-	sasl_begin(&s->sasl, mech);
-	s->o->auth_mech = mech->name;
-	if (!mech->initial_response)
-		return smtp_command(s, false, "AUTH %s", mech->name);
-	buf_init(&resp, 0);
-	buf_init(&b64, 0);
-	rc = sasl_step(&s->sasl, "", 0, &resp, &s->io);
-	if (rc == 0) {
-		base64_encode((const unsigned char *)resp.data, resp.len, &b64);
-		/* RFC 4954 4: "=" is an empty initial response. */
-		rc = smtp_command(s, true, "AUTH %s %s", mech->name, b64.len ? b64.data : "=");
-	}
-	buf_free(&resp);
-	buf_free(&b64);
-	return rc;
+	sasl_begin(&s->sasl, s->mech);
+	s->o->auth_mech = s->mech->name;
 }
 
-static int
-send_auth_continue(struct smtp_session *s, const struct reply *r)
+/* Sends a built AUTH line: refused when it could not be built. */
+static enum act
+auth_send(struct smtp_session *s, int built, struct buf *cmd)
 {
-	struct buf challenge, resp, b64;
-	const char *text = r->text;
+	enum act a = ACT_AWAIT;
+
+	if (built < 0)
+		a = ACT_REFUSED;
+	else if (command_send(s, true, cmd) < 0)
+		a = ACT_FAILED;
+	buf_free(cmd);
+	return a;
+}
+
+/* S_AUTH: fetches the password if the mechanism needs one, then sends AUTH
+ * with the initial response when the mechanism has one. */
+static enum act
+act_auth(struct smtp_session *s)
+{
+	const struct sasl_mech *mech = s->mech;
+	struct buf b64, cmd;
+	int rc;
+
+	if (mech->needs_password && s->password == NULL && fetch_password(s) < 0)
+		return ACT_REFUSED;
+	auth_begin(s);
+	buf_init(&cmd, 0);
+	if (!mech->initial_response)
+		return auth_send(s, command_build(s, &cmd, "AUTH %s", mech->name), &cmd);
+	buf_init(&b64, 0);
+	rc = sasl_respond(s, "", 0, &b64);
+	/* RFC 4954 4: "=" is an empty initial response. */
+	if (rc == 0)
+		rc = command_build(s, &cmd, "AUTH %s %s", mech->name, b64.len ? b64.data : "=");
+	buf_free(&b64);
+	return auth_send(s, rc, &cmd);
+}
+
+/* S_AUTH_RESPONSE: answers the 334 challenge. */
+static enum act
+act_auth_response(struct smtp_session *s)
+{
+	struct buf challenge, b64, cmd;
 	int rc;
 
 	buf_init(&challenge, 0);
-	buf_init(&resp, 0);
 	buf_init(&b64, 0);
-	rc = base64_decode(text, strcspn(text, "\n"), &challenge);
+	buf_init(&cmd, 0);
+	rc = base64_decode(s->challenge.data ? s->challenge.data : "", s->challenge.len,
+			   &challenge);
 	if (rc < 0)
 		rc = error_set(&s->io, ST_SERVER_TEMP,
 			       _("the server sent a malformed AUTH challenge"));
 	else
-		rc = sasl_step(&s->sasl, challenge.data ? challenge.data : "", challenge.len, &resp,
-			       &s->io);
-	if (rc == 0) {
-		base64_encode((const unsigned char *)resp.data, resp.len, &b64);
-		rc = smtp_command(s, true, "%s", b64.len ? b64.data : "");
-	}
+		rc = sasl_respond(s, challenge.data ? challenge.data : "", challenge.len, &b64);
+	if (rc == 0)
+		rc = command_build(s, &cmd, "%s", b64.len ? b64.data : "");
 	buf_free(&challenge);
-	buf_free(&resp);
 	buf_free(&b64);
-	return rc;
+	return auth_send(s, rc, &cmd);
 }
 
 /* The mechanism named with `auth MECH`, if it can be used safely here. */
@@ -532,13 +657,11 @@ fetch_channel_binding(struct smtp_session *s)
 	}
 }
 
-/* Picks the mechanism and fetches the password if it needs one.  Returns
- * NULL and fills a failure when AUTH cannot be done safely. */
+/* Picks the mechanism.  Returns NULL and records a failure when AUTH
+ * cannot be done safely. */
 static const struct sasl_mech *
-auth_prepare(struct smtp_session *s, enum smtp_state *next)
+auth_choose(struct smtp_session *s, enum smtp_state *next)
 {
-	const struct sasl_mech *mech;
-
 	if (!(s->o->caps.flags & CAP_AUTH)) {
 		*next = fail(
 			s, ST_CONFIG,
@@ -547,103 +670,96 @@ auth_prepare(struct smtp_session *s, enum smtp_state *next)
 		return NULL;
 	}
 	fetch_channel_binding(s);
-	mech = s->p->auth_mode == SMTP_AUTH_MECH ? named_mechanism(s, next)
+	return s->p->auth_mode == SMTP_AUTH_MECH ? named_mechanism(s, next)
 						 : chosen_mechanism(s, next);
-	if (mech == NULL || !mech->needs_password || s->password != NULL)
-		return mech;
-	if (s->p->get_password == NULL) {
-		*next = fail(s, ST_ACCOUNT, _("no password available for %s"),
-			     s->p->user ? s->p->user : "");
-		return NULL;
-	}
-	if (s->p->get_password(s->p->password_ctx, &s->password, &s->io) < 0) {
-		*next = fail(s, s->io.status, "%s", s->io.msg);
-		return NULL;
-	}
-	return mech;
 }
 
+static enum act
+act_connect(struct smtp_session *s)
+{
+	if (s->p->socket_path != NULL)
+		s->t.fd = net_connect_unix(s->p->socket_path, s->p->timeout_ms, &s->io);
+	else
+		s->t.fd = net_connect(s->p->host, s->p->port, s->p->source_ip, s->p->timeout_ms,
+				      &s->io);
+	return s->t.fd < 0 ? ACT_FAILED : ACT_DONE;
+}
+
+/* MAIL; with PIPELINING (RFC 2920) every RCPT and DATA go in the same
+ * write. */
+static enum act
+act_mail(struct smtp_session *s)
+{
+	if (send_mail_command(s) < 0)
+		return ACT_FAILED;
+	if (s->o->caps.flags & CAP_PIPELINING) {
+		for (size_t i = 0; i < s->m->nrcpts; i++)
+			if (send_rcpt_command(s, i) < 0)
+				return ACT_FAILED;
+		if (smtp_command(s, "DATA") < 0)
+			return ACT_FAILED;
+		s->pipelined = true;
+		s->pending_replies = s->m->nrcpts + 1;
+	}
+	return ACT_AWAIT;
+}
+
+static enum act
+awaits(int rc)
+{
+	return rc < 0 ? ACT_FAILED : ACT_AWAIT;
+}
+
+static void drain_pipeline(struct smtp_session *s);
+
 /* The action of the current state: connect, handshake, or queue its
- * command(s). */
-static int
+ * command(s).  A pipelined reply already on its way is not sent again. */
+static enum act
 smtp_act(struct smtp_session *s)
 {
-	s->need_reply = true;
 	switch (s->state) {
 	case S_CONNECT:
-		s->need_reply = false;
-		if (s->p->socket_path != NULL)
-			s->t.fd = net_connect_unix(s->p->socket_path, s->p->timeout_ms, &s->io);
-		else
-			s->t.fd = net_connect(s->p->host, s->p->port, s->p->source_ip,
-					      s->p->timeout_ms, &s->io);
-		return s->t.fd < 0 ? -1 : 0;
+		return act_connect(s);
 	case S_TLS:
-		s->need_reply = false;
-		if (transport_start_tls(&s->t, &s->p->tls, &s->io) < 0)
-			return -1;
-		s->tls_done = true;
-		s->o->tls = true;
-		return 0;
+		return transport_start_tls(&s->t, &s->p->tls, &s->io) < 0 ? ACT_FAILED : ACT_DONE;
 	case S_GREETING:
-		return 0;
+		return ACT_AWAIT;
 	case S_EHLO:
-		return smtp_command(s, false, "EHLO %s", s->p->helo_domain);
+		return awaits(smtp_command(s, "EHLO %s", s->p->helo_domain));
 	case S_HELO:
-		return smtp_command(s, false, "HELO %s", s->p->helo_domain);
+		return awaits(smtp_command(s, "HELO %s", s->p->helo_domain));
 	case S_STARTTLS:
-		return smtp_command(s, false, "STARTTLS");
+		return awaits(smtp_command(s, "STARTTLS"));
 	case S_AUTH:
-		return 0; /* sent by the transition that chose the mechanism */
+		return act_auth(s);
+	case S_AUTH_RESPONSE:
+		return act_auth_response(s);
+	case S_AUTH_CANCEL:
+		return awaits(smtp_command(s, "*"));
 	case S_MAIL:
-		if (send_mail_command(s) < 0)
-			return -1;
-		if (s->o->caps.flags & CAP_PIPELINING) {
-			/* RFC 2920: MAIL, every RCPT and DATA in one write. */
-			for (size_t i = 0; i < s->m->nrcpts; i++)
-				if (send_rcpt_command(s, i) < 0)
-					return -1;
-			if (smtp_command(s, false, "DATA") < 0)
-				return -1;
-			s->pipelined = true;
-			s->pending_replies = s->m->nrcpts + 1;
-		}
-		return 0;
+		return act_mail(s);
 	case S_RCPT:
-		if (s->pipelined)
-			return 0;
-		return send_rcpt_command(s, s->rcpt_next);
+		return s->pipelined ? ACT_AWAIT : awaits(send_rcpt_command(s, s->rcpt_next));
 	case S_DATA:
-		if (s->pipelined)
-			return 0;
-		return smtp_command(s, false, "DATA");
+		return s->pipelined ? ACT_AWAIT : awaits(smtp_command(s, "DATA"));
 	case S_BODY:
-		return send_body(s);
+		return awaits(send_body(s));
 	case S_RSET:
-		return smtp_command(s, false, "RSET");
-	case S_READY:
-		s->need_reply = false;
-		return 0;
+		drain_pipeline(s);
+		return awaits(smtp_command(s, "RSET"));
 	case S_QUIT:
-		return smtp_command(s, false, "QUIT");
+		drain_pipeline(s);
+		/* Lost while draining: no QUIT to send. */
+		return s->connection_lost ? ACT_FAILED : awaits(smtp_command(s, "QUIT"));
+	case S_READY:
 	case S_DONE:
 	case S__COUNT:
 		break;
 	}
-	s->need_reply = false;
-	return 0;
+	return ACT_DONE;
 }
 
 static enum smtp_state check_mail_params(struct smtp_session *s);
-
-/* Performs the action of the current state; what it queued goes out in
- * one write.  Returns -1 on an I/O error, leaving the failure to
- * smtp_io_failed(). */
-static int
-smtp_enter(struct smtp_session *s)
-{
-	return smtp_act(s) < 0 ? -1 : transport_flush(&s->t, &s->io);
-}
 
 /* --serverinfo: what the session learned, once the capabilities are final. */
 static void
@@ -680,14 +796,10 @@ after_ehlo(struct smtp_session *s)
 		return S_QUIT;
 	}
 	if (auth_wanted(s)) {
-		enum smtp_state next;
-		const struct sasl_mech *mech = auth_prepare(s, &next);
+		enum smtp_state next = S_AUTH;
 
-		if (mech == NULL)
-			return next;
-		if (send_auth_start(s, mech) < 0 || transport_flush(&s->t, &s->io) < 0)
-			return fail(s, s->io.status, "%s", s->io.msg);
-		return S_AUTH;
+		s->mech = auth_choose(s, &next);
+		return next;
 	}
 	return S_READY;
 }
@@ -760,42 +872,93 @@ record_rcpt(struct smtp_session *s, const struct reply *r)
 	}
 }
 
-/* Answers a 334 challenge.  When the mechanism cannot answer (a wrong
- * SCRAM server signature, say), the exchange is cancelled with "*" (RFC
- * 4954 4) before the session ends. */
 static enum smtp_state
-auth_continue(struct smtp_session *s, const struct reply *r)
+ehlo_replied(struct smtp_session *s, const struct reply *r)
 {
-	struct reply cancelled;
+	if (r->code / 100 == 2) {
+		/* After STARTTLS the server no longer lists it (RFC 3207
+		 * 4.2); keep it known for --serverinfo. */
+		unsigned had_starttls = s->o->caps.flags & CAP_STARTTLS;
 
-	if (send_auth_continue(s, r) == 0 && transport_flush(&s->t, &s->io) == 0)
-		return S_AUTH;
-	if (s->io.status == ST_ACCOUNT || s->io.status == ST_SERVER_TEMP) {
-		struct error step = s->io;
-
-		if (smtp_command(s, false, "*") < 0 || transport_flush(&s->t, &s->io) < 0 ||
-		    read_reply(s, &cancelled) < 0)
-			s->connection_lost = true;
-		return fail(s, step.status, "%s", step.msg);
+		caps_parse(r, &s->o->caps);
+		s->o->caps.flags |= had_starttls;
+		return after_ehlo(s);
 	}
-	return fail(s, s->io.status, "%s", s->io.msg);
+	/* HELO cannot do STARTTLS: without EHLO there is no safe way on. */
+	if (r->code == 421 || s->p->tls_mode == SMTP_TLS_STARTTLS)
+		return fail_reply(s, r, "EHLO");
+	return S_HELO;
 }
 
-/* The one function that changes state: r is the reply to the current
- * state's command, or NULL when the state's action needed none. */
+/* The reply to AUTH or to a response: a 334 challenge is kept for the
+ * next response. */
 static enum smtp_state
-smtp_transition(struct smtp_session *s, const struct reply *r)
+auth_replied(struct smtp_session *s, const struct reply *r)
 {
+	if (r->code == 334) {
+		buf_reset(&s->challenge);
+		buf_append(&s->challenge, r->text, strcspn(r->text, "\n"));
+		return S_AUTH_RESPONSE;
+	}
+	if (r->code / 100 != 2)
+		return fail_reply(s, r, "AUTH");
+	if (!sasl_complete(&s->sasl))
+		return fail(s, ST_ACCOUNT,
+			    _("the server accepted AUTH %s without proving that it knows the "
+			      "password; refusing to go on"),
+			    s->sasl.mech->name);
+	return S_READY;
+}
+
+/* An AUTH action would not go on (s->io says why).  When the mechanism
+ * cannot answer a challenge (a wrong SCRAM server signature, say), the
+ * exchange is cancelled with "*" (RFC 4954 4) before the session ends. */
+static enum smtp_state
+auth_refused(struct smtp_session *s)
+{
+	enum status st = s->io.status;
+	enum smtp_state next = fail(s, st, "%s", s->io.msg);
+
+	if (s->state == S_AUTH_RESPONSE && (st == ST_ACCOUNT || st == ST_SERVER_TEMP))
+		return S_AUTH_CANCEL;
+	return next;
+}
+
+static enum smtp_state
+rcpt_replied(struct smtp_session *s, const struct reply *r)
+{
+	record_rcpt(s, r);
+	if (r->code == 421)
+		return fail_reply(s, r, "RCPT TO");
+	if (s->pending_replies > 0)
+		s->pending_replies--;
+	if (++s->rcpt_next < s->m->nrcpts)
+		return S_RCPT;
+	return after_rcpts(s);
+}
+
+static enum smtp_state io_failed(struct smtp_session *s, bool awaiting_reply);
+
+/* The one function that changes state, given the event of the current
+ * state.  It does no I/O. */
+static enum smtp_state
+smtp_transition(struct smtp_session *s, const struct smtp_event *ev)
+{
+	const struct reply *r = ev->reply;
 	int cls = r != NULL ? r->code / 100 : 2;
 
-	if (s->state == S_QUIT)
-		return S_DONE;
+	if (ev->kind == EV_IO_FAILED)
+		return io_failed(s, ev->awaiting_reply);
+	if (ev->kind == EV_REFUSED)
+		return auth_refused(s);
 	if (r != NULL && !reply_valid(s->state, r->code))
 		return protocol_error(s, r);
 	switch (s->state) {
 	case S_CONNECT:
 		return s->p->tls_mode == SMTP_TLS_IMPLICIT ? S_TLS : S_GREETING;
 	case S_TLS:
+		s->tls_done = true;
+		s->o->tls = true;
 		return s->p->tls_mode == SMTP_TLS_IMPLICIT && s->greeting.len == 0 ? S_GREETING
 										   : S_EHLO;
 	case S_GREETING:
@@ -804,59 +967,27 @@ smtp_transition(struct smtp_session *s, const struct reply *r)
 		buf_puts(&s->greeting, r->text);
 		return S_EHLO;
 	case S_EHLO:
-		if (cls == 2) {
-			/* After STARTTLS the server no longer lists it (RFC 3207
-			 * 4.2); keep it known for --serverinfo. */
-			unsigned had_starttls = s->o->caps.flags & CAP_STARTTLS;
-
-			caps_parse(r, &s->o->caps);
-			s->o->caps.flags |= had_starttls;
-			return after_ehlo(s);
-		}
-		/* HELO cannot do STARTTLS: without EHLO there is no safe way on. */
-		if (r->code == 421 || s->p->tls_mode == SMTP_TLS_STARTTLS)
-			return fail_reply(s, r, "EHLO");
-		return S_HELO;
+		return ehlo_replied(s, r);
 	case S_HELO:
 		if (cls != 2)
 			return fail_reply(s, r, "HELO");
 		memset(&s->o->caps, 0, sizeof s->o->caps);
 		return after_ehlo(s);
 	case S_STARTTLS:
-		if (r->code != 220)
-			return fail_reply(s, r, "STARTTLS");
-		return S_TLS;
+		return r->code == 220 ? S_TLS : fail_reply(s, r, "STARTTLS");
 	case S_AUTH:
-		if (r->code == 334)
-			return auth_continue(s, r);
-		if (cls != 2)
-			return fail_reply(s, r, "AUTH");
-		if (!sasl_complete(&s->sasl))
-			return fail(
-				s, ST_ACCOUNT,
-				_("the server accepted AUTH %s without proving that it knows the "
-				  "password; refusing to go on"),
-				s->sasl.mech->name);
-		return S_READY;
+	case S_AUTH_RESPONSE:
+		return auth_replied(s, r);
+	case S_AUTH_CANCEL:
+		return after_failure(s); /* recorded by auth_refused() */
 	case S_MAIL:
-		if (cls != 2)
-			return fail_reply(s, r, "MAIL FROM");
-		return S_RCPT;
+		return cls == 2 ? S_RCPT : fail_reply(s, r, "MAIL FROM");
 	case S_RCPT:
-		record_rcpt(s, r);
-		if (r->code == 421)
-			return fail_reply(s, r, "RCPT TO");
-		if (s->pending_replies > 0)
-			s->pending_replies--;
-		if (++s->rcpt_next < s->m->nrcpts)
-			return S_RCPT;
-		return after_rcpts(s);
+		return rcpt_replied(s, r);
 	case S_DATA:
 		if (s->pending_replies > 0)
 			s->pending_replies--;
-		if (r->code != 354)
-			return fail_reply(s, r, "DATA");
-		return S_BODY;
+		return r->code == 354 ? S_BODY : fail_reply(s, r, "DATA");
 	case S_BODY:
 		if (cls != 2)
 			return fail_reply(s, r, _("sending the message"));
@@ -864,11 +995,12 @@ smtp_transition(struct smtp_session *s, const struct reply *r)
 		reply_first_line(r, s->o->reply, sizeof s->o->reply);
 		s->in_transaction = false;
 		return S_READY;
+	case S_READY:
+		return ev->kind == EV_MESSAGE ? check_mail_params(s) : S_QUIT;
 	case S_RSET:
 		if (cls != 2)
 			s->session_broken = true;
 		return cls == 2 ? S_READY : S_QUIT;
-	case S_READY:
 	case S_QUIT:
 	case S_DONE:
 	case S__COUNT:
@@ -881,15 +1013,19 @@ smtp_transition(struct smtp_session *s, const struct reply *r)
  * means depends on how far the transaction got (DESIGN.md 2, step 5).
  * awaiting_reply: the state's command went out whole; only its reply is
  * missing. */
-static void
-smtp_io_failed(struct smtp_session *s, bool awaiting_reply)
+static enum smtp_state
+io_failed(struct smtp_session *s, bool awaiting_reply)
 {
 	struct error saved = s->io;
 	enum status st = saved.status;
 
 	s->connection_lost = true;
+	/* A TLS handshake refused as configured (not TLS, an untrusted
+	 * certificate): the server answered. */
+	if (s->state == S_TLS && st == ST_CONFIG)
+		s->o->reached = true;
 	if (s->state == S_QUIT && s->o->status == ST_OK && !s->failed)
-		return; /* the message went through; a lost QUIT changes nothing */
+		return S_DONE; /* the message went through; a lost QUIT changes nothing */
 	if (st == ST_CONNECT) {
 		if (s->state == S_BODY) {
 			/* Lost after the final dot: the server may have taken it. */
@@ -899,7 +1035,7 @@ smtp_io_failed(struct smtp_session *s, bool awaiting_reply)
 			st = ST_SERVER_TEMP;
 		}
 	}
-	fail(s, st, "%s", saved.msg);
+	return fail(s, st, "%s", saved.msg);
 }
 
 /* Reads the replies still due for a pipelined group after a failure, and
@@ -916,7 +1052,7 @@ drain_pipeline(struct smtp_session *s)
 		}
 		s->pending_replies--;
 		if (s->pending_replies == 0 && r.code == 354) {
-			if (smtp_command(s, false, ".") < 0 || transport_flush(&s->t, &s->io) < 0 ||
+			if (smtp_command(s, ".") < 0 || transport_flush(&s->t, &s->io) < 0 ||
 			    read_reply(s, &r) < 0)
 				s->connection_lost = true;
 		}
@@ -1035,39 +1171,39 @@ await_reply(struct smtp_session *s, struct reply *r)
 	return -1;
 }
 
+/* Performs the current state's action, then, when a reply is due, sends
+ * what the action queued in one write and reads the reply: the event for
+ * smtp_transition(). */
+static void
+smtp_step(struct smtp_session *s, struct reply *r, struct smtp_event *ev)
+{
+	enum act a = smtp_act(s);
+
+	*ev = (struct smtp_event){.kind = EV_DONE};
+	if (a == ACT_REFUSED)
+		ev->kind = EV_REFUSED;
+	else if (a == ACT_FAILED || transport_flush(&s->t, &s->io) < 0)
+		ev->kind = EV_IO_FAILED;
+	else if (a == ACT_AWAIT && await_reply(s, r) < 0)
+		*ev = (struct smtp_event){.kind = EV_IO_FAILED, .awaiting_reply = true};
+	else if (a == ACT_AWAIT)
+		*ev = (struct smtp_event){.kind = EV_REPLY, .reply = r};
+}
+
 /* Runs the machine until the session is idle (S_READY) or over. */
 static void
 smtp_run(struct smtp_session *s)
 {
 	struct reply r;
+	struct smtp_event ev;
 
 	while (s->state != S_READY && s->state != S_DONE) {
-		enum smtp_state next;
-
 		arm_deadline(s, false);
-		if ((s->state == S_QUIT || s->state == S_RSET) && s->pending_replies > 0)
-			drain_pipeline(s);
-		if (s->state == S_QUIT && s->connection_lost)
-			break;
-		if (smtp_enter(s) < 0) {
-			/* A TLS handshake refused as configured (not TLS, an
-			 * untrusted certificate): the server answered. */
-			if (s->state == S_TLS && s->io.status == ST_CONFIG)
-				s->o->reached = true;
-			smtp_io_failed(s, false);
-			next = S_DONE;
-		} else if (s->need_reply && await_reply(s, &r) < 0) {
-			smtp_io_failed(s, true);
-			next = S_DONE;
-		} else {
-			next = smtp_transition(s, s->need_reply ? &r : NULL);
-		}
+		smtp_step(s, &r, &ev);
 		if (s->t.received > 0)
 			s->o->reached = true; /* the server answered (expiry counts) */
-		s->state = next;
+		s->state = smtp_transition(s, &ev);
 	}
-	if (s->state != S_READY)
-		s->state = S_DONE;
 }
 
 static struct smtp_session *
@@ -1080,6 +1216,7 @@ smtp_new(const struct smtp_params *p, struct error *e)
 	s->result = e;
 	transport_init(&s->t, -1, p->timeout_ms);
 	buf_init(&s->greeting, 4096);
+	buf_init(&s->challenge, 0);
 	s->state = S_CONNECT;
 	start_session_clock(s);
 	return s;
@@ -1093,6 +1230,7 @@ smtp_free(struct smtp_session *s)
 	free_secret(s->password);
 	free(s->cb_data);
 	buf_free(&s->greeting);
+	buf_free(&s->challenge);
 	free(s);
 }
 
@@ -1141,7 +1279,7 @@ smtp_transaction(struct smtp_session *s, struct smtp_mail *m, struct smtp_outcom
 	}
 	s->in_transaction = true;
 	start_session_clock(s);
-	s->state = check_mail_params(s);
+	s->state = smtp_transition(s, &(struct smtp_event){.kind = EV_MESSAGE});
 	smtp_run(s);
 	s->in_transaction = false;
 	s->m = NULL;
@@ -1165,7 +1303,7 @@ smtp_close(struct smtp_session *s)
 	if (s->state == S_READY) {
 		s->result = &ignored;
 		s->failed = false;
-		s->state = S_QUIT;
+		s->state = smtp_transition(s, &(struct smtp_event){.kind = EV_CLOSE});
 		smtp_run(s);
 	}
 	smtp_free(s);
