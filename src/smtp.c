@@ -380,7 +380,7 @@ xtext(const char *in, struct buf *out)
 static bool
 encrypted(const struct smtp_session *s)
 {
-	return s->t.tls != NULL;
+	return transport_is_encrypted(&s->t);
 }
 
 static bool
@@ -644,14 +644,13 @@ chosen_mechanism(struct smtp_session *s, enum smtp_state *next)
 	return NULL;
 }
 
-/* RFC 9266: tls-exporter on TLS 1.3, tls-unique before it. */
+/* For the -PLUS mechanisms, once per session. */
 static void
 fetch_channel_binding(struct smtp_session *s)
 {
-	if (s->t.tls == NULL || s->cb_data != NULL)
+	if (s->cb_data != NULL)
 		return;
-	s->cb_type = tls_is_tls13(s->t.tls) ? "tls-exporter" : "tls-unique";
-	if (tls_channel_binding(s->t.tls, s->cb_type, &s->cb_data, &s->cb_len) < 0) {
+	if (transport_channel_binding(&s->t, &s->cb_type, &s->cb_data, &s->cb_len) < 0) {
 		s->cb_data = NULL;
 		s->cb_len = 0;
 	}
@@ -772,9 +771,9 @@ describe_server(struct smtp_session *s)
 	buf_printf(s->info, "  %s %s\n", _("greeting:"), s->greeting.data ? s->greeting.data : "");
 	caps_describe(&s->o->caps, capline, sizeof capline);
 	buf_printf(s->info, "  %s %s\n", _("capabilities:"), capline);
-	if (s->t.tls != NULL) {
+	if (encrypted(s)) {
 		buf_printf(s->info, "%s\n", _("TLS session:"));
-		tls_describe(s->t.tls, s->info);
+		transport_describe_tls(&s->t, s->info);
 	}
 }
 
@@ -1104,21 +1103,10 @@ arm_deadline(struct smtp_session *s, bool reply)
 static bool
 speaks_implicit_tls(const struct smtp_session *s)
 {
-	struct tls_params probe = {.host = s->p->host, .timeout_ms = s->p->timeout_ms};
-	struct error ignored;
-	struct tls *t;
-	int fd;
-
 	if (s->p->socket_path != NULL || s->p->tls_mode == SMTP_TLS_IMPLICIT)
 		return false;
-	fd = net_connect(s->p->host, s->p->port, s->p->source_ip, s->p->timeout_ms, &ignored);
-	if (fd < 0)
-		return false;
-	probe.priorities = s->p->tls.priorities;
-	t = tls_start(fd, &probe, &ignored);
-	tls_close(t);
-	close(fd);
-	return t != NULL;
+	return transport_speaks_tls(s->p->host, s->p->port, s->p->source_ip, s->p->tls.priorities,
+				    s->p->timeout_ms);
 }
 
 /* A reply did not come in time: says so in terms of the deadline that ran
