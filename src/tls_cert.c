@@ -306,12 +306,13 @@ check_pin(struct tls *t, const gnutls_datum_t *der)
  * address literal is matched against the IP addresses), and that the
  * certificate is meant for a TLS server. */
 static int
-verify_chain(gnutls_session_t session, const char *name, unsigned *status)
+verify_chain(gnutls_session_t session, char *name, unsigned *status)
 {
+	/* GnuTLS takes the data non-const, and does not write it. */
+	static char server_purpose[] = GNUTLS_KP_TLS_WWW_SERVER;
 	gnutls_typed_vdata_st data[] = {
 		{.type = GNUTLS_DT_DNS_HOSTNAME, .data = (unsigned char *)name},
-		{.type = GNUTLS_DT_KEY_PURPOSE_OID,
-		 .data = (unsigned char *)GNUTLS_KP_TLS_WWW_SERVER},
+		{.type = GNUTLS_DT_KEY_PURPOSE_OID, .data = (unsigned char *)server_purpose},
 	};
 
 	return gnutls_certificate_verify_peers(session, data, 2, status);
