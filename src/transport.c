@@ -60,6 +60,46 @@ transport_start_tls(struct transport *t, const struct tls_params *p, struct erro
 	return t->tls != NULL ? 0 : -1;
 }
 
+bool
+transport_is_encrypted(const struct transport *t)
+{
+	return t->tls != NULL;
+}
+
+int
+transport_channel_binding(const struct transport *t, const char **type, unsigned char **data,
+			  size_t *len)
+{
+	if (t->tls == NULL)
+		return -1;
+	*type = tls_is_tls13(t->tls) ? "tls-exporter" : "tls-unique";
+	return tls_channel_binding(t->tls, *type, data, len);
+}
+
+int
+transport_describe_tls(const struct transport *t, struct buf *out)
+{
+	return t->tls != NULL ? tls_describe(t->tls, out) : 0;
+}
+
+bool
+transport_speaks_tls(const char *host, const char *port, const char *source_ip,
+		     const char *priorities, int timeout_ms)
+{
+	struct tls_params probe = {
+		.host = host, .priorities = priorities, .timeout_ms = timeout_ms};
+	struct error ignored;
+	struct tls *tls;
+	int fd = net_connect(host, port, source_ip, timeout_ms, &ignored);
+
+	if (fd < 0)
+		return false;
+	tls = tls_start(fd, &probe, &ignored);
+	tls_close(tls);
+	close(fd);
+	return tls != NULL;
+}
+
 static int
 plain_write_all(struct transport *t, const char *p, size_t n, struct error *e)
 {

@@ -52,6 +52,28 @@ bool transport_expired(const struct transport *t);
  * injected before TLS and must not be trusted (RFC 3207 5, CVE-2011-0411). */
 int transport_start_tls(struct transport *t, const struct tls_params *p, struct error *e);
 
+/* Whether TLS is on: the only thing protocol code needs to know about it. */
+bool transport_is_encrypted(const struct transport *t);
+
+/* Channel binding data of the TLS session for SCRAM-*-PLUS (RFC 9266):
+ * tls-exporter on TLS 1.3, tls-unique before it; *type is set to the one
+ * used.  On success *data is a malloc'd buffer of *len bytes that the
+ * caller frees.  Returns 0, or -1 without TLS or when the session cannot
+ * give it. */
+int transport_channel_binding(const struct transport *t, const char **type, unsigned char **data,
+			      size_t *len);
+
+/* Appends the TLS session's description (tls_describe()) for
+ * --serverinfo; nothing without TLS.  Returns 0, or -1 if out has no
+ * room. */
+int transport_describe_tls(const struct transport *t, struct buf *out);
+
+/* Whether the server at host and port answers a TLS ClientHello on a fresh
+ * connection (closed again at once): a handshake that checks nothing, with
+ * the given priority string (NULL: the default), within timeout_ms. */
+bool transport_speaks_tls(const char *host, const char *port, const char *source_ip,
+			  const char *priorities, int timeout_ms);
+
 /* Queues bytes for sending; writes whenever 64 KiB are collected. */
 int transport_write(struct transport *t, const void *p, size_t n, struct error *e);
 
