@@ -70,56 +70,10 @@ make_printable(char *s)
 			*s = '?';
 }
 
-static int
-hex_value(char c)
-{
-	static const char digits[] = "0123456789abcdef";
-	const char *p;
-
-	if (c == '\0')
-		return -1;
-	p = strchr(digits, c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
-	return p ? (int)(p - digits) : -1;
-}
-
-/* "AA:BB:..." -> bytes; returns the length or -1. */
-static int
-parse_fingerprint(const char *s, unsigned char *md)
-{
-	size_t n = 0;
-	int hi, lo;
-
-	for (;;) {
-		hi = hex_value(s[0]);
-		lo = hi < 0 ? -1 : hex_value(s[1]);
-		if (lo < 0 || n == DIGEST_MAX)
-			return -1;
-		md[n++] = (unsigned char)(hi << 4 | lo);
-		if (s[2] == '\0')
-			return (int)n;
-		if (s[2] != ':')
-			return -1;
-		s += 3;
-	}
-}
-
-static void
-format_hex(const unsigned char *md, size_t len, char out[HEX_MAX])
-{
-	static const char digits[] = "0123456789ABCDEF";
-
-	out[0] = '\0';
-	for (size_t i = 0; i < len; i++) {
-		out[i * 3] = digits[md[i] >> 4];
-		out[i * 3 + 1] = digits[md[i] & 15];
-		out[i * 3 + 2] = i + 1 < len ? ':' : '\0';
-	}
-}
-
 int
 tls_set_pin(struct tls *t, const char *fingerprint, struct error *e)
 {
-	int len = parse_fingerprint(fingerprint, t->pin);
+	int len = fingerprint_parse(fingerprint, t->pin, DIGEST_MAX);
 
 	for (size_t i = 0; i < sizeof pin_kinds / sizeof pin_kinds[0]; i++) {
 		if (pin_kinds[i].len == (size_t)len) {
@@ -152,7 +106,7 @@ cert_fingerprint_hex(const gnutls_datum_t *der, gnutls_digest_algorithm_t algo, 
 	if (cert_fingerprint(der, algo, md, &len) < 0)
 		snprintf(out, HEX_MAX, "?");
 	else
-		format_hex(md, len, out);
+		hex_encode(md, len, true, ':', out);
 }
 
 static void
@@ -293,7 +247,7 @@ check_pin(struct tls *t, const gnutls_datum_t *der)
 	if (cert_fingerprint(der, t->pin_algo, md, &len) == 0 && len == t->pin_len &&
 	    memcmp(md, t->pin, len) == 0)
 		return 0;
-	format_hex(t->pin, t->pin_len, want);
+	hex_encode(t->pin, t->pin_len, true, ':', want);
 	cert_fingerprint_hex(der, t->pin_algo, seen);
 	return error_set(&t->verify_error, ST_CONFIG,
 			 _("TLS certificate of %s does not match tls_fingerprint: expected %s, "
