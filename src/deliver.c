@@ -1,4 +1,6 @@
-/* deliver.c - from a queued message to a delivered one, and the flush.
+/* deliver.c - from a queued message to a delivered one: one attempt,
+ * what it means, the queue's record of it, and failure notices (the flush
+ * that picks messages is flush.c).
  *
  * Untrusted input: queue files (checked by queue.c: trailer and format),
  * the message's header block (parsed by message.c for the log), and the
@@ -526,12 +528,13 @@ set_text(char **field, const char *text)
 	*field = text != NULL && *text != '\0' ? xstrdup(text) : NULL;
 }
 
-/* Moves the message to failed/ (with a notice when nobody waits). */
-static void
-give_up(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_entry *m, const char *reason,
-	bool expired)
+void
+deliver_give_up(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_entry *m,
+		const char *reason, bool expired)
 {
 	struct error e;
+
+	set_text(&m->st.reason, reason);
 
 	/* Refused as a whole (5xx to MAIL, DATA or the final dot): every
 	 * recipient still waiting failed, with that reply. */
@@ -681,8 +684,7 @@ apply_action(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_entr
 		m->st.held = true;
 		break;
 	case ACT_FAIL:
-		set_text(&m->st.reason, e->msg);
-		give_up(c, slot, m, e->msg, false);
+		deliver_give_up(c, slot, m, e->msg, false);
 		return;
 	}
 	set_text(&m->st.reason, e->msg);
@@ -715,179 +717,4 @@ deliver_entry(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_ent
 	free(hdr);
 	deliver_attempt_free(&a);
 	return action;
-}
-
-static bool
-contains(const char *hay, const char *needle)
-{
-	return needle == NULL || (hay != NULL && strcasestr(hay, needle) != NULL);
-}
-
-static bool
-wanted(const struct flush_filter *f, const struct queue_entry *m, time_t now)
-{
-	bool rcpt = f->rcpt == NULL;
-
-	for (size_t i = 0; i < m->env.nrcpts && !rcpt; i++)
-		rcpt = contains(m->env.rcpts[i].addr, f->rcpt);
-	if (!rcpt || !contains(m->env.from, f->sender))
-		return false;
-	if (f->only_account != NULL && strcmp(f->only_account, m->env.account) != 0)
-		return false;
-	if (m->st.frozen)
-		return false; /* --hold: until --release */
-	return f->force || (!m->st.held && m->st.next_attempt <= now);
-}
-
-struct slots {
-	struct deliver_slot *v;
-	size_t n;
-};
-
-static struct deliver_slot *
-slot_for(struct slots *s, struct deliver_ctx *c, struct account *a)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (s->v[i].account == a)
-			return &s->v[i];
-	s->v = xrealloc(s->v, (s->n + 1) * sizeof *s->v);
-	deliver_slot_init(&s->v[s->n], a, c->verbose);
-	return &s->v[s->n++];
-}
-
-/* One message of a flush. */
-static void
-flush_one(struct deliver_ctx *c, const struct flush_filter *f, struct slots *slots,
-	  struct deliver_slot *reuse, const char *id)
-{
-	struct queue_entry m;
-	struct account *a;
-	struct error e;
-	time_t now = time(NULL);
-	long max_age;
-	int rc = queue_load(c->q, id, true, &m, &e);
-
-	if (rc < 0)
-		log_error("%s", e.msg);
-	if (rc != 0)
-		return;
-	if (!wanted(f, &m, now)) {
-		queue_entry_free(&m);
-		return;
-	}
-	a = conf_find_account(c->conf, m.env.account);
-	if (a == NULL) {
-		if (!m.st.held) {
-			m.st.held = true;
-			free(m.st.reason);
-			m.st.reason = xasprintf(_("the account %s no longer exists in the "
-						  "configuration"),
-						m.env.account);
-			log_error(_("message %s held: %s"), m.id, m.st.reason);
-			if (queue_save_state(c->q, &m, &e) < 0)
-				log_error("%s", e.msg);
-		}
-		queue_entry_free(&m);
-		return;
-	}
-	{
-		struct deliver_slot *slot =
-			reuse != NULL && reuse->account == a ? reuse : slot_for(slots, c, a);
-		bool was_held = m.st.held;
-
-		max_age = account_long(a, KW_QUEUE_MAX_AGE);
-		if (m.st.first_contact != 0 && max_age > 0 && now - m.st.first_contact >= max_age) {
-			char *reason =
-				max_age >= 86400
-					? xasprintf(_("no delivery for %ld days; giving up"),
-						    max_age / 86400)
-					: xasprintf(_("no delivery for %ld minutes; giving up"),
-						    max_age / 60);
-
-			set_text(&m.st.reason, reason);
-			give_up(c, slot, &m, reason, true);
-			free(reason);
-		} else if (deliver_entry(c, slot, &m, &e) == ACT_HOLD &&
-			   (!was_held || c->verbose)) {
-			/* Said once, when the message becomes held. */
-			log_error(_("message %s held: %s; fix it and run 'outbox -q'"), m.id,
-				  e.msg);
-		}
-	}
-	queue_entry_free(&m);
-}
-
-static bool
-same_time(struct timespec a, struct timespec b)
-{
-	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
-}
-
-/* What killed writers left behind goes; what is not a queue file is
- * moved aside and reported. */
-static void
-sweep(struct queue *q)
-{
-	struct strlist notes;
-
-	strlist_init(&notes);
-	queue_sweep(q, &notes);
-	for (size_t i = 0; i < notes.n; i++)
-		log_error("%s", notes.v[i]);
-	strlist_free(&notes);
-}
-
-int
-deliver_flush(struct deliver_ctx *c, const struct flush_filter *f, struct deliver_slot *reuse,
-	      struct error *e)
-{
-	struct slots slots = {0};
-	int got = queue_lock_flusher(c->q, e);
-
-	if (got < 0)
-		return -1;
-	if (got == 1) {
-		/* Another flusher runs: ask it for one more pass. */
-		queue_ask_again(c->q);
-		return 0;
-	}
-	sweep(c->q);
-	for (int pass = 0; pass < 5; pass++) {
-		struct timespec before = queue_trigger_time(c->q);
-		struct timespec asked = queue_again_time(c->q);
-		struct strlist ids;
-
-		strlist_init(&ids);
-		if (queue_ids(c->q, &ids, e) < 0)
-			return -1;
-		for (size_t i = 0; i < ids.n; i++)
-			if (f->id_prefix == NULL ||
-			    strncmp(ids.v[i], f->id_prefix, strlen(f->id_prefix)) == 0)
-				flush_one(c, f, &slots, reuse, ids.v[i]);
-		strlist_free(&ids);
-		if (same_time(before, queue_trigger_time(c->q)) &&
-		    same_time(asked, queue_again_time(c->q)))
-			break;
-	}
-	for (size_t i = 0; i < slots.n; i++)
-		deliver_slot_close(&slots.v[i]);
-	free(slots.v);
-	return 0;
-}
-
-void
-deliver_more_for_account(struct deliver_ctx *c, struct deliver_slot *slot)
-{
-	struct flush_filter f = {.only_account = slot->account->name};
-	struct slots none = {0};
-	struct strlist ids;
-	struct error e;
-
-	strlist_init(&ids);
-	if (queue_ids(c->q, &ids, &e) < 0)
-		return;
-	for (size_t i = 0; i < ids.n && slot->session != NULL; i++)
-		flush_one(c, &f, &none, slot, ids.v[i]);
-	strlist_free(&ids);
-	free(none.v);
 }
