@@ -243,19 +243,10 @@ test_files(void)
 int
 main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	char *rm;
-
 	plan_lazy();
-	dir = xasprintf("%s/conf_aliases-t-XXXXXX", tmp != NULL && *tmp == '/' ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL)
-		bail("mkdtemp: %s", strerror(errno));
+	dir = test_tmpdir("conf_aliases-t");
 	test_cases();
 	test_files();
-	rm = xasprintf("rm -rf '%s'", dir);
-	if (system(rm) != 0)
-		diag("could not remove %s", dir);
-	free(rm);
-	free(dir);
+	test_tmpdir_free(dir);
 	return 0;
 }

@@ -88,16 +88,15 @@ contains(const char *haystack, const char *needle)
 	return haystack != NULL && strstr(haystack, needle) != NULL;
 }
 
+/* s with its control bytes escaped, for a test's description. */
 static const char *
-oneline(const char *text)
+shown(const char *s)
 {
-	static char out[256];
-	size_t i;
+	static struct buf b = {.max = 4096};
 
-	for (i = 0; text[i] != '\0' && i < sizeof out - 1; i++)
-		out[i] = text[i] == '\n' ? '|' : text[i] == '\r' ? '^' : text[i];
-	out[i] = '\0';
-	return out;
+	buf_reset(&b);
+	buf_append_visible(&b, s, strlen(s));
+	return b.data != NULL ? b.data : "";
 }
 
 /* One "ACCOUNT.KEYWORD=VALUE[@LINE]", "!ACCOUNT" or "#N" check. */
@@ -111,12 +110,12 @@ check_one(struct conf *c, const char *check, const char *text)
 	int k;
 
 	if (check[0] == '#') {
-		is_int(atol(check + 1), (long)c->n_accounts, "%s: %s accounts", oneline(text),
+		is_int(atol(check + 1), (long)c->n_accounts, "%s: %s accounts", shown(text),
 		       check + 1);
 		return;
 	}
 	if (check[0] == '!') {
-		ok(conf_find_account(c, check + 1) == NULL, "%s: no account %s", oneline(text),
+		ok(conf_find_account(c, check + 1) == NULL, "%s: no account %s", shown(text),
 		   check + 1);
 		return;
 	}
@@ -129,7 +128,7 @@ check_one(struct conf *c, const char *check, const char *text)
 	k = conf_keyword_lookup(kw);
 	if (k < 0)
 		bail("bad keyword in check %s", check);
-	if (ok(a != NULL, "%s: account '%s' exists", oneline(text), name)) {
+	if (ok(a != NULL, "%s: account '%s' exists", shown(text), name)) {
 		is_string(*value != '\0' ? value : NULL, account_get(a, k), "... %s is '%s'", kw,
 			  value);
 		if (at != NULL)
@@ -153,10 +152,10 @@ test_texts(void)
 		if (texts[i].error) {
 			ok(rc < 0 && e.status == ST_CONFIG &&
 				   strncmp(e.msg, texts[i].expect, strlen(texts[i].expect)) == 0,
-			   "%s: refused with '%s': %s", oneline(texts[i].text), texts[i].expect,
+			   "%s: refused with '%s': %s", shown(texts[i].text), texts[i].expect,
 			   e.msg);
 			is_int(0, (long)c->n_accounts, "... and nothing of it is kept");
-		} else if (is_int(0, rc, "%s: parses (%s)", oneline(texts[i].text), e.msg)) {
+		} else if (is_int(0, rc, "%s: parses (%s)", shown(texts[i].text), e.msg)) {
 			char *checks = xstrdup(texts[i].expect), *save = NULL;
 
 			for (char *s = strtok_r(checks, "|", &save); s != NULL;
@@ -265,21 +264,12 @@ test_files(void)
 int
 main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	char *rm;
-
 	plan_lazy();
-	dir = xasprintf("%s/conf_parse-t-XXXXXX", tmp != NULL && *tmp == '/' ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL)
-		bail("mkdtemp: %s", strerror(errno));
+	dir = test_tmpdir("conf_parse-t");
 	setenv("HOME", dir, 1);
 	test_texts();
 	test_commit();
 	test_files();
-	rm = xasprintf("rm -rf '%s'", dir);
-	if (system(rm) != 0)
-		diag("could not remove %s", dir);
-	free(rm);
-	free(dir);
+	test_tmpdir_free(dir);
 	return 0;
 }

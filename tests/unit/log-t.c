@@ -386,23 +386,14 @@ test_syslog(void)
 int
 main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	char *rm;
-
 	plan_lazy();
-	dir = xasprintf("%s/log-t-XXXXXX", tmp != NULL && *tmp == '/' ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL)
-		bail("mkdtemp: %s", strerror(errno));
+	dir = test_tmpdir("log-t");
 	test_sink();
 	test_stderr();
 	test_records();
 	test_exit_names();
 	test_logfile();
 	test_syslog();
-	rm = xasprintf("rm -rf '%s'", dir);
-	if (system(rm) != 0)
-		diag("could not remove %s", dir);
-	free(rm);
-	free(dir);
+	test_tmpdir_free(dir);
 	return 0;
 }

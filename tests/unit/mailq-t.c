@@ -34,17 +34,15 @@ enum entry { E_QUEUED, E_RETRYING, E_HELD, E_FROZEN, E_FAILED, E_DAMAGED, E_LOCK
 static char ids[E__COUNT][64];
 static struct queue_entry locked; /* E_LOCKED, kept locked as a deliverer would */
 
-/* s on one line, for a test's description: newlines become '|'. */
+/* s with its control bytes escaped, for a test's description. */
 static const char *
-oneline(const char *s)
+shown(const char *s)
 {
-	static char out[512];
-	size_t i;
+	static struct buf b = {.max = 4096};
 
-	for (i = 0; s[i] != '\0' && i < sizeof out - 1; i++)
-		out[i] = s[i] == '\n' ? '|' : s[i];
-	out[i] = '\0';
-	return out;
+	buf_reset(&b);
+	buf_append_visible(&b, s, strlen(s));
+	return b.data != NULL ? b.data : "";
 }
 
 static bool
@@ -90,6 +88,17 @@ run(int (*fn)(const struct request *, struct buf *, struct error *), const char 
 	buf_free(&out);
 	cli_request_free(&r);
 	return text;
+}
+
+/* The -C file: one account whose queue_dir is queue. */
+static void
+write_conf(const char *queue)
+{
+	FILE *f = fopen(conf, "w");
+
+	if (f == NULL || fprintf(f, "account default\nhost h\nqueue_dir %s\n", queue) < 0 ||
+	    fclose(f) != 0)
+		bail("cannot write %s", conf);
 }
 
 static void
@@ -211,7 +220,7 @@ test_text(void)
 				       text_cases[i].lines);
 
 		ok(at != NULL && strstr(at, want) != NULL, "mailq text, entry %d: ...%s",
-		   (int)text_cases[i].which, oneline(want));
+		   (int)text_cases[i].which, shown(want));
 		free(want);
 	}
 	ok(strchr(out, '\x1b') == NULL && strchr(out, '\x07') == NULL,
@@ -300,13 +309,7 @@ test_empty(void)
 	char *out;
 
 	qdir = xasprintf("%s/empty", dir);
-	{
-		FILE *f = fopen(conf, "w");
-
-		if (f == NULL || fprintf(f, "account default\nhost h\nqueue_dir %s\n", qdir) < 0 ||
-		    fclose(f) != 0)
-			bail("cannot write %s", conf);
-	}
+	write_conf(qdir);
 	out = run(mailq_list, "mailq -C CONF", &e);
 	is_string("Mail queue is empty\n", out, "an empty queue says so");
 	free(out);
@@ -386,8 +389,7 @@ test_edit(void)
 
 			is_string(want, out, "edit %zu: %s", i, edits[i].args);
 			if (after != NULL)
-				ok(contains(list, after), "... then mailq shows: %s",
-				   oneline(after));
+				ok(contains(list, after), "... then mailq shows: %s", shown(after));
 			else
 				ok(!contains(list, ids[E_QUEUED]),
 				   "... then mailq no longer lists it");
@@ -407,22 +409,13 @@ test_edit(void)
 int
 main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	FILE *f;
-	char *rm;
-
 	plan_lazy();
-	dir = xasprintf("%s/mailq-t-XXXXXX", tmp != NULL && *tmp == '/' ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL)
-		bail("mkdtemp: %s", strerror(errno));
+	dir = test_tmpdir("mailq-t");
 	setenv("HOME", dir, 1);
 	setenv("XDG_STATE_HOME", dir, 1);
 	conf = xasprintf("%s/config", dir);
 	qdir = xasprintf("%s/queue", dir);
-	f = fopen(conf, "w");
-	if (f == NULL || fprintf(f, "account default\nhost h\nqueue_dir %s\n", qdir) < 0 ||
-	    fclose(f) != 0)
-		bail("cannot write %s", conf);
+	write_conf(qdir);
 	strlist_init(&args);
 	fill_queue();
 	test_text();
@@ -431,12 +424,8 @@ main(void)
 	queue_entry_free(&locked);
 	test_empty();
 	strlist_free(&args);
-	rm = xasprintf("rm -rf '%s'", dir);
-	if (system(rm) != 0)
-		diag("could not remove %s", dir);
-	free(rm);
 	free(qdir);
 	free(conf);
-	free(dir);
+	test_tmpdir_free(dir);
 	return 0;
 }

@@ -514,18 +514,15 @@ test_describe_files(void)
 int
 main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	char *rm;
+	char *state;
 
 	plan_lazy();
-	dir = xasprintf("%s/session-t-XXXXXX", tmp != NULL && *tmp == '/' ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL)
-		bail("mkdtemp: %s", strerror(errno));
+	dir = test_tmpdir("session-t");
 	setenv("HOME", dir, 1);
 	setenv("XDG_CONFIG_HOME", dir, 1);
-	rm = xasprintf("%s/state", dir);
-	setenv("XDG_STATE_HOME", rm, 1);
-	free(rm);
+	state = xasprintf("%s/state", dir);
+	setenv("XDG_STATE_HOME", state, 1);
+	free(state);
 	conf = xasprintf("%s/config", dir);
 	strlist_init(&args);
 	write_config("config", config_text);
@@ -540,11 +537,7 @@ main(void)
 	test_open_for_queue();
 	test_describe_files();
 	strlist_free(&args);
-	rm = xasprintf("rm -rf '%s'", dir);
-	if (system(rm) != 0)
-		diag("could not remove %s", dir);
-	free(rm);
 	free(conf);
-	free(dir);
+	test_tmpdir_free(dir);
 	return 0;
 }

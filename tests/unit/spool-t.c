@@ -180,18 +180,18 @@ spooled(const struct spool *sp, size_t *len)
 	return data;
 }
 
-static size_t
-count_entries(const char *path)
+/* The names in path, "." and ".." left out. */
+static int
+names_in(const char *path)
 {
-	DIR *d = opendir(path);
-	struct dirent *de;
-	size_t n = 0;
+	struct dirent **list;
+	int n = scandir(path, &list, NULL, NULL);
 
-	while (d != NULL && (de = readdir(d)) != NULL)
-		n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
-	if (d != NULL)
-		closedir(d);
-	return n;
+	for (int i = 0; i < n; i++)
+		free(list[i]);
+	if (n >= 0)
+		free(list);
+	return n - 2;
 }
 
 static void
@@ -245,7 +245,7 @@ test_private_file(void)
 	close(in);
 	ok(fstat(sp.fd, &st) == 0 && (st.st_mode & 0777) == 0600, "the spool file is 0600");
 	is_int(0, (long)st.st_nlink, "the spool file has no name");
-	is_int(0, (long)count_entries(dir), "nothing is left in the directory");
+	is_int(0, names_in(dir), "nothing is left in the directory");
 	ok((fcntl(sp.fd, F_GETFD) & FD_CLOEXEC) != 0, "the spool file is close-on-exec");
 	spool_close(&sp);
 	is_int(-1, sp.fd, "spool_close leaves fd at -1");
@@ -379,23 +379,14 @@ test_default_dir(void)
 int
 main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	char *rm;
-
 	plan_lazy();
-	dir = xasprintf("%s/spool-t-XXXXXX", tmp != NULL && *tmp == '/' ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL)
-		bail("mkdtemp: %s", strerror(errno));
+	dir = test_tmpdir("spool-t");
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		check_case(i);
 	test_private_file();
 	test_large_inputs();
 	test_errors();
 	test_default_dir();
-	rm = xasprintf("rm -rf '%s'", dir);
-	if (system(rm) != 0)
-		diag("could not remove %s", dir);
-	free(rm);
-	free(dir);
+	test_tmpdir_free(dir);
 	return 0;
 }
