@@ -137,18 +137,30 @@ expected(const char *want, const char *path)
 	return xasprintf("%.*s%s%s", (int)(f - want), want, path, f + 4);
 }
 
-static char *
-joined(const struct strlist *l)
+/* Whether l holds exactly the space-separated words. */
+static bool
+same_words(const struct strlist *l, const char *words)
 {
-	struct buf b;
-	char *s;
+	char *copy = xstrdup(words), *save = NULL;
+	bool same = true;
+	size_t n = 0;
 
-	buf_init(&b, 0);
-	for (size_t i = 0; i < l->n; i++)
-		buf_printf(&b, "%s%s", i ? " " : "", l->v[i]);
-	s = xstrdup(b.data != NULL ? b.data : "");
-	buf_free(&b);
-	return s;
+	for (char *w = strtok_r(copy, " ", &save); w != NULL && same;
+	     w = strtok_r(NULL, " ", &save))
+		same = n < l->n && strcmp(l->v[n++], w) == 0;
+	free(copy);
+	return same && n == l->n;
+}
+
+/* Whether l still holds exactly the NULL-ended rcpts. */
+static bool
+unchanged(const struct strlist *l, const char *const *rcpts)
+{
+	size_t n = 0;
+
+	while (n < MAX_RCPTS && rcpts[n] != NULL && n < l->n && strcmp(l->v[n], rcpts[n]) == 0)
+		n++;
+	return n == l->n && (n == MAX_RCPTS || rcpts[n] == NULL);
 }
 
 static void
@@ -159,7 +171,6 @@ test_cases(void)
 				     ? write_aliases(cases[i].file, strlen(cases[i].file))
 				     : xasprintf("%s/nonexistent", dir);
 		char *want = expected(cases[i].want, path);
-		char *before, *after;
 		struct strlist l;
 		struct error e;
 		int rc;
@@ -167,20 +178,17 @@ test_cases(void)
 		strlist_init(&l);
 		for (size_t k = 0; k < MAX_RCPTS && cases[i].rcpts[k] != NULL; k++)
 			strlist_add(&l, cases[i].rcpts[k]);
-		before = joined(&l);
 		error_clear(&e);
 		rc = conf_aliases_expand(path, &l, &e);
-		after = joined(&l);
 		if (cases[i].error) {
 			ok(rc < 0 && e.status == ST_CONFIG && strstr(e.msg, want) != NULL,
 			   "%s: refused: %s", cases[i].name, e.msg);
-			is_string(before, after, "... the recipients are left as they were");
+			ok(unchanged(&l, cases[i].rcpts),
+			   "... the recipients are left as they were");
 		} else {
 			is_int(0, rc, "%s (%s)", cases[i].name, e.msg);
-			is_string(want, after, "... gives %s", want);
+			ok(same_words(&l, want), "... gives %s", want);
 		}
-		free(after);
-		free(before);
 		free(want);
 		free(path);
 		strlist_free(&l);
