@@ -10,6 +10,7 @@
 
 #include "i18n.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,14 +62,30 @@ session_pick_account(struct session *s, const char *envelope_from, struct error 
 	return account_check(s->account, e);
 }
 
+/* The long option of keyword k as the user types it: cli.c spells the
+ * keyword options with '-' for '_' ("tls-certcheck"). */
+static const char *
+option_name(enum conf_keyword k)
+{
+	static char names[KW__COUNT][48];
+
+	if (names[k][0] == '\0') {
+		snprintf(names[k], sizeof names[k], "%s", conf_keywords[k].name);
+		for (char *p = names[k]; *p != '\0'; p++)
+			if (*p == '_')
+				*p = '-';
+	}
+	return names[k];
+}
+
 const char *
 session_one_off(const struct request *r)
 {
 	if (r->host_given)
-		return conf_keywords[KW_HOST].name;
+		return option_name(KW_HOST);
 	for (size_t i = 0; i < r->n_overrides; i++)
 		if (conf_keywords[r->overrides[i].keyword].connection)
-			return conf_keywords[r->overrides[i].keyword].name;
+			return option_name(r->overrides[i].keyword);
 	return NULL;
 }
 

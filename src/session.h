@@ -36,7 +36,8 @@ void session_close(struct session *s);
 int session_pick_account(struct session *s, const char *envelope_from, struct error *e);
 
 /* The first command-line setting that changes where or how mail travels
- * (--host, --port, --tls-certcheck...), or NULL.  Such settings belong to
+ * (--host, --port, --tls-certcheck...), named as its option without the
+ * leading dashes ("tls-certcheck"), or NULL.  Such settings belong to
  * one submission: its message is sent at once and never queued, so that no
  * retry and no other message ever travels over a connection that only this
  * command line vouched for (DESIGN.md 2, step 6). */

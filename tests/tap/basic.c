@@ -1,6 +1,10 @@
 /* basic.c - TAP output for the unit tests (see basic.h). */
+#include "config.h"
+
 #include "basic.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,4 +183,40 @@ test_srcdir(void)
 	const char *s = getenv("srcdir");
 
 	return s != NULL && *s != '\0' ? s : ".";
+}
+
+char *
+test_tmpdir(const char *prefix)
+{
+	const char *tmp = getenv("TMPDIR");
+	size_t len;
+	char *dir;
+
+	if (tmp == NULL || *tmp != '/')
+		tmp = "/tmp";
+	len = strlen(tmp) + strlen(prefix) + sizeof "/-XXXXXX";
+	dir = malloc(len);
+	if (dir == NULL)
+		bail("out of memory");
+	snprintf(dir, len, "%s/%s-XXXXXX", tmp, prefix);
+	if (mkdtemp(dir) == NULL)
+		bail("cannot create %s: %s", dir, strerror(errno));
+	return dir;
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	if (remove(path) < 0)
+		diag("cannot remove %s: %s", path, strerror(errno));
+	return 0;
+}
+
+void
+test_tmpdir_free(char *dir)
+{
+	if (dir == NULL)
+		return;
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(dir);
 }

@@ -2,7 +2,8 @@
  *
  * plan(n) or plan_lazy() first; then ok(), is_int(), is_string(), is_mem();
  * diag() for comments; skip_all() and bail() end the test early.  The exit
- * status is 0 only when every planned test ran and passed. */
+ * status is 0 only when every planned test ran and passed.  test_tmpdir()
+ * gives a test its own scratch directory. */
 #ifndef OUTBOX_TAP_BASIC_H
 #define OUTBOX_TAP_BASIC_H
 
@@ -26,5 +27,12 @@ void skip(const char *reason);
 /* The directory holding the test sources (automake's $srcdir), for data
  * files; "." when unset. */
 const char *test_srcdir(void);
+
+/* A new private directory for one test program, $TMPDIR/PREFIX-XXXXXX
+ * (/tmp when TMPDIR is not absolute): automake runs tests in parallel, so
+ * nothing is shared.  Bails when it cannot be made.  test_tmpdir_free()
+ * removes it with everything under it and frees the name. */
+char *test_tmpdir(const char *prefix);
+void test_tmpdir_free(char *dir);
 
 #endif
