@@ -76,7 +76,7 @@ static const struct {
 	 true},
 	{"account a\neval head -c 1100000 /dev/zero\n",
 	 "t:2: eval command 'head -c 1100000 "
-	 "/dev/zero' printed more than 1024 KiB",
+	 "/dev/zero' printed more than 1048576 bytes",
 	 true},
 	{"account a\neval echo eval true\n", "t:2: the output of eval must not be another eval",
 	 true},

@@ -106,7 +106,7 @@ redirected(int fd, void (*fn)(void))
 	close(saved);
 	lseek(f, 0, SEEK_SET);
 	buf_init(&b, 0);
-	if (read_to_eof(f, &b) < 0)
+	if (read_to_eof(f, &b, false) < 0)
 		bail("read back: %s", strerror(errno));
 	close(f);
 	unlink(path);
@@ -145,7 +145,7 @@ record_line(const struct log_record *r)
 	log_delivery(path, "", NULL, r);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	buf_init(&b, 0);
-	if (fd < 0 || read_to_eof(fd, &b) < 0)
+	if (fd < 0 || read_to_eof(fd, &b, false) < 0)
 		bail("cannot read %s", path);
 	close(fd);
 	free(path);
@@ -279,7 +279,7 @@ test_logfile(void)
 	log_delivery(path, NULL, NULL, &one);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	buf_init(&b, 0);
-	if (fd < 0 || read_to_eof(fd, &b) < 0)
+	if (fd < 0 || read_to_eof(fd, &b, false) < 0)
 		bail("cannot read %s", path);
 	close(fd);
 	want = xasprintf("%%Y %s", line);
