@@ -15,18 +15,18 @@ static void
 test_attempt_init(void)
 {
 	struct queue_rcpt rcpts[] = {
-		{.addr = "a@example.org", .status = QRCPT_DELIVERED},
-		{.addr = "b@example.org", .status = QRCPT_PENDING},
-		{.addr = "c@example.org", .status = QRCPT_FAILED},
-		{.addr = "d@example.org", .status = QRCPT_PENDING},
+		{.addr = (char[]){"a@example.org"}, .status = QRCPT_DELIVERED},
+		{.addr = (char[]){"b@example.org"}, .status = QRCPT_PENDING},
+		{.addr = (char[]){"c@example.org"}, .status = QRCPT_FAILED},
+		{.addr = (char[]){"d@example.org"}, .status = QRCPT_PENDING},
 	};
 	struct queue_envelope env = {
-		.from = "bob@example.org",
+		.from = (char[]){"bob@example.org"},
 		.rcpts = rcpts,
 		.nrcpts = 4,
-		.dsn_notify = "FAILURE",
-		.dsn_return = "HDRS",
-		.dsn_envid = "xyz",
+		.dsn_notify = (char[]){"FAILURE"},
+		.dsn_return = (char[]){"HDRS"},
+		.dsn_envid = (char[]){"xyz"},
 		.eightbit = true,
 		.smtputf8 = true,
 	};
@@ -55,8 +55,8 @@ test_attempt_init(void)
 static void
 test_attempt_nobody_left(void)
 {
-	struct queue_rcpt rcpts[] = {{.addr = "a@example.org", .status = QRCPT_DELIVERED}};
-	struct queue_envelope env = {.from = "", .rcpts = rcpts, .nrcpts = 1};
+	struct queue_rcpt rcpts[] = {{.addr = (char[]){"a@example.org"}, .status = QRCPT_DELIVERED}};
+	struct queue_envelope env = {.from = (char[]){""}, .rcpts = rcpts, .nrcpts = 1};
 	struct deliver_slot slot;
 	struct attempt a;
 	struct error e;

@@ -93,9 +93,9 @@ write_conf(const char *queue)
 static void
 commit(struct queue *q, enum entry which, time_t age, struct queue_entry *m)
 {
-	static struct queue_rcpt rcpts[] = {{.addr = "a@example.org"}, {.addr = "b@example.net"}};
-	struct queue_envelope env = {.account = "default",
-				     .from = which == E_QUEUED ? "" : "me@example.org",
+	struct queue_rcpt rcpts[] = {{.addr = (char[]){"a@example.org"}}, {.addr = (char[]){"b@example.net"}}};
+	struct queue_envelope env = {.account = (char[]){"default"},
+				     .from = which == E_QUEUED ? (char[]){""} : (char[]){"me@example.org"},
 				     .rcpts = rcpts,
 				     .nrcpts = which == E_RETRYING ? 2 : 1,
 				     .created = time(NULL) - age};

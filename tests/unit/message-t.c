@@ -269,7 +269,8 @@ static void
 test_from(void)
 {
 	for (size_t i = 0; i < COUNT(from_cases); i++) {
-		char *addr = (char *)"unset";
+		char unset[] = "unset";
+		char *addr = unset;
 		struct error e;
 		int rc;
 

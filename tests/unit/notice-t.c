@@ -64,8 +64,8 @@ fake_gettext(const char *msgid)
 {
 	for (const struct fake_translation *t = translating; t != NULL && t->msgid != NULL; t++)
 		if (strcmp(t->msgid, msgid) == 0)
-			return (char *)t->text;
-	return (char *)msgid;
+			return (char *)(uintptr_t)t->text; /* gettext's own contract */
+	return (char *)(uintptr_t)msgid;
 }
 
 char *

@@ -37,22 +37,22 @@ static const char headers[] = "From: a@example.org\r\nSubject: test\r\n\r\n";
 static const char body[] = "hello\r\nworld\r\n";
 
 static struct queue_rcpt three_rcpts[] = {
-	{.addr = "one@example.org"},
-	{.addr = "two@example.net"},
-	{.addr = "three@example.com"},
+	{.addr = (char[]){"one@example.org"}},
+	{.addr = (char[]){"two@example.net"}},
+	{.addr = (char[]){"three@example.com"}},
 };
 
 static const struct queue_envelope base_env = {
-	.account = "work",
-	.from = "",
+	.account = (char[]){"work"},
+	.from = (char[]){""},
 	.rcpts = three_rcpts,
 	.nrcpts = 3,
-	.dsn_notify = "FAILURE,DELAY",
-	.dsn_return = "HDRS",
-	.dsn_envid = "QQ314159",
+	.dsn_notify = (char[]){"FAILURE,DELAY"},
+	.dsn_return = (char[]){"HDRS"},
+	.dsn_envid = (char[]){"QQ314159"},
 	.eightbit = true,
 	.smtputf8 = false,
-	.msgid = "<abc@example.org>",
+	.msgid = (char[]){"<abc@example.org>"},
 	.created = 1700000000,
 };
 
@@ -393,9 +393,9 @@ check_data(const struct queue_entry *m, const char *what)
 static void
 test_round_trip(void)
 {
-	static const struct queue_envelope minimal = {
-		.account = "a",
-		.from = "sender@example.org",
+	const struct queue_envelope minimal = {
+		.account = (char[]){"a"},
+		.from = (char[]){"sender@example.org"},
 		.rcpts = three_rcpts,
 		.nrcpts = 1,
 		.created = 1,
@@ -437,23 +437,23 @@ test_round_trip(void)
 static void
 test_refused_envelopes(void)
 {
-	static struct queue_rcpt bad_rcpt[] = {{.addr = "a@b\r\nRCPT TO:<x@y>"}};
-	static struct queue_rcpt empty_rcpt[] = {{.addr = ""}};
-	static const struct queue_envelope cases[] = {
-		{.from = "a@b", .rcpts = bad_rcpt, .nrcpts = 1},
-		{.from = "a@b", .rcpts = empty_rcpt, .nrcpts = 1},
+	struct queue_rcpt bad_rcpt[] = {{.addr = (char[]){"a@b\r\nRCPT TO:<x@y>"}}};
+	struct queue_rcpt empty_rcpt[] = {{.addr = (char[]){""}}};
+	const struct queue_envelope cases[] = {
+		{.from = (char[]){"a@b"}, .rcpts = bad_rcpt, .nrcpts = 1},
+		{.from = (char[]){"a@b"}, .rcpts = empty_rcpt, .nrcpts = 1},
 		{.from = NULL, .rcpts = three_rcpts, .nrcpts = 1},
-		{.from = "a@b", .rcpts = three_rcpts, .nrcpts = 0},
-		{.from = "a@b\n", .rcpts = three_rcpts, .nrcpts = 1},
-		{.from = "a@b", .rcpts = three_rcpts, .nrcpts = 1, .msgid = "<x>\r\nBcc: y"},
-		{.from = "a@b", .rcpts = three_rcpts, .nrcpts = 1, .account = "a\nb"},
-		{.from = "a@b", .rcpts = three_rcpts, .nrcpts = 1, .account = NULL},
-		{.from = "a b@c", .rcpts = three_rcpts, .nrcpts = 1, .account = "a"},
-		{.from = "a@b",
+		{.from = (char[]){"a@b"}, .rcpts = three_rcpts, .nrcpts = 0},
+		{.from = (char[]){"a@b\n"}, .rcpts = three_rcpts, .nrcpts = 1},
+		{.from = (char[]){"a@b"}, .rcpts = three_rcpts, .nrcpts = 1, .msgid = (char[]){"<x>\r\nBcc: y"}},
+		{.from = (char[]){"a@b"}, .rcpts = three_rcpts, .nrcpts = 1, .account = (char[]){"a\nb"}},
+		{.from = (char[]){"a@b"}, .rcpts = three_rcpts, .nrcpts = 1, .account = NULL},
+		{.from = (char[]){"a b@c"}, .rcpts = three_rcpts, .nrcpts = 1, .account = (char[]){"a"}},
+		{.from = (char[]){"a@b"},
 		 .rcpts = three_rcpts,
 		 .nrcpts = 1,
-		 .account = "a",
-		 .dsn_return = "X"},
+		 .account = (char[]){"a"},
+		 .dsn_return = (char[]){"X"}},
 	};
 	char *dir = scratch();
 	struct queue q;
