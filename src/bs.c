@@ -211,7 +211,8 @@ bs_final_reply(const struct error *e, struct buf *out)
 		buf_puts(out, "250 2.0.0 Ok: queued");
 		return;
 	}
-	buf_printf(out, "%d %s Error: ", failure_class(st)->reply_code, failure_class(st)->enhanced);
+	buf_printf(out, "%d %s Error: ", failure_class(st)->reply_code,
+		   failure_class(st)->enhanced);
 	append_reply_text(out, e->msg);
 }
 

@@ -625,8 +625,7 @@ deliver_attempt_free(struct attempt *a)
 }
 
 int
-deliver_attempt_run(struct deliver_slot *slot, struct attempt *a, bool foreground,
-		    struct error *e)
+deliver_attempt_run(struct deliver_slot *slot, struct attempt *a, bool foreground, struct error *e)
 {
 	int rc = 0;
 

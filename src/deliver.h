@@ -76,8 +76,8 @@ struct attempt {
 /* Builds the mail from env; the message is len bytes of fd from offset
  * (headers included, as in the queue; a caller with the headers apart sets
  * mail.headers and mail.size itself).  deliver_attempt_free() frees it. */
-void deliver_attempt_init(struct attempt *a, const struct queue_envelope *env, int fd,
-			  off_t offset, unsigned long long len);
+void deliver_attempt_init(struct attempt *a, const struct queue_envelope *env, int fd, off_t offset,
+			  unsigned long long len);
 void deliver_attempt_free(struct attempt *a);
 
 /* Runs the transaction over the slot (opened on first use): reports the

@@ -428,8 +428,7 @@ command_run(const char *cmd, int timeout_ms, struct buf *out, struct command_res
 }
 
 int
-command_output(const char *cmd, const char *what, enum status st, struct buf *out,
-	       struct error *e)
+command_output(const char *cmd, const char *what, enum status st, struct buf *out, struct error *e)
 {
 	struct command_result r;
 

@@ -135,8 +135,7 @@ session_open_queue(const struct account *a, struct queue *q, struct error *e)
 }
 
 int
-session_open_for_queue(struct session *s, const struct request *r, struct queue *q,
-		       struct error *e)
+session_open_for_queue(struct session *s, const struct request *r, struct queue *q, struct error *e)
 {
 	struct error ignored;
 

@@ -12,21 +12,24 @@
 /* Enhanced codes from RFC 3463. */
 static const struct failure_class classes[ST__COUNT] = {
 	[ST_OK] = {EX_OK, "EX_OK", "ok", ACT_DELIVERED, 250, "2.0.0"},
-	[ST_USAGE] = {EX_USAGE, "EX_USAGE", "usage", ACT_FAIL, 554, "5.3.5"}, /* incorrectly configured */
-	[ST_DATAERR] = {EX_DATAERR, "EX_DATAERR", "data", ACT_FAIL, 554, "5.6.0"}, /* other media error */
+	[ST_USAGE] = {EX_USAGE, "EX_USAGE", "usage", ACT_FAIL, 554,
+		      "5.3.5"}, /* incorrectly configured */
+	[ST_DATAERR] = {EX_DATAERR, "EX_DATAERR", "data", ACT_FAIL, 554,
+			"5.6.0"}, /* other media error */
 	[ST_NOUSER] = {EX_NOUSER, "EX_NOUSER", "nouser", ACT_FAIL, 550, "5.1.1"}, /* bad mailbox */
 	[ST_MESSAGE_PERM] = {EX_UNAVAILABLE, "EX_UNAVAILABLE", "message", ACT_FAIL, 554, "5.0.0"},
 	[ST_SOFTWARE] = {EX_SOFTWARE, "EX_SOFTWARE", "software", ACT_RETRY, 554, "5.3.0"},
 	[ST_OSERR] = {EX_OSERR, "EX_OSERR", "os", ACT_RETRY, 554, "5.3.0"},
 	[ST_CANTCREAT] = {EX_CANTCREAT, "EX_CANTCREAT", "cantcreat", ACT_RETRY, 554, "5.3.0"},
 	[ST_IOERR] = {EX_IOERR, "EX_IOERR", "io", ACT_RETRY, 554, "5.3.0"},
-	[ST_CONNECT] = {EX_TEMPFAIL, "EX_TEMPFAIL", "connect", ACT_RETRY_SOON, 451, "4.4.1"}, /* no answer */
+	[ST_CONNECT] = {EX_TEMPFAIL, "EX_TEMPFAIL", "connect", ACT_RETRY_SOON, 451,
+			"4.4.1"}, /* no answer */
 	[ST_SERVER_TEMP] = {EX_TEMPFAIL, "EX_TEMPFAIL", "temporary", ACT_RETRY, 451, "4.0.0"},
-	[ST_LOCAL_TEMP] = {EX_TEMPFAIL, "EX_TEMPFAIL", "local", ACT_RETRY, 452, "4.3.1"}, /* system full */
-	[ST_ACCOUNT] = {EX_NOPERM, "EX_NOPERM", "account", ACT_HOLD, 554, "5.7.0"},    /* security */
+	[ST_LOCAL_TEMP] = {EX_TEMPFAIL, "EX_TEMPFAIL", "local", ACT_RETRY, 452,
+			   "4.3.1"}, /* system full */
+	[ST_ACCOUNT] = {EX_NOPERM, "EX_NOPERM", "account", ACT_HOLD, 554, "5.7.0"}, /* security */
 	[ST_CONFIG] = {EX_CONFIG, "EX_CONFIG", "config", ACT_HOLD, 554, "5.3.5"},
 };
-
 
 const struct failure_class *
 failure_class(enum status s)

@@ -31,7 +31,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 static enum message_set
 set_mode(const struct account *a, enum conf_keyword k)
 {
@@ -241,7 +240,8 @@ prepare(const struct request *r, struct session *s, int in_fd, const char *spool
 		goto out;
 	if (s->account == NULL && session_pick_account(s, header_from, e) < 0)
 		goto out;
-	if (session_check_supported(s->account, e) < 0 || envelope_sender(s, header_from, &sender, e) < 0 ||
+	if (session_check_supported(s->account, e) < 0 ||
+	    envelope_sender(s, header_from, &sender, e) < 0 ||
 	    build_envelope(s, hdr, hlen, sender, &p->env, e) < 0)
 		goto out;
 	memset(&rw, 0, sizeof rw);
@@ -508,8 +508,9 @@ submit_unqueued(const struct request *r, struct session *s, int in_fd, const cha
 	if (rc == 0)
 		rc = send_without_queue(r, s, p, e);
 	if (rc < 0 && one_off != NULL && status_exit_code(e->status) == EX_TEMPFAIL)
-		error_prefix(e, _("message not queued (--%s on the command line is for this attempt "
-				  "only)"),
+		error_prefix(e,
+			     _("message not queued (--%s on the command line is for this attempt "
+			       "only)"),
 			     one_off);
 	return rc;
 }

@@ -3,7 +3,7 @@
 # only those missing.  Needs root (or sudo) when something is missing.
 set -eu
 
-packages="autoconf automake autopoint gettext pkg-config make gcc
+packages="autoconf automake autopoint gettext pkg-config make gcc clang-format
 libgnutls28-dev libsecret-1-dev libidn2-dev
 python3-aiosmtpd gnutls-bin groff-base mandoc strace locales
 dbus gnome-keyring libsecret-tools

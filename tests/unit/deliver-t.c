@@ -55,7 +55,8 @@ test_attempt_init(void)
 static void
 test_attempt_nobody_left(void)
 {
-	struct queue_rcpt rcpts[] = {{.addr = (char[]){"a@example.org"}, .status = QRCPT_DELIVERED}};
+	struct queue_rcpt rcpts[] = {
+		{.addr = (char[]){"a@example.org"}, .status = QRCPT_DELIVERED}};
 	struct queue_envelope env = {.from = (char[]){""}, .rcpts = rcpts, .nrcpts = 1};
 	struct deliver_slot slot;
 	struct attempt a;

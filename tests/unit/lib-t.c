@@ -235,7 +235,6 @@ test_read_to_eof(void)
 	sigaction(SIGALRM, &old, NULL);
 }
 
-
 /* utf8_char_len and utf8_code_point: RFC 3629's table, edge by edge. */
 static const struct {
 	const char *in;

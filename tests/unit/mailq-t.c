@@ -93,9 +93,11 @@ write_conf(const char *queue)
 static void
 commit(struct queue *q, enum entry which, time_t age, struct queue_entry *m)
 {
-	struct queue_rcpt rcpts[] = {{.addr = (char[]){"a@example.org"}}, {.addr = (char[]){"b@example.net"}}};
+	struct queue_rcpt rcpts[] = {{.addr = (char[]){"a@example.org"}},
+				     {.addr = (char[]){"b@example.net"}}};
 	struct queue_envelope env = {.account = (char[]){"default"},
-				     .from = which == E_QUEUED ? (char[]){""} : (char[]){"me@example.org"},
+				     .from = which == E_QUEUED ? (char[]){""}
+							       : (char[]){"me@example.org"},
 				     .rcpts = rcpts,
 				     .nrcpts = which == E_RETRYING ? 2 : 1,
 				     .created = time(NULL) - age};
