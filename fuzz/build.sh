@@ -37,6 +37,11 @@ done
 compile "$srcdir/fuzz/common.c" fuzz/obj/common.o -fsanitize=fuzzer-no-link
 for t in "$@"; do
 	compile "$srcdir/fuzz/$t.c" "fuzz/obj/$t.o" -fsanitize=fuzzer-no-link
+	relink=no
+	for o in "fuzz/obj/$t.o" fuzz/obj/common.o $core; do
+		[ -f "fuzz/fuzz-$t" ] && [ ! "$o" -nt "fuzz/fuzz-$t" ] || relink=yes
+	done
+	[ $relink = yes ] || continue
 	echo "  CCLD (fuzz) fuzz/fuzz-$t"
 	# shellcheck disable=SC2086
 	$FUZZ_CC $FUZZ_CFLAGS -fsanitize=fuzzer -o "fuzz/fuzz-$t" "fuzz/obj/$t.o" \

@@ -765,6 +765,8 @@ struct conf {
 	struct account **accounts;
 	size_t n_accounts;
 	struct conf_files loaded;
+	conf_eval_fn eval; /* NULL: run_command() */
+	void *eval_ctx;
 };
 
 struct conf *
@@ -775,6 +777,13 @@ conf_new(void)
 	c->home = home_directory();
 	strlist_init(&c->names);
 	return c;
+}
+
+void
+conf_set_eval(struct conf *c, conf_eval_fn fn, void *ctx)
+{
+	c->eval = fn;
+	c->eval_ctx = ctx;
 }
 
 void
@@ -1062,7 +1071,8 @@ parse_eval(struct parser *p, const char *cmd, struct error *e)
 	int rc;
 
 	buf_init(&out, EVAL_OUTPUT_MAX);
-	rc = run_command(cmd, &out, e);
+	rc = p->c->eval != NULL ? p->c->eval(p->c->eval_ctx, cmd, &out, e)
+				: run_command(cmd, &out, e);
 	if (rc == 0 && out.len == 0)
 		rc = error_set(e, ST_CONFIG, _("eval command '%.80s' printed nothing"), cmd);
 	if (rc == 0) {
