@@ -8,8 +8,17 @@
 # fuzz/work); the seeds in the source tree and the saved crashers are read
 # too.  Crashes land in fuzz/work/TARGET/artifacts.  Each run appends
 # "date target seconds executions cov" to fuzz/work/runs.log, from
-# libFuzzer's final statistics.
+# libFuzzer's final statistics.  The targets' files (queue, netrc, aliases)
+# go to /dev/shm when it exists (FUZZ_TMPDIR overrides): the queue target
+# fsyncs, which on a disk makes it twenty times slower.
 set -eu
+
+if [ -n "${FUZZ_TMPDIR:-}" ]; then
+	TMPDIR=$FUZZ_TMPDIR
+elif [ -d /dev/shm ] && [ -w /dev/shm ]; then
+	TMPDIR=/dev/shm
+fi
+export TMPDIR
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=${FUZZ_WORK:-fuzz/work}
