@@ -24,8 +24,7 @@ to_wire(const char *addr)
 {
 	struct error e;
 	bool utf8 = false;
-	char *q = strchr(addr, '@') == NULL ? address_qualify(addr, "example.org")
-					    : xstrdup(addr);
+	char *q = strchr(addr, '@') == NULL ? address_qualify(addr, "example.org") : xstrdup(addr);
 	char *w;
 
 	if (address_check(q, &e) == 0 && (w = address_to_wire(q, &utf8, &e)) != NULL) {

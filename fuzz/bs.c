@@ -26,8 +26,7 @@ static const enum status outcomes[] = {
 };
 
 static int
-stand_in_submit(void *ctx, const char *from, const struct strlist *rcpts, int fd,
-		struct error *e)
+stand_in_submit(void *ctx, const char *from, const struct strlist *rcpts, int fd, struct error *e)
 {
 	enum status st = outcomes[strlen(from) % (sizeof outcomes / sizeof outcomes[0])];
 	char block[4096];
@@ -36,8 +35,7 @@ stand_in_submit(void *ctx, const char *from, const struct strlist *rcpts, int fd
 		continue;
 	if (st == ST_OK)
 		return 0;
-	return error_set(e, st, "refused for %s and %zu recipients\r\nsecond line", from,
-			 rcpts->n);
+	return error_set(e, st, "refused for %s and %zu recipients\r\nsecond line", from, rcpts->n);
 }
 
 /* Diagnostics (the refusals bs.c logs) are not the fuzzer's output. */

@@ -105,7 +105,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(whole.len <= 2 * n + 5, "longer than 2n + 5");
 	check(whole.len >= 3 && memcmp(whole.data + whole.len - 3, ".\r\n", 3) == 0,
 	      "does not end with .CRLF");
-	check(whole.len == 3 || whole.data[whole.len - 4] == '\n', "the end is not a line of its own");
+	check(whole.len == 3 || whole.data[whole.len - 4] == '\n',
+	      "the end is not a line of its own");
 	normalise(in, n, &want);
 	decode(whole.data, whole.len - 3, &got);
 	check(want.len == got.len && (want.len == 0 || memcmp(want.data, got.data, want.len) == 0),
