@@ -4,7 +4,8 @@
 # fuzz/replay-TARGET (the target built against fuzz/replay.c, see
 # doc/fuzzing.md).  Under the sanitizer build a crasher that comes back
 # fails here.  When a target fails, each of its inputs is run alone to name
-# the ones that fail.
+# the ones that fail.  REPLAY_WRAPPER, when set, is put before each replay
+# command (make check-valgrind sets it to valgrind).
 . "${top_srcdir:-.}/tests/e2e/lib.sh"
 
 e2e_setup
@@ -24,14 +25,17 @@ for dir in "$corpus"/*/; do
 	set -- "$dir"
 	[ -d "$crashers/$name" ] && set -- "$@" "$crashers/$name"
 	files=$(find "$@" -type f | wc -l)
-	if TMPDIR=$T "$replay" "$@" >"$T/out" 2>"$T/err"; then
+	# shellcheck disable=SC2086
+	if TMPDIR=$T ${REPLAY_WRAPPER:-} "$replay" "$@" >"$T/out" 2>"$T/err"; then
 		t_pass "$name: $files inputs replayed"
 		continue
 	fi
 	t_fail "$name: $files inputs replayed"
 	diag_file "$T/err" 30
 	find "$@" -type f | while read -r f; do
-		TMPDIR=$T "$replay" "$f" >/dev/null 2>&1 || diag "$name: fails: $f"
+		# shellcheck disable=SC2086
+		TMPDIR=$T ${REPLAY_WRAPPER:-} "$replay" "$f" >/dev/null 2>&1 ||
+			diag "$name: fails: $f"
 	done
 done
 
