@@ -18,9 +18,10 @@
  * three recipients instead of one, bit 3 the null sender, bit 4
  * --serverinfo instead of a send, bit 5 STARTTLS required (with a trust
  * file that cannot load, so no handshake is tried after the checks that
- * come before it).  FUZZ_TRACE=1 prints the transcript to stderr.
- * The timeout is 2 s; a session only waits when the
- * client would wait for more bytes, which the closed socket prevents. */
+ * come before it), bit 6 allow_plaintext_auth off.  FUZZ_TRACE=1 prints
+ * the transcript to stderr.  The timeout is 2 s; a session only waits
+ * when the client would wait for more bytes, which the closed socket
+ * prevents. */
 #include "config.h"
 
 #include "fuzz.h"
@@ -187,7 +188,7 @@ run_client(uint8_t o0, uint8_t o1)
 		.auth_mode = modes[o0 & 3],
 		.auth_mech = mech_names[(o0 >> 2 & 15) % nmechs],
 		.user = "user",
-		.allow_plaintext_auth = true,
+		.allow_plaintext_auth = !(o1 & 0x40),
 		.get_password = give_password,
 		.trace = getenv("FUZZ_TRACE") != NULL ? trace_stderr : NULL,
 	};
