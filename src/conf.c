@@ -386,6 +386,13 @@ conf_new(void)
 }
 
 void
+conf_set_eval(struct conf *c, conf_eval_fn fn, void *ctx)
+{
+	c->eval = fn;
+	c->eval_ctx = ctx;
+}
+
+void
 conf_free(struct conf *c)
 {
 	if (c == NULL)

@@ -194,6 +194,13 @@ int conf_load_file(struct conf *c, const char *path, bool system, struct error *
 int conf_load_string(struct conf *c, const char *label, const char *text, size_t len,
 		     struct error *e);
 
+/* How `eval` lines are run: fn appends the command's output to out (whose
+ * bound it must respect) or returns -1 with e set.  The default runs the
+ * command with /bin/sh, bounded in time and size.  Parsers of text that
+ * must never run what it holds (the fuzz target) set their own. */
+typedef int (*conf_eval_fn)(void *ctx, const char *cmd, struct buf *out, struct error *e);
+void conf_set_eval(struct conf *c, conf_eval_fn fn, void *ctx);
+
 /* The account named name, or NULL.  A later file's account of the same
  * name replaces an earlier one. */
 struct account *conf_find_account(struct conf *c, const char *name);

@@ -220,7 +220,8 @@ parse_eval(struct parser *p, const char *cmd, struct error *e)
 	char *what = xasprintf(_("eval command '%.80s'"), cmd);
 
 	buf_init(&out, COMMAND_OUTPUT_MAX);
-	rc = command_output(cmd, what, ST_CONFIG, &out, e);
+	rc = p->c->eval != NULL ? p->c->eval(p->c->eval_ctx, cmd, &out, e)
+				: command_output(cmd, what, ST_CONFIG, &out, e);
 	free(what);
 	if (rc == 0 && out.len == 0)
 		rc = error_set(e, ST_CONFIG, _("eval command '%.80s' printed nothing"), cmd);

@@ -23,6 +23,8 @@ struct conf {
 	struct account **accounts;
 	size_t n_accounts;
 	struct conf_files loaded;
+	conf_eval_fn eval; /* NULL: command_output() */
+	void *eval_ctx;
 };
 
 /* Validates raw for keyword k and returns in *out the string to store: raw

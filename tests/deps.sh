@@ -9,7 +9,8 @@ python3-aiosmtpd gnutls-bin groff-base mandoc strace locales
 dbus gnome-keyring libsecret-tools
 postfix sasl2-bin libsasl2-modules
 git-email libmailtools-perl mutt bsd-mailx cron php-cli
-zsh fish bash-completion"
+zsh fish bash-completion
+valgrind"
 
 missing=
 for p in $packages; do

@@ -588,6 +588,45 @@ test_eval(void)
 	conf_free(c);
 }
 
+/* conf_set_eval: the fuzz target's way to parse eval lines without
+ * running them; the replacement gets the command and gives the line. */
+static int
+fake_eval(void *ctx, const char *cmd, struct buf *out, struct error *e)
+{
+	strlist_add(ctx, cmd);
+	if (strcmp(cmd, "fail") == 0)
+		return error_set(e, ST_CONFIG, "fake eval failed");
+	return buf_puts(out, "host from-fake\nport 1\n");
+}
+
+static void
+test_eval_replaced(void)
+{
+	char *marker = xasprintf("%s/must-not-exist", tmpdir);
+	char *text = xasprintf("account a\neval touch %s\n", marker);
+	const char failing[] = "account b\neval fail\n";
+	struct strlist seen;
+	struct error e;
+	struct conf *c = conf_new();
+	int rc;
+
+	strlist_init(&seen);
+	conf_set_eval(c, fake_eval, &seen);
+	rc = conf_load_string(c, "t", text, strlen(text), &e);
+	is_int(0, rc, "replaced eval: parses %s", rc < 0 ? e.msg : "");
+	is_string("from-fake", account_get(conf_find_account(c, "a"), KW_HOST),
+		  "replaced eval: its output is the line");
+	ok(seen.n == 1 && strncmp(seen.v[0], "touch ", 6) == 0, "replaced eval: gets the command");
+	ok(access(marker, F_OK) < 0, "replaced eval: the command did not run");
+	ok(conf_load_string(c, "u", failing, strlen(failing), &e) < 0 &&
+		   strstr(e.msg, "fake eval failed") != NULL,
+	   "replaced eval: its error is the line's error");
+	strlist_free(&seen);
+	conf_free(c);
+	free(text);
+	free(marker);
+}
+
 /* msmtp's %U, %H, %C, %M placeholders in from and domain. */
 static void
 test_placeholders(void)
@@ -916,6 +955,7 @@ main(void)
 	test_ports_and_check();
 	test_typed_getters();
 	test_eval();
+	test_eval_replaced();
 	test_describe_and_set();
 	test_placeholders();
 	test_permissions();

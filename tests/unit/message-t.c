@@ -572,7 +572,7 @@ check_folded_from(const char *name, const char *what)
 		.from_name = name,
 	};
 	struct buf out, unfolded, decoded;
-	struct error e;
+	struct error e = {0};
 	bool lines_ok = true;
 	const char *p, *end;
 
