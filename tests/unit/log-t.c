@@ -338,7 +338,7 @@ syslog_child(void)
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int s;
 
-	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0 ||
 	    mount("tmpfs", "/dev", "tmpfs", 0, "size=64k") < 0)
 		return 77;
 	snprintf(sa.sun_path, sizeof sa.sun_path, "/dev/log");

@@ -412,6 +412,7 @@ test_open_queue(void)
 	char *want = xasprintf("%s/q-work", dir);
 	char *state = xasprintf("%s/state", dir);
 	parse_or_bail("outbox -C CONF", &r);
+	error_clear(&e);
 	if (session_open(&s, &r, &e) < 0)
 		bail("session_open: %s", e.msg);
 	is_int(0, session_open_queue(conf_find_account(s.conf, "work"), &q, &e),

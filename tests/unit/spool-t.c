@@ -266,6 +266,7 @@ test_large_inputs(void)
 	pid_t pid;
 	int p[2], fd, status;
 
+	error_clear(&e);
 	memset(big, 'x', len);
 	big[BLOCK - 1] = '\r';
 	big[BLOCK] = '\n';
@@ -284,6 +285,7 @@ test_large_inputs(void)
 	   "... one byte over the limit in the second block: %s", e.msg);
 	close(fd);
 	unlink(path);
+	free(path);
 
 	if (pipe2(p, O_CLOEXEC) < 0)
 		bail("pipe: %s", strerror(errno));
@@ -301,7 +303,6 @@ test_large_inputs(void)
 	is_int((long)len, (long)sp.size, "... its size");
 	is_int(1, (long)sp.bare_lf, "... its bare LFs");
 	spool_close(&sp);
-	free(path);
 	free(big);
 }
 
