@@ -139,6 +139,7 @@ deliver_flush(struct deliver_ctx *c, const struct flush_filter *f, struct delive
 {
 	struct slots slots = {0};
 	int got = queue_lock_flusher(c->q, e);
+	int rc = 0;
 
 	if (got < 0)
 		return -1;
@@ -154,8 +155,10 @@ deliver_flush(struct deliver_ctx *c, const struct flush_filter *f, struct delive
 		struct strlist ids;
 
 		strlist_init(&ids);
-		if (queue_ids(c->q, &ids, e) < 0)
-			return -1;
+		if (queue_ids(c->q, &ids, e) < 0) {
+			rc = -1;
+			break;
+		}
 		for (size_t i = 0; i < ids.n; i++)
 			if (f->id_prefix == NULL ||
 			    strncmp(ids.v[i], f->id_prefix, strlen(f->id_prefix)) == 0)
@@ -168,7 +171,7 @@ deliver_flush(struct deliver_ctx *c, const struct flush_filter *f, struct delive
 	for (size_t i = 0; i < slots.n; i++)
 		deliver_slot_close(&slots.v[i]);
 	free(slots.v);
-	return 0;
+	return rc;
 }
 
 void
