@@ -30,11 +30,12 @@ if [ "${1:-}" = -merge ]; then
 	rm -rf "$fresh"
 	mkdir -p "$fresh"
 	# The named seeds (real inputs, the hostile ones) stay whatever they
-	# add; libFuzzer's own finds are named by their SHA-1.
+	# add; libFuzzer's own finds are named by their SHA-1.  Set-cover
+	# merging keeps the fewest files that give the same features.
 	for f in "$top/fuzz/corpus/$t"/*; do
 		echo "${f##*/}" | grep -Eqx '[0-9a-f]{40}' || cp "$f" "$fresh/"
 	done
-	nice -n 19 "fuzz/fuzz-$t" -merge=1 -rss_limit_mb=2048 "$fresh" \
+	nice -n 19 "fuzz/fuzz-$t" -set_cover_merge=1 -rss_limit_mb=2048 "$fresh" \
 		"$top/fuzz/corpus/$t" "$work/$t/corpus"
 	rm -rf "$top/fuzz/corpus/$t"
 	mv "$fresh" "$top/fuzz/corpus/$t"
