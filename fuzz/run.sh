@@ -4,6 +4,7 @@
 # after `make fuzz`:
 #   sh ../fuzz/run.sh TARGET SECONDS   fuzz (nice, one process)
 #   sh ../fuzz/run.sh -merge TARGET    minimise into fuzz/corpus/TARGET
+#                                      (the named seeds are kept)
 # The working corpus grows in fuzz/work/TARGET/corpus (FUZZ_WORK overrides
 # fuzz/work); the seeds in the source tree and the saved crashers are read
 # too.  Crashes land in fuzz/work/TARGET/artifacts.  Each run appends
@@ -28,7 +29,13 @@ if [ "${1:-}" = -merge ]; then
 	fresh=$work/$t/merged.$$
 	rm -rf "$fresh"
 	mkdir -p "$fresh"
-	nice -n 19 "fuzz/fuzz-$t" -merge=1 -rss_limit_mb=2048 "$fresh" \
+	# The named seeds (real inputs, the hostile ones) stay whatever they
+	# add; libFuzzer's own finds are named by their SHA-1.  Set-cover
+	# merging keeps the fewest files that give the same features.
+	for f in "$top/fuzz/corpus/$t"/*; do
+		echo "${f##*/}" | grep -Eqx '[0-9a-f]{40}' || cp "$f" "$fresh/"
+	done
+	nice -n 19 "fuzz/fuzz-$t" -set_cover_merge=1 -rss_limit_mb=2048 "$fresh" \
 		"$top/fuzz/corpus/$t" "$work/$t/corpus"
 	rm -rf "$top/fuzz/corpus/$t"
 	mv "$fresh" "$top/fuzz/corpus/$t"
