@@ -17,10 +17,10 @@
 
 #include "fuzz.h"
 
+#include "crypto.h"
 #include "lib.h"
 #include "queue.h"
 
-#include <gnutls/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,14 +55,13 @@ with_trailer(const uint8_t *p, size_t n, struct buf *out)
 	const uint8_t *blank = memmem(p, n, "\n\n", 2);
 	size_t data_len = blank != NULL ? n - (size_t)(blank + 2 - p) : 0;
 	unsigned char digest[32];
+	char hex[2 * sizeof digest + 1];
 
 	buf_append(out, p, n);
-	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, p, n, digest) < 0)
+	if (crypto_hash(CRYPTO_SHA256, p, n, digest) < 0)
 		abort();
-	buf_printf(out, "outbox-trailer %zu ", data_len);
-	for (size_t i = 0; i < sizeof digest; i++)
-		buf_printf(out, "%02x", digest[i]);
-	buf_puts(out, "\n");
+	hex_encode(digest, sizeof digest, false, '\0', hex);
+	buf_printf(out, "outbox-trailer %zu %s\n", data_len, hex);
 }
 
 static void
