@@ -35,4 +35,8 @@ const char *test_srcdir(void);
 char *test_tmpdir(const char *prefix);
 void test_tmpdir_free(char *dir);
 
+/* A 127.0.0.1 port that nothing listened on a moment ago (bound to port 0
+ * and closed): a server that is down.  Bails when no socket can be made. */
+int test_closed_port(void);
+
 #endif

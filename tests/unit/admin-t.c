@@ -10,13 +10,10 @@
 
 #include "tap/basic.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,21 +22,6 @@
 static char *dir;
 static int port;
 static unsigned nconfs;
-
-static int
-closed_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
-		bail("cannot bind a socket: %s", strerror(errno));
-	close(fd);
-	return ntohs(sa.sin_port);
-}
 
 static void
 write_file(const char *path, const char *text)
@@ -213,7 +195,7 @@ main(void)
 	setenv("XDG_CONFIG_HOME", dir, 1);
 	setenv("XDG_RUNTIME_DIR", dir, 1);
 	unsetenv("DBUS_SESSION_BUS_ADDRESS");
-	port = closed_port();
+	port = test_closed_port();
 	test_pretend();
 	test_password_source();
 	test_keyring_needs_user();

@@ -12,15 +12,12 @@
 
 #include "tap/basic.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,27 +30,12 @@ static const char headers[] = "From: a@example.org\r\nSubject: t\r\n\r\n";
 static const char body[] = "hello\r\n";
 
 /* A port on 127.0.0.1 that nobody listens on. */
-static int
-closed_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
-		bail("cannot bind a socket: %s", strerror(errno));
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
 static void
 load_conf(void)
 {
 	char *text;
 	struct error e;
-	int port = closed_port();
+	int port = test_closed_port();
 
 	text = xasprintf("defaults\nhost 127.0.0.1\nport %d\ntimeout 1\ntls off\nauth off\n"
 			 "queue_max_age 1d\n"

@@ -15,16 +15,13 @@
 
 #include "tap/basic.h"
 
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #define MAXARGS 16
@@ -32,21 +29,6 @@
 static char *dir;
 static int port;
 static unsigned nruns;
-
-static int
-closed_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t len = sizeof sa;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
-		bail("cannot bind a socket: %s", strerror(errno));
-	close(fd);
-	return ntohs(sa.sin_port);
-}
 
 /* One submission: its own -C file and queue directory. */
 struct run {
@@ -325,7 +307,7 @@ main(void)
 	setenv("XDG_CONFIG_HOME", dir, 1);
 	setenv("XDG_STATE_HOME", dir, 1);
 	setenv("TMPDIR", dir, 1);
-	port = closed_port();
+	port = test_closed_port();
 	test_queued();
 	test_read_recipients();
 	test_too_large();
