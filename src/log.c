@@ -40,6 +40,16 @@ log_set_sink(void (*fn)(void *ctx, const char *line), void *ctx)
 	sink_ctx = ctx;
 }
 
+bool
+log_interactive(void)
+{
+	static int tty = -1;
+
+	if (tty < 0)
+		tty = isatty(STDERR_FILENO) ? 1 : 0;
+	return sink == NULL && tty == 1;
+}
+
 /* The one way out to standard error: whatever a message quotes (a
  * configuration value, an address, a file name, server text) reaches the
  * terminal with its control bytes made visible, as one line. */

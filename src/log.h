@@ -16,6 +16,11 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "outbox: warning: message". */
 void log_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* True when a person is looking: standard error is a terminal and no sink
+ * replaces it.  What only a person needs (a one-line outcome, a summary, a
+ * progress bar) is said only then; cron and scripts get exit codes. */
+bool log_interactive(void);
+
 /* Replaces the stderr sink (NULL restores it). */
 void log_set_sink(void (*sink)(void *ctx, const char *line), void *ctx);
 

@@ -92,6 +92,14 @@ run() {
 	return 0
 }
 
+# run_tty CMD...: like run, with CMD's standard error on a pseudo-terminal
+# (80x24; stdin and stdout stay the caller's): what a person at a terminal
+# sees lands in $ERR, byte for byte.
+run_tty() {
+	_e2e_find_python || E2E_PY=/usr/bin/python3
+	run "$E2E_PY" "$E2E_TOP/tests/server/tty.py" -- "$@"
+}
+
 _t_diag_run() {
 	[ -n "${T:-}" ] || return 0
 	diag "exit status $status"

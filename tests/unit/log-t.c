@@ -87,6 +87,27 @@ test_sink(void)
 	strlist_free(&said);
 }
 
+/* log_interactive: standard error on a terminal (a pseudo-terminal here),
+ * and no sink.  Its answer is kept, so this runs first. */
+static void
+test_interactive(void)
+{
+	int saved = dup(STDERR_FILENO), pty = posix_openpt(O_RDWR | O_NOCTTY);
+
+	if (pty < 0 || grantpt(pty) < 0 || unlockpt(pty) < 0) {
+		skip("no pseudo-terminal here");
+		return;
+	}
+	dup2(pty, STDERR_FILENO);
+	ok(log_interactive(), "standard error on a terminal: interactive");
+	log_set_sink(capture, &said);
+	ok(!log_interactive(), "a sink is not a person");
+	log_set_sink(NULL, NULL);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(pty);
+}
+
 /* Runs fn with stream fd (1 or 2) sent to a file; returns what it wrote. */
 static char *
 redirected(int fd, void (*fn)(void))
@@ -388,6 +409,7 @@ main(void)
 {
 	plan_lazy();
 	dir = test_tmpdir("log-t");
+	test_interactive();
 	test_sink();
 	test_stderr();
 	test_records();
