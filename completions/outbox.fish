@@ -108,6 +108,8 @@ complete -c outbox -s q -f -a '(__fish_outbox_flush_filters)' -d 'flush the queu
 complete -c outbox -s R -x -a 'full hdrs' -d 'DSN: what a notification returns'
 complete -c outbox -s r -x -d 'envelope sender'
 complete -c outbox -s S -l serverinfo -d "describe the account's server"
+complete -c outbox -l test -d "log in to the account's server and out again"
+complete -c outbox -l send -d "with --test: also send a test message to the account's address"
 complete -c outbox -s t -l read-recipients -d 'also read recipients from To, Cc and Bcc'
 complete -c outbox -s U -d 'ignored'
 complete -c outbox -s V -x -d 'DSN: envelope id'

@@ -9,8 +9,10 @@
 
 #include "admin.h"
 
+#include "address.h"
 #include "deliver.h"
 #include "i18n.h"
+#include "message.h"
 #include "secret.h"
 #include "session.h"
 #include "smtp.h"
@@ -18,6 +20,8 @@
 #include "watch.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 int
 admin_pretend(const struct request *r, struct buf *out, struct error *e)
@@ -121,6 +125,100 @@ admin_serverinfo(const struct request *r, struct buf *out, struct error *e)
 	    session_check_supported(s.account, e) == 0) {
 		deliver_smtp_params(s.account, r->verbose, &params);
 		rc = smtp_serverinfo(&params, out, e);
+	}
+	session_close(&s);
+	return rc;
+}
+
+/* --test --send: a short message from the account's address to itself,
+ * over the open session. */
+static int
+send_test_message(struct smtp_session *sess, const struct account *a, struct buf *out,
+		  struct error *e)
+{
+	char *addr = deliver_account_address(a), *wire, *msgid, date[64];
+	bool utf8 = false;
+	struct smtp_outcome o;
+	struct smtp_rcpt rcpt = {0};
+	struct smtp_mail m = {0};
+	struct buf msg;
+	int rc = -1;
+
+	wire = address_to_wire(addr, &utf8, e);
+	if (wire != NULL) {
+		msgid = message_make_msgid(strchr(wire, '@') + 1);
+		message_format_date(time(NULL), date, sizeof date);
+		buf_init(&msg, 0);
+		buf_printf(
+			&msg,
+			"From: <%s>\r\nTo: <%s>\r\nSubject: outbox test message\r\nDate: %s\r\n"
+			"Message-ID: %s\r\nMIME-Version: 1.0\r\n"
+			"Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+			"This message was sent by 'outbox --test --send' to check account %s.\r\n",
+			wire, wire, date, msgid != NULL ? msgid : "<>", a->name);
+		rcpt.addr = wire;
+		m = (struct smtp_mail){.from = wire,
+				       .rcpts = &rcpt,
+				       .nrcpts = 1,
+				       .smtputf8 = utf8,
+				       .size = msg.len,
+				       .headers = msg.data,
+				       .headers_len = msg.len,
+				       .body_fd = -1};
+		rc = smtp_transaction(sess, &m, &o, e);
+		if (rc == 0)
+			buf_printf(out, _("Sent a test message to %s: %s\n"), wire, o.reply);
+		free(msgid);
+		buf_free(&msg);
+		free(wire);
+	}
+	free(addr);
+	return rc;
+}
+
+/* Logs in and out as a delivery would; the steps that worked go to out,
+ * the first that failed is the error. */
+static int
+test_account(const struct request *r, struct account *a, struct buf *out, struct error *e)
+{
+	struct smtp_params params;
+	struct smtp_outcome o = {0};
+	struct smtp_session *sess;
+	int rc = 0;
+
+	deliver_smtp_params(a, r->verbose, &params);
+	if (params.socket_path != NULL)
+		buf_printf(out, _("Testing account %s: %s\n"), a->name, params.socket_path);
+	else
+		buf_printf(out, _("Testing account %s: %s port %s\n"), a->name, params.host,
+			   params.port);
+	params.describe = out;
+	sess = smtp_open(&params, &o, e);
+	if (sess == NULL)
+		return -1;
+	if (o.auth_mech != NULL)
+		buf_printf(out, _("Authenticated as %s with %s.\n"), params.user, o.auth_mech);
+	else
+		buf_puts(out, _("No authentication (auth is off).\n"));
+	if (r->send_test)
+		rc = send_test_message(sess, a, out, e);
+	smtp_close(sess);
+	if (rc == 0)
+		buf_printf(out, _("Disconnected. Account %s works.\n"), a->name);
+	return rc;
+}
+
+int
+admin_test(const struct request *r, struct buf *out, struct error *e)
+{
+	struct session s = {0};
+	int rc = -1;
+
+	if (session_open(&s, r, e) == 0 && session_pick_account(&s, r->envelope_from, e) == 0 &&
+	    session_check_supported(s.account, e) == 0) {
+		rc = test_account(r, s.account, out, e);
+		if (rc < 0)
+			error_prefix(e, _("account %s failed the test"), s.account->name);
 	}
 	session_close(&s);
 	return rc;

@@ -15,6 +15,11 @@ int admin_pretend(const struct request *r, struct buf *out, struct error *e);
 /* --serverinfo: what the account's server offers. */
 int admin_serverinfo(const struct request *r, struct buf *out, struct error *e);
 
+/* --test [--send]: connects, does TLS and AUTH as a delivery would (and
+ * sends a short message to the account's own address), then disconnects;
+ * out has each step that worked, also when a later one fails. */
+int admin_test(const struct request *r, struct buf *out, struct error *e);
+
 /* --store-password, --delete-password: the account's keyring item. */
 int admin_store_password(const struct request *r, struct buf *out, struct error *e);
 int admin_delete_password(const struct request *r, struct buf *out, struct error *e);

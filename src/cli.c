@@ -243,6 +243,8 @@ enum {
 	LONG_HOLD,
 	LONG_RELEASE,
 	LONG_WATCH,
+	LONG_TEST,
+	LONG_SEND,
 	LONG_KEYWORD_BASE = 512,
 };
 
@@ -264,6 +266,8 @@ static const struct option fixed_long[] = {
 	{"hold", required_argument, NULL, LONG_HOLD},
 	{"release", required_argument, NULL, LONG_RELEASE},
 	{"watch", no_argument, NULL, LONG_WATCH},
+	{"test", no_argument, NULL, LONG_TEST},
+	{"send", no_argument, NULL, LONG_SEND},
 };
 
 /* Long options that only pick a mode. */
@@ -277,6 +281,7 @@ static const struct {
 	{LONG_DELETE_PASSWORD, CLI_DELETE_PASSWORD},
 	{LONG_PASSWORD_SOURCE, CLI_PASSWORD_SOURCE},
 	{LONG_WATCH, CLI_WATCH},
+	{LONG_TEST, CLI_TEST},
 };
 #define N_FIXED_LONG (sizeof fixed_long / sizeof fixed_long[0])
 
@@ -411,6 +416,9 @@ long_option(struct request *r, int c, struct error *e)
 	case LONG_JSON:
 		r->json = true;
 		return true;
+	case LONG_SEND:
+		r->send_test = true;
+		return true;
 	case LONG_REMOVE:
 	case LONG_HOLD:
 	case LONG_RELEASE:
@@ -495,6 +503,8 @@ cli_parse(int argc, char **argv, struct request *r, struct error *e)
 			return -1;
 	}
 	add_recipients(r, argc, argv, optind);
+	if (r->send_test && r->mode != CLI_TEST)
+		return error_set(e, ST_USAGE, _("--send goes with --test: 'outbox --test --send'"));
 	return 0;
 }
 
@@ -524,6 +534,7 @@ cli_help(void)
 		 "  -v, --debug        print the SMTP transcript (secrets hidden)\n"
 		 "  -S, --serverinfo   describe the account's server\n"
 		 "  -P, --pretend      show the account that would be used\n"
+		 "  --test [--send]    log in to the account's server (and send a test message)\n"
 		 "  --KEYWORD=VALUE    override a configuration keyword (--host, --port...)\n"
 		 "  --store-password   put the account's password into the keyring\n"
 		 "  --delete-password  remove it from the keyring\n"

@@ -27,6 +27,7 @@ enum cli_mode {
 	CLI_PASSWORD_SOURCE, /* --password-source */
 	CLI_QUEUE_EDIT,      /* --remove, --hold, --release */
 	CLI_WATCH,           /* --watch */
+	CLI_TEST,            /* --test [--send] */
 };
 
 enum cli_delivery { DELIVER_FOREGROUND, DELIVER_BACKGROUND, DELIVER_QUEUE };
@@ -53,6 +54,7 @@ struct request {
 	const char *account;       /* -a, --account */
 	const char *queue_filter;  /* -q's argument (I..., R..., S...) */
 	bool json;                 /* --json: machine-readable queue listing */
+	bool send_test;            /* --test --send: also send a test message */
 	struct strlist remove;     /* --remove=ID */
 	struct strlist hold;       /* --hold=ID */
 	struct strlist release;    /* --release=ID */

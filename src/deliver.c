@@ -16,6 +16,7 @@
 #include "log.h"
 #include "message.h"
 #include "notice.h"
+#include "progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -299,6 +300,26 @@ deliver_account_address(const struct account *a)
 	}
 	pw = getpwuid(getuid());
 	return xasprintf("%s@%s", pw != NULL ? pw->pw_name : "root", domain);
+}
+
+char *
+deliver_held_advice(const struct deliver_ctx *c, const struct account *a, const struct error *e)
+{
+	const char *user = account_get(a, KW_USER);
+
+	if (e->status != ST_ACCOUNT || c->last_code < 500 || user == NULL)
+		return xstrdup(_("fix it and run 'outbox -q'"));
+	if (account_get(a, KW_PASSWORDEVAL) != NULL)
+		return xasprintf(_("check what the passwordeval command of account %s gives for "
+				   "user %s, then run 'outbox -q'"),
+				 a->name, user);
+	if (account_get(a, KW_PASSWORD) != NULL)
+		return xasprintf(_("correct the password of account %s (user %s) in the "
+				   "configuration, then run 'outbox -q'"),
+				 a->name, user);
+	return xasprintf(_("store the right password of user %s with 'outbox -a %s "
+			   "--store-password', then run 'outbox -q'"),
+			 user, a->name);
 }
 
 void
@@ -691,12 +712,19 @@ apply_action(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_entr
 		log_error("%s", qe.msg);
 }
 
+static void
+show_progress(void *ctx, unsigned long long sent)
+{
+	progress_update(ctx, sent);
+}
+
 enum policy_action
 deliver_entry(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_entry *m,
 	      struct error *e)
 {
 	struct attempt a;
 	struct header_info info;
+	struct progress bar;
 	enum policy_action action;
 	time_t now = time(NULL);
 	size_t hlen;
@@ -705,8 +733,13 @@ deliver_entry(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_ent
 
 	header_info_read(hdr, hlen, &info);
 	deliver_attempt_init(&a, &m->env, m->fd, m->data_offset, m->data_len);
+	progress_begin(&bar, PROGRESS_BYTES, _("sending"), m->data_len);
+	a.mail.progress = show_progress;
+	a.mail.progress_ctx = &bar;
 	rc = deliver_attempt_run(slot, &a, c->foreground, e);
+	progress_end(&bar);
 	record_attempt(m, &a, rc, now);
+	c->last_code = a.outcome.code;
 	action = policy_classify(rc, count_status(m, QRCPT_PENDING), a.outcome.uncertain,
 				 account_bool(slot->account, KW_HOLD_ON_ACCOUNT_ERROR), e);
 	deliver_log(slot->account, &slot->params, &a.outcome, &a.mail, &info,

@@ -49,6 +49,7 @@ struct deliver_ctx {
 	struct conf *conf;
 	bool verbose;
 	bool foreground; /* a submitter waits for the result: stderr and exit status, no notices */
+	int last_code;   /* the server's reply code in the last deliver_entry, 0: none */
 };
 
 /* An account's connection, opened on first use and kept for its messages. */
@@ -93,6 +94,12 @@ int deliver_attempt_run(struct deliver_slot *slot, struct attempt *a, bool foreg
  * action but ACT_DELIVERED. */
 enum policy_action deliver_entry(struct deliver_ctx *c, struct deliver_slot *slot,
 				 struct queue_entry *m, struct error *e);
+
+/* What to do about a message held with e (one clause, newly allocated):
+ * a password the server refused names the account, the user and where the
+ * password comes from; anything else: fix it and run 'outbox -q'. */
+char *deliver_held_advice(const struct deliver_ctx *c, const struct account *a,
+			  const struct error *e);
 
 /* Gives up on a locked entry: records reason, moves it to failed/ (every
  * recipient still pending failed with the last reply, unless expired), and

@@ -106,8 +106,10 @@ flush_one(struct deliver_ctx *c, const struct flush_filter *f, struct slots *slo
 		} else if (deliver_entry(c, slot, &m, &e) == ACT_HOLD &&
 			   (!was_held || c->verbose)) {
 			/* Said once, when the message becomes held. */
-			log_error(_("message %s held: %s; fix it and run 'outbox -q'"), m.id,
-				  e.msg);
+			char *advice = deliver_held_advice(c, a, &e);
+
+			log_error(_("message %s held: %s; %s"), m.id, e.msg, advice);
+			free(advice);
 		}
 	}
 	queue_entry_free(&m);

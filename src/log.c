@@ -43,11 +43,28 @@ log_set_sink(void (*fn)(void *ctx, const char *line), void *ctx)
 bool
 log_interactive(void)
 {
-	static int tty = -1;
+	return sink == NULL && isatty(STDERR_FILENO);
+}
 
-	if (tty < 0)
-		tty = isatty(STDERR_FILENO) ? 1 : 0;
-	return sink == NULL && tty == 1;
+static size_t status_len; /* columns of the status line on screen, 0: none */
+
+void
+log_status(const char *line)
+{
+	size_t n = line != NULL ? strlen(line) : 0;
+
+	if (!log_interactive())
+		return;
+	/* Back to the start of the line; spaces over what is longer than
+	 * the new text. */
+	fputc('\r', stderr);
+	fputs(line != NULL ? line : "", stderr);
+	for (size_t i = n; i < status_len; i++)
+		fputc(' ', stderr);
+	if (n < status_len)
+		fprintf(stderr, "\r%s", line != NULL ? line : "");
+	fflush(stderr);
+	status_len = n;
 }
 
 /* The one way out to standard error: whatever a message quotes (a
@@ -63,10 +80,13 @@ vsay(const char *prefix, const char *fmt, va_list ap)
 	buf_init(&shown, 0);
 	buf_puts(&shown, prefix);
 	buf_append_visible(&shown, msg, strlen(msg));
-	if (sink != NULL)
+	if (sink != NULL) {
 		sink(sink_ctx, shown.data);
-	else
+	} else {
+		if (status_len > 0)
+			log_status(NULL);
 		fprintf(stderr, "%s: %s\n", progname, shown.data);
+	}
 	buf_free(&shown);
 }
 

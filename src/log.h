@@ -21,6 +21,12 @@ void log_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * progress bar) is said only then; cron and scripts get exit codes. */
 bool log_interactive(void);
 
+/* Draws line (outbox's own text, one line that fits the terminal) as the
+ * status line at the bottom of standard error, replacing the last one;
+ * NULL erases it.  Only when log_interactive(); diagnostics erase it
+ * before they print. */
+void log_status(const char *line);
+
 /* Replaces the stderr sink (NULL restores it). */
 void log_set_sink(void (*sink)(void *ctx, const char *line), void *ctx);
 

@@ -261,20 +261,21 @@ auth_choose(struct smtp_session *s, enum smtp_state *next)
 						 : chosen_mechanism(s, next);
 }
 
-/* --serverinfo: what the session learned, once the capabilities are final. */
+/* What the session learned, once the capabilities are final: for
+ * --serverinfo (s->info) and --test (p->describe). */
 static void
-describe_server(struct smtp_session *s)
+describe_server(const struct smtp_session *s, struct buf *out)
 {
 	char capline[1024];
 
-	buf_printf(s->info, "%s %s\n", _("Server:"),
+	buf_printf(out, "%s %s\n", _("Server:"),
 		   s->p->socket_path ? s->p->socket_path : s->p->host);
-	buf_printf(s->info, "  %s %s\n", _("greeting:"), s->greeting.data ? s->greeting.data : "");
+	buf_printf(out, "  %s %s\n", _("greeting:"), s->greeting.data ? s->greeting.data : "");
 	caps_describe(&s->o->caps, capline, sizeof capline);
-	buf_printf(s->info, "  %s %s\n", _("capabilities:"), capline);
+	buf_printf(out, "  %s %s\n", _("capabilities:"), capline);
 	if (encrypted(s)) {
-		buf_printf(s->info, "%s\n", _("TLS session:"));
-		transport_describe_tls(&s->t, s->info);
+		buf_printf(out, "%s\n", _("TLS session:"));
+		transport_describe_tls(&s->t, out);
 	}
 }
 
@@ -292,9 +293,11 @@ after_ehlo(struct smtp_session *s)
 		return S_STARTTLS;
 	}
 	if (s->info != NULL) {
-		describe_server(s);
+		describe_server(s, s->info);
 		return S_QUIT;
 	}
+	if (s->p->describe != NULL)
+		describe_server(s, s->p->describe);
 	if (auth_wanted(s)) {
 		enum smtp_state next = S_AUTH;
 

@@ -47,6 +47,9 @@ struct smtp_params {
 	 * already redacted. */
 	void (*trace)(void *ctx, const char *dir, const char *line);
 	void *trace_ctx;
+	/* --test: the server's greeting, capabilities and TLS session are
+	 * appended here once known, before AUTH; NULL: not. */
+	struct buf *describe;
 };
 
 enum rcpt_state { RCPT_PENDING, RCPT_ACCEPTED, RCPT_TEMPFAIL, RCPT_PERMFAIL };
@@ -73,6 +76,10 @@ struct smtp_mail {
 	int body_fd; /* the body: body_len bytes from body_offset */
 	off_t body_offset;
 	unsigned long long body_len;
+	/* Called as the message goes out, with the bytes of headers and body
+	 * handed to the connection so far; NULL: not called. */
+	void (*progress)(void *ctx, unsigned long long sent);
+	void *progress_ctx;
 };
 
 struct smtp_outcome {

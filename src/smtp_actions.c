@@ -245,6 +245,9 @@ send_body(struct smtp_session *s)
 		if (wire_encode(&w, chunk, (size_t)n, &out) < 0 ||
 		    transport_write(&s->t, out.data, out.len, &s->io) < 0)
 			rc = -1;
+		else if (s->m->progress != NULL)
+			s->m->progress(s->m->progress_ctx,
+				       s->m->headers_len + s->m->body_len - left);
 	}
 	if (rc == 0) {
 		out.len = 0;

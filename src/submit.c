@@ -445,6 +445,50 @@ delivery_mode(const struct request *r, const struct account *a)
 	return DELIVER_FOREGROUND;
 }
 
+/* When the next try is, for a person: "in 40 s", "in 12 min", "at 14:05",
+ * "at 2026-12-04 09:00". */
+static void
+next_try(time_t next, char *out, size_t n)
+{
+	time_t now = time(NULL);
+	struct tm t, today;
+	char stamp[32];
+
+	if (next <= now + 59) {
+		snprintf(out, n, _("in %ld s"), next > now ? (long)(next - now) : 0L);
+		return;
+	}
+	if (next < now + 3600) {
+		snprintf(out, n, _("in %ld min"), (long)((next - now + 59) / 60));
+		return;
+	}
+	localtime_r(&next, &t);
+	localtime_r(&now, &today);
+	if (strftime(stamp, sizeof stamp,
+		     t.tm_yday == today.tm_yday && t.tm_year == today.tm_year ? "%H:%M"
+									      : "%Y-%m-%d %H:%M",
+		     &t) == 0)
+		stamp[0] = '\0';
+	snprintf(out, n, _("at %s"), stamp);
+}
+
+/* At a terminal: a queued message, why, and when it is tried again. */
+static void
+tell_queued(const struct queue_entry *m, const char *why)
+{
+	char when[48];
+
+	if (why == NULL) {
+		log_error(_("message %s queued; the next queue run sends it ('outbox -q' does it "
+			    "now)"),
+			  m->id);
+		return;
+	}
+	next_try(m->st.next_attempt, when, sizeof when);
+	log_error(_("message %s queued: %s; next try %s, or now with 'outbox -q'"), m->id, why,
+		  when);
+}
+
 /* Foreground delivery of the committed message, then the account's other
  * due messages over the same connection, then a background flush of the
  * rest.  The exit status follows DESIGN.md 1.4. */
@@ -464,12 +508,16 @@ deliver_committed(const struct request *r, struct session *s, struct deliver_ctx
 		break;
 	case ACT_RETRY_SOON:
 	case ACT_RETRY:
-		if (r->verbose)
-			log_error(_("message %s queued: %s"), m->id, e->msg);
+		if (r->verbose || log_interactive())
+			tell_queued(m, e->msg);
 		break;
-	case ACT_HOLD:
-		log_error(_("message %s held: %s; fix it and run 'outbox -q'"), m->id, e->msg);
+	case ACT_HOLD: {
+		char *advice = deliver_held_advice(ctx, s->account, e);
+
+		log_error(_("message %s held: %s; %s"), m->id, e->msg, advice);
+		free(advice);
 		break;
+	}
 	case ACT_FAIL:
 		error_prefix(e, _("message %s not sent and kept in %s/failed"), m->id, ctx->q->dir);
 		rc = -1;
@@ -540,6 +588,8 @@ submit_queued(const struct request *r, struct session *s, int in_fd, struct prep
 		switch (delivery_mode(r, s->account)) {
 		case DELIVER_QUEUE:
 			queue_poke(&q);
+			if (log_interactive())
+				tell_queued(&m, NULL);
 			break;
 		case DELIVER_BACKGROUND: {
 			struct background b = {.ctx = &ctx, .entry = &m, .account = s->account};

@@ -426,6 +426,20 @@ hostile_start() {
 	return $_e2e_rc
 }
 
+# throttle_start NAME PORT RATE: a slow link to the server on PORT, at
+# most RATE bytes a second towards it (tests/server/throttle.py); stop it
+# with server_stop NAME, its port is server_port NAME.
+throttle_start() {
+	_e2e_script=$E2E_TOP/tests/server/throttle.py
+	_e2e_tn=$1
+	_e2e_tp=$2
+	_e2e_tr=$3
+	server_start "$_e2e_tn" --to "$_e2e_tp" --rate "$_e2e_tr"
+	_e2e_rc=$?
+	_e2e_script=
+	return $_e2e_rc
+}
+
 # _e2e_alive PID: PID exists and is not a zombie.
 _e2e_alive() {
 	[ -r "/proc/$1/stat" ] || return 1

@@ -88,7 +88,7 @@ test_sink(void)
 }
 
 /* log_interactive: standard error on a terminal (a pseudo-terminal here),
- * and no sink.  Its answer is kept, so this runs first. */
+ * and no sink. */
 static void
 test_interactive(void)
 {
@@ -103,6 +103,10 @@ test_interactive(void)
 	log_set_sink(capture, &said);
 	ok(!log_interactive(), "a sink is not a person");
 	log_set_sink(NULL, NULL);
+	close(pty);
+	pty = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	dup2(pty, STDERR_FILENO);
+	ok(!log_interactive(), "standard error not a terminal: not interactive");
 	dup2(saved, STDERR_FILENO);
 	close(saved);
 	close(pty);
