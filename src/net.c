@@ -302,3 +302,11 @@ net_send_all(int fd, const void *p, size_t n, int timeout_ms)
 	}
 	return 0;
 }
+
+void
+net_ack_now(int fd)
+{
+	int on = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &on, sizeof on);
+}

@@ -49,4 +49,11 @@ int net_remaining(int64_t deadline);
  * time ran out). */
 int net_send_all(int fd, const void *p, size_t n, int timeout_ms);
 
+/* After reading from a TCP socket: acknowledge what was read now instead
+ * of after the delayed-ACK timer (Linux TCP_QUICKACK).  A server that
+ * sends two small writes in a row (TLS 1.3 session tickets, then its
+ * reply) with Nagle's algorithm on waits for that ACK before the second:
+ * without this, 40 ms per exchange.  Errors (not TCP) are ignored. */
+void net_ack_now(int fd);
+
 #endif

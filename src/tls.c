@@ -150,8 +150,11 @@ static ssize_t
 pull(gnutls_transport_ptr_t ptr, void *data, size_t len)
 {
 	struct tls *t = ptr;
+	ssize_t n = recv(t->fd, data, len, 0);
 
-	return recv(t->fd, data, len, 0);
+	if (n > 0)
+		net_ack_now(t->fd);
+	return n;
 }
 
 static int

@@ -172,6 +172,8 @@ fill(struct transport *t, struct error *e)
 						 _("reading from the server failed: %s"),
 						 strerror(errno));
 			r = read(t->fd, t->in + t->in_len, sizeof t->in - t->in_len);
+			if (r > 0)
+				net_ack_now(t->fd);
 			if (r >= 0)
 				break;
 			if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
