@@ -74,7 +74,7 @@ flag_config(struct request *r, int letter, const char *arg, struct error *e)
 static int
 flag_verbose(struct request *r, int letter, const char *arg, struct error *e)
 {
-	r->verbose = true;
+	r->verbose = r->verbose > 0 ? 2 : 1;
 	return 0;
 }
 

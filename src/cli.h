@@ -43,7 +43,7 @@ struct request {
 	bool delivery_given;       /* an -od flag was given: it beats delivery_mode */
 	bool read_recipients;      /* -t */
 	bool read_envelope_from;   /* --read-envelope-from */
-	bool verbose;              /* -v, -d, --debug */
+	int verbose;               /* -v, -d, --debug: 1; given twice: 2 (timed) */
 	const char *envelope_from; /* -f, -r: NULL unless given; "" is the null sender */
 	const char *full_name;     /* -F */
 	const char *dsn_notify;    /* -N, RFC 3461 NOTIFY value (upper case) */

@@ -34,10 +34,30 @@
 #define NOTICES_PER_HOUR 10
 #define NOTICE_HISTORY_MAX 64
 
+static int64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* -v: the transcript; -v -v: each line with the seconds since the
+ * connection began (ctx points at its start), so a stall shows. */
 static void
 trace_line(void *ctx, const char *dir, const char *line)
 {
-	fprintf(stderr, "%s %s\n", strcmp(dir, "C") == 0 ? "-->" : "<--", line);
+	const char *arrow = strcmp(dir, "C") == 0 ? "-->" : "<--";
+
+	if (ctx != NULL) {
+		int64_t us = now_us() - *(const int64_t *)ctx;
+
+		fprintf(stderr, "[%3lld.%06lld] %s %s\n", (long long)(us / 1000000),
+			(long long)(us % 1000000), arrow, line);
+	} else {
+		fprintf(stderr, "%s %s\n", arrow, line);
+	}
 }
 
 void
@@ -71,7 +91,7 @@ warn_unverified(const struct account *a, const struct smtp_params *p)
 }
 
 void
-deliver_smtp_params(struct account *a, bool verbose, struct smtp_params *p)
+deliver_smtp_params(struct account *a, int verbose, struct smtp_params *p)
 {
 	long timeout = account_long(a, KW_TIMEOUT);
 	const char *auth = account_get(a, KW_AUTH);
@@ -111,8 +131,14 @@ deliver_smtp_params(struct account *a, bool verbose, struct smtp_params *p)
 	p->allow_plaintext_auth = account_bool(a, KW_ALLOW_PLAINTEXT_AUTH);
 	p->get_password = get_password;
 	p->password_ctx = a;
-	if (verbose)
+	if (verbose > 0)
 		p->trace = trace_line;
+	if (verbose > 1) {
+		static int64_t start;
+
+		start = now_us();
+		p->trace_ctx = &start;
+	}
 	warn_unverified(a, p);
 }
 
@@ -323,7 +349,7 @@ deliver_held_advice(const struct deliver_ctx *c, const struct account *a, const 
 }
 
 void
-deliver_slot_init(struct deliver_slot *slot, struct account *a, bool verbose)
+deliver_slot_init(struct deliver_slot *slot, struct account *a, int verbose)
 {
 	memset(slot, 0, sizeof *slot);
 	slot->account = a;

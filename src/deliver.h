@@ -16,7 +16,7 @@
 
 /* The SMTP engine's parameters for an account (warns when certificate
  * checks are off). */
-void deliver_smtp_params(struct account *a, bool verbose, struct smtp_params *p);
+void deliver_smtp_params(struct account *a, int verbose, struct smtp_params *p);
 
 /* Where the account's password may come from. */
 void deliver_secret_source(const struct account *a, struct secret_source *src);
@@ -47,7 +47,7 @@ void deliver_report_recipients(const struct smtp_mail *m);
 struct deliver_ctx {
 	struct queue *q;
 	struct conf *conf;
-	bool verbose;
+	int verbose;     /* 1: the transcript; 2: each line with its time */
 	bool foreground; /* a submitter waits for the result: stderr and exit status, no notices */
 	int last_code;   /* the server's reply code in the last deliver_entry, 0: none */
 };
@@ -62,7 +62,7 @@ struct deliver_slot {
 	struct error open_error;
 };
 
-void deliver_slot_init(struct deliver_slot *slot, struct account *a, bool verbose);
+void deliver_slot_init(struct deliver_slot *slot, struct account *a, int verbose);
 void deliver_slot_close(struct deliver_slot *slot);
 
 /* One attempt at a message: the outgoing mail built once from an

@@ -5,7 +5,7 @@
 # next try, a held one names the account, the user and the fix, -odq says
 # where the message is, a big send draws a progress bar that is erased at
 # the end (a slow link: tests/server/throttle.py), a delivered message is
-# silent.  The same submissions without a terminal print nothing new.
+# silent, and -v -v times each transcript line.  The same submissions without a terminal print nothing new.
 # --test logs in and out (steps on stdout, the failed step as the error,
 # exit status of its class) and --test --send sends the account a test
 # message.
@@ -118,6 +118,15 @@ t_is "no terminal: no bar" "" "$(cat "$ERR")"
 wait_messages plain 3
 t_is "both big messages arrived whole" 2 \
 	"$(for f in "$T"/plain/msg-*.eml; do wc -c <"$f"; done | awk '$1 > 12000000' | wc -l | tr -d ' ')"
+
+# ---- -v -v: the timeline ----------------------------------------------
+
+t_exit "-v -v: exit 0" 0 "$OUTBOX" -v -v -C "$T/ok.conf" x@example.net <"$T/msg"
+t_like "-v -v: each transcript line has its time" "$ERR" '^\[ *0\.[0-9]{6}\] --> EHLO '
+t_unlike "-v -v: no line without" "$ERR" '^(-->|<--)'
+t_exit "-v: exit 0" 0 "$OUTBOX" -v -C "$T/ok.conf" x@example.net <"$T/msg"
+t_like "-v: the transcript" "$ERR" '^--> EHLO '
+t_unlike "-v: no times" "$ERR" '^\['
 
 # ---- --test ------------------------------------------------------------
 
