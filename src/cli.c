@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -385,9 +386,32 @@ request_init(struct request *r, const char *name)
 		r->mode = CLI_NEWALIASES;
 }
 
+/* An unknown --option, with the closest known one when there is one. */
+static int
+unknown_long_option(const char *flag, const struct option *longopts, const char *name,
+		    struct error *e)
+{
+	char *word = xstrndup(flag + 2, strcspn(flag + 2, "="));
+	struct suggestion sg;
+	char *best;
+
+	suggestion_init(&sg, word);
+	for (const struct option *o = longopts; o->name != NULL; o++)
+		suggestion_offer(&sg, o->name, strlen(o->name));
+	free(word);
+	if (strncmp(flag, "--", 2) != 0 || sg.best == NULL)
+		return error_set(e, ST_USAGE, _("unknown option %s; see '%s --help'"), flag, name);
+	best = xstrndup(sg.best, sg.best_len);
+	error_set(e, ST_USAGE, _("unknown option %s (did you mean --%s?); see '%s --help'"), flag,
+		  best, name);
+	free(best);
+	return -1;
+}
+
 /* getopt_long's '?' (unknown option) or ':' (missing value) as an error. */
 static int
-getopt_error(int c, const char *flag, const char *name, struct error *e)
+getopt_error(int c, const char *flag, const struct option *longopts, const char *name,
+	     struct error *e)
 {
 	bool letter = optopt != 0 && optopt < 256;
 
@@ -395,7 +419,7 @@ getopt_error(int c, const char *flag, const char *name, struct error *e)
 		return error_set(e, ST_USAGE, _("unknown option -%c; see '%s --help'"), optopt,
 				 name);
 	if (c == '?')
-		return error_set(e, ST_USAGE, _("unknown option %s; see '%s --help'"), flag, name);
+		return unknown_long_option(flag, longopts, name, e);
 	if (letter)
 		return error_set(e, ST_USAGE, _("option -%c needs a value"), optopt);
 	return error_set(e, ST_USAGE, _("option %s needs a value"), flag);
@@ -482,7 +506,7 @@ cli_parse(int argc, char **argv, struct request *r, struct error *e)
 		const char *flag = argv[optind - 1];
 
 		if (c == '?' || c == ':')
-			return getopt_error(c, flag, name, e);
+			return getopt_error(c, flag, longopts, name, e);
 		if (longindex >= 0 && strncmp(flag, "--", 2) != 0 && optind >= 2)
 			flag = argv[optind - 2]; /* "--name value": flag is the value */
 		if (longindex >= 0 && !long_name_exact(flag, longopts[longindex].name))

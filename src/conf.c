@@ -592,6 +592,17 @@ from_matches(const char *pattern, const char *addr)
 	return match;
 }
 
+static void
+suggest_account(const struct conf *c, const char *name, struct error *e)
+{
+	struct suggestion sg;
+
+	suggestion_init(&sg, name);
+	for (size_t i = 0; i < c->n_accounts; i++)
+		suggestion_offer(&sg, c->accounts[i]->name, strlen(c->accounts[i]->name));
+	suggestion_append(&sg, e);
+}
+
 struct account *
 conf_select(struct conf *c, const char *account_name, const char *envelope_from, struct error *e)
 {
@@ -612,6 +623,7 @@ conf_select(struct conf *c, const char *account_name, const char *envelope_from,
 					  account_name, f->user != NULL ? f->user : f->system,
 					  f->user != NULL && f->system != NULL ? _(" or ") : "",
 					  f->user != NULL && f->system != NULL ? f->system : "");
+			suggest_account(c, account_name, e);
 		}
 		return a;
 	}

@@ -144,6 +144,22 @@ parser_add_account(struct parser *p, const char *name)
 	return pa;
 }
 
+static int
+unknown_parent(const struct parser *p, const char *name, struct error *e)
+{
+	struct suggestion sg;
+
+	error_set(e, ST_CONFIG,
+		  _("account %s is not defined above; define it before the accounts that "
+		    "inherit from it"),
+		  name);
+	suggestion_init(&sg, name);
+	for (size_t i = 0; i < p->n; i++)
+		suggestion_offer(&sg, p->accts[i]->a->name, strlen(p->accts[i]->a->name));
+	suggestion_append(&sg, e);
+	return -1;
+}
+
 /* "account NAME" or "account NAME : PARENT[, PARENT...]". */
 static int
 parse_account(struct parser *p, char *arg, struct error *e)
@@ -184,10 +200,7 @@ parse_account(struct parser *p, char *arg, struct error *e)
 		}
 		parent = parser_find(p, pname);
 		if (parent == NULL) {
-			error_set(e, ST_CONFIG,
-				  _("account %s is not defined above; define it before the "
-				    "accounts that inherit from it"),
-				  pname);
+			unknown_parent(p, pname, e);
 			goto out;
 		}
 		parents = xrealloc(parents, (n_parents + 1) * sizeof *parents);
@@ -206,6 +219,22 @@ parse_account(struct parser *p, char *arg, struct error *e)
 out:
 	free(parents);
 	return rc;
+}
+
+static int
+unknown_keyword(const char *name, struct error *e)
+{
+	static const char *const sections[] = {"account", "defaults"};
+	struct suggestion sg;
+
+	error_set(e, ST_CONFIG, _("unknown keyword '%.80s'"), name);
+	suggestion_init(&sg, name);
+	for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
+		suggestion_offer(&sg, sections[i], strlen(sections[i]));
+	for (int k = 0; k < KW__COUNT; k++)
+		suggestion_offer(&sg, conf_keywords[k].name, strlen(conf_keywords[k].name));
+	suggestion_append(&sg, e);
+	return -1;
 }
 
 static int parse_raw_line(struct parser *p, const char *s, size_t n, bool from_eval,
@@ -261,7 +290,7 @@ parse_line(struct parser *p, char *line, bool from_eval, struct error *e)
 		return parse_account(p, arg, e);
 	k = conf_keyword_lookup(cmd);
 	if (k < 0)
-		return error_set(e, ST_CONFIG, _("unknown keyword '%.80s'"), cmd);
+		return unknown_keyword(cmd, e);
 	/* msmtp: settings before any defaults or account line form an
 	 * account named "default". */
 	if (p->cur == NULL && !p->in_defaults)

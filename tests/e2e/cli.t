@@ -35,6 +35,10 @@ t_like "unknown flag named" "$ERR" '^sendmail: unknown option -Y'
 one_line "unknown flag"
 t_exit "unknown long option: 64" 64 "$OUTBOX" --no-such-thing </dev/null
 t_like "unknown long option named" "$ERR" -- '--no-such-thing'
+t_exit "misspelt long option: 64" 64 "$OUTBOX" --hots=mx.example a@example.net </dev/null
+t_like "misspelt long option: the nearest one is suggested" "$ERR" \
+	'unknown option --hots=mx.example \(did you mean --host\?\)'
+one_line "misspelt long option"
 t_exit "missing value: 64" 64 "$OUTBOX" -f </dev/null
 t_like "missing value named" "$ERR" 'option -f needs a value'
 t_exit "--password is not an option" 64 "$OUTBOX" --password=x a@example.net </dev/null

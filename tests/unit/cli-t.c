@@ -171,6 +171,16 @@ main(void)
 	is_int(-1, parse(&r, &e, "sendmail", "--frobnicate", NULL), "unknown long option");
 	ok(strstr(e.msg, "--frobnicate") != NULL, "the message names it: %s", e.msg);
 	cli_request_free(&r);
+	is_int(-1, parse(&r, &e, "sendmail", "--hots=mx.example", NULL), "misspelt long option");
+	is_string("unknown option --hots=mx.example (did you mean --host?); see 'sendmail --help'",
+		  e.msg, "... suggests the nearest one");
+	cli_request_free(&r);
+	is_int(-1, parse(&r, &e, "sendmail", "--tls-starttl", NULL), "misspelt keyword option");
+	ok(strstr(e.msg, "(did you mean --tls-starttls?)") != NULL, "... suggests it: %s", e.msg);
+	cli_request_free(&r);
+	is_int(-1, parse(&r, &e, "sendmail", "--frobnicate", NULL), "nothing near");
+	ok(strstr(e.msg, "did you mean") == NULL, "... suggests nothing: %s", e.msg);
+	cli_request_free(&r);
 	is_int(-1, parse(&r, &e, "sendmail", "--password=x", NULL),
 	       "no --password (secrets stay out of argv)");
 	cli_request_free(&r);

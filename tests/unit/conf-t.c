@@ -428,6 +428,9 @@ static const struct {
 } selection[] = {
 	{"glob", "jane@example.org", "glob", NULL},
 	{"nosuch", NULL, NULL, "nosuch"},
+	{"glbo", NULL, NULL, "account glbo is not defined"},
+	{"glbo", NULL, NULL, "(did you mean glob?)"},
+	{"defualt", NULL, NULL, "(did you mean default?)"},
 	{NULL, "jane@example.org", "exact", NULL},
 	{NULL, "JANE@EXAMPLE.ORG", "exact", NULL},
 	{NULL, "jane+tag@example.org", "exact", NULL},
