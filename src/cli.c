@@ -518,6 +518,13 @@ cli_parse(int argc, char **argv, struct request *r, struct error *e)
 		if (!long_option(r, c, e) && short_flag(r, c, e) < 0)
 			return -1;
 	}
+	/* msmtp refuses this too: --host makes the command line the account,
+	 * so the account -a names would be silently ignored. */
+	if (r->host_given && r->account != NULL)
+		return error_set(e, ST_USAGE,
+				 _("-a %s cannot be used with --host, which makes the command line "
+				   "the account; drop one of them"),
+				 r->account);
 	add_recipients(r, argc, argv, optind);
 	return 0;
 }

@@ -39,6 +39,9 @@ t_exit "misspelt long option: 64" 64 "$OUTBOX" --hots=mx.example a@example.net <
 t_like "misspelt long option: the nearest one is suggested" "$ERR" \
 	'unknown option --hots=mx.example \(did you mean --host\?\)'
 one_line "misspelt long option"
+t_exit "-a with --host: 64" 64 "$OUTBOX" -a work --host=mx.example a@example.net </dev/null
+t_like "-a with --host: says why" "$ERR" '^outbox: -a work cannot be used with --host'
+one_line "-a with --host"
 t_exit "missing value: 64" 64 "$OUTBOX" -f </dev/null
 t_like "missing value named" "$ERR" 'option -f needs a value'
 t_exit "--password is not an option" 64 "$OUTBOX" --password=x a@example.net </dev/null

@@ -181,6 +181,16 @@ main(void)
 	is_int(-1, parse(&r, &e, "sendmail", "--frobnicate", NULL), "nothing near");
 	ok(strstr(e.msg, "did you mean") == NULL, "... suggests nothing: %s", e.msg);
 	cli_request_free(&r);
+	is_int(-1, parse(&r, &e, "sendmail", "-a", "work", "--host=mx.example", "x@y", NULL),
+	       "-a with --host");
+	is_int(ST_USAGE, e.status, "... is a usage error");
+	is_string("-a work cannot be used with --host, which makes the command line the account; "
+		  "drop one of them",
+		  e.msg, "... saying why");
+	cli_request_free(&r);
+	is_int(-1, parse(&r, &e, "sendmail", "--host=mx.example", "--account=work", NULL),
+	       "--account with --host, in either order");
+	cli_request_free(&r);
 	is_int(-1, parse(&r, &e, "sendmail", "--password=x", NULL),
 	       "no --password (secrets stay out of argv)");
 	cli_request_free(&r);
