@@ -382,6 +382,7 @@ conf_new(void)
 
 	c->home = conf_home_directory();
 	strlist_init(&c->names);
+	strlist_init(&c->warnings);
 	return c;
 }
 
@@ -401,6 +402,7 @@ conf_free(struct conf *c)
 		account_free(c->accounts[i]);
 	free(c->accounts);
 	strlist_free(&c->names);
+	strlist_free(&c->warnings);
 	conf_files_free(&c->loaded);
 	free(c->home);
 	free(c);
@@ -441,6 +443,12 @@ const struct conf_files *
 conf_loaded_files(const struct conf *c)
 {
 	return &c->loaded;
+}
+
+const struct strlist *
+conf_warnings(const struct conf *c)
+{
+	return &c->warnings;
 }
 
 /* ---- finding the files ---- */

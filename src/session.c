@@ -9,12 +9,28 @@
 #include "session.h"
 
 #include "i18n.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define COMMAND_LINE "command line"
+
+/* The configuration's warnings are for a person, and said once however
+ * often the files are read. */
+static void
+say_warnings(const struct session *s)
+{
+	static bool said;
+	const struct strlist *w = conf_warnings(s->conf);
+
+	if (said || !(log_interactive() || s->r->verbose || s->r->mode == CLI_PRETEND))
+		return;
+	said = true;
+	for (size_t i = 0; i < w->n; i++)
+		log_warning("%s", w->v[i]);
+}
 
 int
 session_open(struct session *s, const struct request *r, struct error *e)
@@ -28,7 +44,10 @@ session_open(struct session *s, const struct request *r, struct error *e)
 	s->conf = conf_new();
 	if (r->host_given)
 		return 0;
-	return conf_load(s->conf, &paths, e);
+	if (conf_load(s->conf, &paths, e) < 0)
+		return -1;
+	say_warnings(s);
+	return 0;
 }
 
 void
@@ -112,8 +131,10 @@ session_check_supported(const struct account *a, struct error *e)
 				 a->name);
 	if (strcmp(account_get(a, KW_PROTOCOL), "smtp") != 0)
 		return error_set(e, ST_CONFIG,
-				 _("account %s: protocol %s is not supported; use 'protocol smtp'"),
-				 a->name, account_get(a, KW_PROTOCOL));
+				 _("account %s: protocol %s is not supported: outbox submits to a "
+				   "server with SMTP; for local delivery keep msmtp or your MDA's "
+				   "tool, see %s"),
+				 a->name, account_get(a, KW_PROTOCOL), CONF_MIGRATION_PAGE);
 	return 0;
 }
 
