@@ -173,9 +173,10 @@ struct conf_paths {
 
 /* The files that were (or would be) read, NULL when none. */
 struct conf_files {
-	char *system; /* SYSCONFDIR/outbox.conf or msmtp's /etc/msmtprc */
-	char *user;   /* -C, $XDG_CONFIG_HOME/outbox/config, ~/.outboxrc, or msmtp's */
-	bool msmtp;   /* no outbox file exists: these are msmtp's files */
+	char *system;   /* SYSCONFDIR/outbox.conf or msmtp's /etc/msmtprc */
+	char *user;     /* -C, $XDG_CONFIG_HOME/outbox/config, ~/.outboxrc, or msmtp's */
+	bool msmtp;     /* no outbox file exists: these are msmtp's files */
+	char *searched; /* every name looked for, in order, joined by ", " */
 };
 
 /* Looks the files up: -C replaces the user file; else

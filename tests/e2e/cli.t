@@ -52,10 +52,18 @@ t_like "-bs greets" "$OUT" "^220 .* outbox ESMTP"
 t_exit "bad -N: 64" 64 "$OUTBOX" -N sometimes a@example.net </dev/null
 t_exit "daemon mode refused: 64" 64 "$OUTBOX" -bd </dev/null
 
-# No configuration at all: a configuration error naming what to do.
+# No configuration at all: a configuration error naming every file looked
+# for, in order, and where to start.
 t_exit "no account: 78" 78 "$OUTBOX" a@example.net </dev/null
 t_like "no account: says how to fix it" "$ERR" 'account'
+cfg=${XDG_CONFIG_HOME:-$HOME/.config}
+t_like "no configuration: every file looked for, in order" "$ERR" \
+	"looked for [^ ]*/outbox.conf, $cfg/outbox/config, $HOME/.outboxrc, $HOME/.msmtprc, $cfg/msmtp/config, /etc/msmtprc\\)"
+t_like "no configuration: where to start" "$ERR" \
+	'start from an example in [^ ]*/examples or, coming from msmtp, read [^ ]*/migrating-from-msmtp.md$'
 one_line "no account"
+t_exit "no configuration, -a work: 78" 78 "$OUTBOX" -a work a@example.net </dev/null
+t_like "no configuration, -a work: the same error" "$ERR" 'no configuration file found'
 t_exit "missing -C file: 78" 78 "$OUTBOX" -C "$T/nope" a@example.net </dev/null
 t_like "missing -C file named" "$ERR" "$T/nope"
 
