@@ -212,3 +212,36 @@ session_size_limit(const struct request *r)
 	session_close(&s);
 	return limit;
 }
+
+void
+session_describe_setup(const struct request *r, struct buf *out)
+{
+	struct conf_paths paths = {.user_file = r->config_file};
+	struct session s = {0};
+	struct conf_files f;
+	struct error e;
+	const char *dir = NULL;
+	char *owned = NULL;
+
+	if (conf_find_files(&paths, &f, &e) < 0)
+		buf_printf(out, "%s %s\n", _("configuration files:"), e.msg);
+	else if (f.system == NULL && f.user == NULL)
+		buf_printf(out, "%s %s\n", _("configuration files:"), _("none found"));
+	else
+		buf_printf(out, "%s %s%s%s%s\n", _("configuration files:"),
+			   f.system != NULL ? f.system : "",
+			   f.system != NULL && f.user != NULL ? ", " : "",
+			   f.user != NULL ? f.user : "", f.msmtp ? _(" (msmtp's)") : "");
+	conf_files_free(&f);
+	if (session_open(&s, r, &e) == 0) {
+		const struct account *a = conf_select(s.conf, r->account, NULL, &e);
+
+		dir = a != NULL ? account_get(a, KW_QUEUE_DIR) : NULL;
+	}
+	if (dir == NULL)
+		dir = owned = queue_default_dir();
+	buf_printf(out, "%s %s\n", _("queue directory:"),
+		   dir != NULL ? dir : _("none (no home directory; set HOME)"));
+	free(owned);
+	session_close(&s);
+}

@@ -68,6 +68,11 @@ int session_open_for_queue(struct session *s, const struct request *r, struct qu
 /* Which configuration files were read (for -v and --pretend). */
 void session_describe_files(const struct session *s, struct buf *out);
 
+/* For --version: the configuration files outbox would read ("none
+ * found" when there are none) and the queue directory of the account -a
+ * names or the default one.  Never fails: what cannot be read is said. */
+void session_describe_setup(const struct request *r, struct buf *out);
+
 /* -bs: the max_message_size of the account -a (or the default) selects,
  * with the command line's --max-message-size; SESSION_MESSAGE_MAX when
  * there is no such account. */

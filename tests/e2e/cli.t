@@ -16,6 +16,19 @@ done
 t_exit "--version" 0 "$OUTBOX" --version
 t_like "--version names outbox and GnuTLS" "$OUT" '^outbox [0-9]'
 t_like "--version names the TLS library" "$OUT" 'GnuTLS'
+t_like "--version without a configuration: none found" "$OUT" '^configuration files: none found$'
+t_like "--version names the queue directory" "$OUT" \
+	"^queue directory: ${XDG_STATE_HOME:-$HOME/.local/state}/outbox/queue\$"
+write_config "$T/vconf" <<EOC
+account default
+host smtp.example.org
+queue_dir $T/vqueue
+EOC
+t_exit "--version -C FILE" 0 "$OUTBOX" -C "$T/vconf" --version
+t_like "--version names the configuration file it would read" "$OUT" \
+	"^configuration files: ([^ ]*/outbox.conf, )?$T/vconf\$"
+t_like "--version names the account's queue_dir" "$OUT" "^queue directory: $T/vqueue\$"
+t_ok "--version does not make the queue directory" test ! -e "$T/vqueue"
 t_exit "--help" 0 "$OUTBOX" --help
 t_like "--help points to the man pages" "$OUT" 'man outbox'
 

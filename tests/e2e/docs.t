@@ -1,8 +1,9 @@
 #!/bin/sh
 # docs.t - the documentation moves with the code: both man pages are
 # lint-clean, outbox.1 documents every short flag of the CLI table, the
-# bash completion knows every long option, and every source file with
-# user-facing strings is in po/POTFILES.in.
+# bash completion knows every long option, --help lists every flag of
+# the CLI's tables, and every source file with user-facing strings is in
+# po/POTFILES.in.
 . "${top_srcdir:-.}/tests/e2e/lib.sh"
 
 e2e_setup
@@ -72,6 +73,17 @@ done
 if [ -n "${OUTBOX:-}" ] && [ -x "$OUTBOX" ]; then
 	"$OUTBOX" --help >"$T/help"
 	t_ok "--help is short (under 25 lines)" test "$(wc -l <"$T/help")" -lt 25
+	# Every flag of cli.c's tables is in --help, so the next one cannot
+	# be forgotten there.
+	for f in $flags; do
+		t_like "--help lists -$f" "$T/help" "(^|[ ,])-$f"
+	done
+	for o in $longs; do
+		t_like "--help lists --$o" "$T/help" "(^|[ ,(])--$o([ ,=]|\$)"
+	done
+	for o in -odi -odb -odq -bm -bs -bi -oi; do
+		t_like "--help lists $o" "$T/help" "(^|[ ,])$o([ ,]|\$)"
+	done
 fi
 
 done_testing
