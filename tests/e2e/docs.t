@@ -25,6 +25,15 @@ for page in doc/outbox.1 doc/outbox.conf.5; do
 	fi
 done
 
+# The pages carry one real date (the release's), the same in both.
+dates=$(sed -n 's/^\.TH [^ ]* [0-9] \([^ ]*\) .*/\1/p' "$TOP/doc/outbox.1" "$TOP/doc/outbox.conf.5")
+t_is "both man pages have a .TH date" 2 "$(echo "$dates" | grep -c .)"
+t_is "... the same one" 1 "$(echo "$dates" | sort -u | grep -c .)"
+for d in $dates; do
+	t_ok ".TH date $d is a real date" date -d "$d" +%F
+	t_is ".TH date $d is written YYYY-MM-DD" "$d" "$(date -d "$d" +%F 2>/dev/null)"
+done
+
 # Short flags: the letters of cli.c's short_flags table.
 flags=$(sed -n '/^} short_flags\[\] = {/,/^};/p;/short_flags\[\] = {/,/^};/p' "$TOP/src/cli.c" |
 	grep -o "{'[A-Za-z]'" | cut -c3 | sort -u)
