@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -390,9 +391,32 @@ request_init(struct request *r, const char *name)
 		r->mode = CLI_NEWALIASES;
 }
 
+/* An unknown --option, with the closest known one when there is one. */
+static int
+unknown_long_option(const char *flag, const struct option *longopts, const char *name,
+		    struct error *e)
+{
+	char *word = xstrndup(flag + 2, strcspn(flag + 2, "="));
+	struct suggestion sg;
+	char *best;
+
+	suggestion_init(&sg, word);
+	for (const struct option *o = longopts; o->name != NULL; o++)
+		suggestion_offer(&sg, o->name, strlen(o->name));
+	free(word);
+	if (strncmp(flag, "--", 2) != 0 || sg.best == NULL)
+		return error_set(e, ST_USAGE, _("unknown option %s; see '%s --help'"), flag, name);
+	best = xstrndup(sg.best, sg.best_len);
+	error_set(e, ST_USAGE, _("unknown option %s (did you mean --%s?); see '%s --help'"), flag,
+		  best, name);
+	free(best);
+	return -1;
+}
+
 /* getopt_long's '?' (unknown option) or ':' (missing value) as an error. */
 static int
-getopt_error(int c, const char *flag, const char *name, struct error *e)
+getopt_error(int c, const char *flag, const struct option *longopts, const char *name,
+	     struct error *e)
 {
 	bool letter = optopt != 0 && optopt < 256;
 
@@ -400,7 +424,7 @@ getopt_error(int c, const char *flag, const char *name, struct error *e)
 		return error_set(e, ST_USAGE, _("unknown option -%c; see '%s --help'"), optopt,
 				 name);
 	if (c == '?')
-		return error_set(e, ST_USAGE, _("unknown option %s; see '%s --help'"), flag, name);
+		return unknown_long_option(flag, longopts, name, e);
 	if (letter)
 		return error_set(e, ST_USAGE, _("option -%c needs a value"), optopt);
 	return error_set(e, ST_USAGE, _("option %s needs a value"), flag);
@@ -490,7 +514,7 @@ cli_parse(int argc, char **argv, struct request *r, struct error *e)
 		const char *flag = argv[optind - 1];
 
 		if (c == '?' || c == ':')
-			return getopt_error(c, flag, name, e);
+			return getopt_error(c, flag, longopts, name, e);
 		if (longindex >= 0 && strncmp(flag, "--", 2) != 0 && optind >= 2)
 			flag = argv[optind - 2]; /* "--name value": flag is the value */
 		if (longindex >= 0 && !long_name_exact(flag, longopts[longindex].name))
@@ -502,6 +526,13 @@ cli_parse(int argc, char **argv, struct request *r, struct error *e)
 		if (!long_option(r, c, e) && short_flag(r, c, e) < 0)
 			return -1;
 	}
+	/* msmtp refuses this too: --host makes the command line the account,
+	 * so the account -a names would be silently ignored. */
+	if (r->host_given && r->account != NULL)
+		return error_set(e, ST_USAGE,
+				 _("-a %s cannot be used with --host, which makes the command line "
+				   "the account; drop one of them"),
+				 r->account);
 	add_recipients(r, argc, argv, optind);
 	if (r->send_test && r->mode != CLI_TEST)
 		return error_set(e, ST_USAGE, _("--send goes with --test: 'outbox --test --send'"));
@@ -525,22 +556,24 @@ cli_help(void)
 	return _("Usage: outbox [options] [--] [recipient...] < message\n"
 		 "Send a message through an SMTP submission server (sendmail compatible).\n"
 		 "\n"
-		 "  -t                 also read recipients from To, Cc and Bcc\n"
-		 "  -f ADDRESS         envelope sender ('<>' for none)\n"
+		 "  -t, --read-recipients  also read recipients from To, Cc and Bcc\n"
+		 "  -f, -r ADDRESS     envelope sender ('<>' for none)\n"
+		 "  --read-envelope-from  take the envelope sender from the From header\n"
 		 "  -F NAME            full name for a generated From header\n"
-		 "  -a, --account=NAME use this account of the configuration\n"
-		 "  -C, --file=FILE    use this configuration file\n"
-		 "  -N, -R, -V         DSN: notify, return, envelope id\n"
-		 "  -v, --debug        print the SMTP transcript (secrets hidden)\n"
-		 "  -S, --serverinfo   describe the account's server\n"
-		 "  -P, --pretend      show the account that would be used\n"
-		 "  --test [--send]    log in to the account's server (and send a test message)\n"
+		 "  -a, --account=NAME use this account; -C, --file=FILE this configuration\n"
+		 "  -N, -R, -V, -B     DSN notify, return, envelope id; body 8BITMIME or 7BIT\n"
+		 "  -odi, -odb, -odq   deliver now, in the background, or only queue\n"
+		 "  -v, -d, --debug    print the SMTP transcript (secrets hidden)\n"
+		 "  -X FILE            append a log line per message (as --logfile)\n"
+		 "  -S, --serverinfo   describe the server; -P, --pretend  show the account\n"
+		 "  --test, --send     log in to the server; with --send, also send a test message\n"
 		 "  --KEYWORD=VALUE    override a configuration keyword (--host, --port...)\n"
-		 "  --store-password   put the account's password into the keyring\n"
-		 "  --delete-password  remove it from the keyring\n"
-		 "  --password-source  say where the account's password comes from\n"
-		 "  -q, -bp, mailq     flush the queue, list it (--json for programs)\n"
-		 "  --remove=ID, --hold=ID, --release=ID, --watch\n"
+		 "  --store-password, --delete-password, --password-source  the keyring\n"
+		 "  -q[I|R|S...], -bp, mailq  flush the queue, list it (--json for programs)\n"
+		 "  --remove=ID, --hold=ID, --release=ID  edit the queue\n"
+		 "  --watch            flush the queue whenever the network comes up\n"
+		 "  -bm send (default), -bs SMTP on stdin and stdout, -bi, newaliases: nothing\n"
+		 "  -i, -oi, -oX, -A, -G, -h, -L, -m, -n, -O, -U  accepted and ignored\n"
 		 "  --version, --help\n"
 		 "\n"
 		 "Every flag, keyword and exit status: man outbox, man outbox.conf\n");

@@ -382,6 +382,7 @@ conf_new(void)
 
 	c->home = conf_home_directory();
 	strlist_init(&c->names);
+	strlist_init(&c->warnings);
 	return c;
 }
 
@@ -401,6 +402,7 @@ conf_free(struct conf *c)
 		account_free(c->accounts[i]);
 	free(c->accounts);
 	strlist_free(&c->names);
+	strlist_free(&c->warnings);
 	conf_files_free(&c->loaded);
 	free(c->home);
 	free(c);
@@ -443,6 +445,12 @@ conf_loaded_files(const struct conf *c)
 	return &c->loaded;
 }
 
+const struct strlist *
+conf_warnings(const struct conf *c)
+{
+	return &c->warnings;
+}
+
 /* ---- finding the files ---- */
 
 static bool
@@ -454,16 +462,31 @@ file_exists(const char *path)
 	return stat(path, &st) == 0 || (errno != ENOENT && errno != ENOTDIR);
 }
 
-/* The first of two candidate names that exists (either may be NULL);
- * takes ownership of both. */
-static char *
-first_existing(char *a, char *b)
+/* Adds name to the list of names looked for. */
+static void
+note_searched(struct conf_files *f, const char *name)
 {
+	char *s;
+
+	if (name == NULL)
+		return;
+	s = f->searched != NULL ? xasprintf("%s, %s", f->searched, name) : xstrdup(name);
+	free(f->searched);
+	f->searched = s;
+}
+
+/* The first of two candidate names that exists (either may be NULL),
+ * noting each one looked for; takes ownership of both. */
+static char *
+first_existing(struct conf_files *f, char *a, char *b)
+{
+	note_searched(f, a);
 	if (a != NULL && file_exists(a)) {
 		free(b);
 		return a;
 	}
 	free(a);
+	note_searched(f, b);
 	if (b != NULL && file_exists(b))
 		return b;
 	free(b);
@@ -481,6 +504,7 @@ conf_files_free(struct conf_files *f)
 {
 	free(f->system);
 	free(f->user);
+	free(f->searched);
 	memset(f, 0, sizeof *f);
 }
 
@@ -500,7 +524,8 @@ conf_find_files(const struct conf_paths *p, struct conf_files *f, struct error *
 	else
 		xdg = path_join(home, ".config");
 	f->system = first_existing(
-		path_join(p->sysconfdir != NULL ? p->sysconfdir : SYSCONFDIR, "outbox.conf"), NULL);
+		f, path_join(p->sysconfdir != NULL ? p->sysconfdir : SYSCONFDIR, "outbox.conf"),
+		NULL);
 	if (p->user_file != NULL) {
 		struct stat st;
 
@@ -512,12 +537,13 @@ conf_find_files(const struct conf_paths *p, struct conf_files *f, struct error *
 			f->user = xstrdup(p->user_file);
 		}
 	} else {
-		f->user = first_existing(path_join(xdg, "outbox/config"),
+		f->user = first_existing(f, path_join(xdg, "outbox/config"),
 					 path_join(home, ".outboxrc"));
 		if (f->user == NULL && f->system == NULL) {
-			f->user = first_existing(path_join(home, ".msmtprc"),
+			f->user = first_existing(f, path_join(home, ".msmtprc"),
 						 path_join(xdg, "msmtp/config"));
-			f->system = first_existing(path_join(p->msmtp_sysconfdir != NULL
+			f->system = first_existing(f,
+						   path_join(p->msmtp_sysconfdir != NULL
 								     ? p->msmtp_sysconfdir
 								     : "/etc",
 							     "msmtprc"),
@@ -592,11 +618,30 @@ from_matches(const char *pattern, const char *addr)
 	return match;
 }
 
+static void
+suggest_account(const struct conf *c, const char *name, struct error *e)
+{
+	struct suggestion sg;
+
+	suggestion_init(&sg, name);
+	for (size_t i = 0; i < c->n_accounts; i++)
+		suggestion_offer(&sg, c->accounts[i]->name, strlen(c->accounts[i]->name));
+	suggestion_append(&sg, e);
+}
+
 struct account *
 conf_select(struct conf *c, const char *account_name, const char *envelope_from, struct error *e)
 {
 	struct account *a;
 
+	if (c->n_accounts == 0 && c->loaded.searched != NULL && c->loaded.user == NULL &&
+	    c->loaded.system == NULL) {
+		error_set(e, ST_CONFIG,
+			  _("no configuration file found, so no account to send with (looked for "
+			    "%s); start from an example in %s or, coming from msmtp, read %s"),
+			  c->loaded.searched, CONF_EXAMPLES_DIR, CONF_MIGRATION_PAGE);
+		return NULL;
+	}
 	if (account_name != NULL) {
 		const struct conf_files *f = &c->loaded;
 
@@ -612,6 +657,7 @@ conf_select(struct conf *c, const char *account_name, const char *envelope_from,
 					  account_name, f->user != NULL ? f->user : f->system,
 					  f->user != NULL && f->system != NULL ? _(" or ") : "",
 					  f->user != NULL && f->system != NULL ? f->system : "");
+			suggest_account(c, account_name, e);
 		}
 		return a;
 	}

@@ -16,6 +16,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#ifndef DOCDIR
+#define DOCDIR "/usr/local/share/doc/outbox"
+#endif
+/* What make install puts into the documentation directory for people
+ * who start: example configurations and the page for msmtp users. */
+#define CONF_EXAMPLES_DIR DOCDIR "/examples"
+#define CONF_MIGRATION_PAGE DOCDIR "/migrating-from-msmtp.md"
+
 enum conf_keyword {
 	KW_HOST,
 	KW_PORT,
@@ -165,9 +173,10 @@ struct conf_paths {
 
 /* The files that were (or would be) read, NULL when none. */
 struct conf_files {
-	char *system; /* SYSCONFDIR/outbox.conf or msmtp's /etc/msmtprc */
-	char *user;   /* -C, $XDG_CONFIG_HOME/outbox/config, ~/.outboxrc, or msmtp's */
-	bool msmtp;   /* no outbox file exists: these are msmtp's files */
+	char *system;   /* SYSCONFDIR/outbox.conf or msmtp's /etc/msmtprc */
+	char *user;     /* -C, $XDG_CONFIG_HOME/outbox/config, ~/.outboxrc, or msmtp's */
+	bool msmtp;     /* no outbox file exists: these are msmtp's files */
+	char *searched; /* every name looked for, in order, joined by ", " */
 };
 
 /* Looks the files up: -C replaces the user file; else
@@ -184,6 +193,9 @@ void conf_files_free(struct conf_files *f);
 int conf_load(struct conf *c, const struct conf_paths *p, struct error *e);
 /* The files conf_load() read. */
 const struct conf_files *conf_loaded_files(const struct conf *c);
+/* What the files said that still works but should be written another
+ * way (msmtp's obsolete keywords), one "file:line: ..." line each. */
+const struct strlist *conf_warnings(const struct conf *c);
 
 /* Reads one file.  A file holding a password must be owned by the user
  * and have no group or other permissions (system=false), or no other

@@ -23,7 +23,8 @@ struct conf {
 	struct account **accounts;
 	size_t n_accounts;
 	struct conf_files loaded;
-	conf_eval_fn eval; /* NULL: command_output() */
+	struct strlist warnings; /* see conf_warnings() */
+	conf_eval_fn eval;       /* NULL: command_output() */
 	void *eval_ctx;
 };
 

@@ -45,6 +45,10 @@ static const char *const syslog_facilities[] = {
 	"LOG_USER",   "LOG_MAIL",   "LOG_LOCAL0", "LOG_LOCAL1", "LOG_LOCAL2",
 	"LOG_LOCAL3", "LOG_LOCAL4", "LOG_LOCAL5", "LOG_LOCAL6", "LOG_LOCAL7",
 };
+/* The same words, for "did you mean". */
+#define SYSLOG_WORDS                                                                               \
+	"on|off|LOG_USER|LOG_MAIL|LOG_LOCAL0|LOG_LOCAL1|LOG_LOCAL2|LOG_LOCAL3|LOG_LOCAL4|"         \
+	"LOG_LOCAL5|LOG_LOCAL6|LOG_LOCAL7"
 
 static const char *const dsn_conditions[] = {"success", "failure", "delay"};
 
@@ -259,14 +263,28 @@ hostname_valid(const char *s)
 typedef int (*value_fn)(enum conf_keyword k, const char *raw, const char *home, char **out,
 			struct error *e);
 
-/* The canonical spelling of word, a match in a '|'-separated list. */
+/* The canonical spelling of word, a match in a '|'-separated list; when
+ * there is none, the error suggests the closest word of choices. */
 static int
-store_word(enum conf_keyword k, const char *raw, const char *word, char **out, struct error *e)
+store_word(enum conf_keyword k, const char *raw, const char *word, const char *choices, char **out,
+	   struct error *e)
 {
-	if (word == NULL)
-		return invalid_value(&conf_keywords[k], raw, e);
-	*out = xstrndup(word, strcspn(word, "|"));
-	return 0;
+	struct suggestion sg;
+
+	if (word != NULL) {
+		*out = xstrndup(word, strcspn(word, "|"));
+		return 0;
+	}
+	invalid_value(&conf_keywords[k], raw, e);
+	suggestion_init(&sg, raw);
+	for (const char *p = choices; *p != '\0';) {
+		size_t n = strcspn(p, "|");
+
+		suggestion_offer(&sg, p, n);
+		p += n + (p[n] == '|');
+	}
+	suggestion_append(&sg, e);
+	return -1;
 }
 
 static int
@@ -300,13 +318,15 @@ value_path(enum conf_keyword k, const char *raw, const char *home, char **out, s
 static int
 value_bool(enum conf_keyword k, const char *raw, const char *home, char **out, struct error *e)
 {
-	return store_word(k, raw, choice_find("on|off", raw), out, e);
+	return store_word(k, raw, choice_find("on|off", raw), "on|off", out, e);
 }
 
 static int
 value_choice(enum conf_keyword k, const char *raw, const char *home, char **out, struct error *e)
 {
-	return store_word(k, raw, choice_find(conf_keywords[k].choices, raw), out, e);
+	const char *choices = conf_keywords[k].choices;
+
+	return store_word(k, raw, choice_find(choices, raw), choices, out, e);
 }
 
 static int
@@ -352,7 +372,7 @@ value_syslog(enum conf_keyword k, const char *raw, const char *home, char **out,
 	     word == NULL && i < sizeof syslog_facilities / sizeof syslog_facilities[0]; i++)
 		if (strcmp(raw, syslog_facilities[i]) == 0)
 			word = syslog_facilities[i];
-	return store_word(k, raw, word, out, e);
+	return store_word(k, raw, word, SYSLOG_WORDS, out, e);
 }
 
 static int

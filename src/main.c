@@ -13,6 +13,7 @@
 #include "log.h"
 #include "status.h"
 #include "mailq.h"
+#include "session.h"
 #include "submit.h"
 
 #include <locale.h>
@@ -28,11 +29,11 @@
 static int
 version(const struct request *r, struct buf *out, struct error *e)
 {
-	(void)r;
 	(void)e;
 	buf_printf(out, "outbox %s\n", PACKAGE_VERSION);
 	buf_printf(out, _("TLS: GnuTLS %s; IDN: libidn2 %s\n"), crypto_library_version(),
 		   idn2_check_version(NULL));
+	session_describe_setup(r, out);
 	buf_puts(out, _("Copyright (C) 2026 The outbox authors.\n"
 			"License GPLv3+: GNU GPL version 3 or later "
 			"<https://gnu.org/licenses/gpl.html>.\n"

@@ -9,12 +9,28 @@
 #include "session.h"
 
 #include "i18n.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define COMMAND_LINE "command line"
+
+/* The configuration's warnings are for a person, and said once however
+ * often the files are read. */
+static void
+say_warnings(const struct session *s)
+{
+	static bool said;
+	const struct strlist *w = conf_warnings(s->conf);
+
+	if (said || !(log_interactive() || s->r->verbose || s->r->mode == CLI_PRETEND))
+		return;
+	said = true;
+	for (size_t i = 0; i < w->n; i++)
+		log_warning("%s", w->v[i]);
+}
 
 int
 session_open(struct session *s, const struct request *r, struct error *e)
@@ -28,7 +44,10 @@ session_open(struct session *s, const struct request *r, struct error *e)
 	s->conf = conf_new();
 	if (r->host_given)
 		return 0;
-	return conf_load(s->conf, &paths, e);
+	if (conf_load(s->conf, &paths, e) < 0)
+		return -1;
+	say_warnings(s);
+	return 0;
 }
 
 void
@@ -112,8 +131,10 @@ session_check_supported(const struct account *a, struct error *e)
 				 a->name);
 	if (strcmp(account_get(a, KW_PROTOCOL), "smtp") != 0)
 		return error_set(e, ST_CONFIG,
-				 _("account %s: protocol %s is not supported; use 'protocol smtp'"),
-				 a->name, account_get(a, KW_PROTOCOL));
+				 _("account %s: protocol %s is not supported: outbox submits to a "
+				   "server with SMTP; for local delivery keep msmtp or your MDA's "
+				   "tool, see %s"),
+				 a->name, account_get(a, KW_PROTOCOL), CONF_MIGRATION_PAGE);
 	return 0;
 }
 
@@ -190,4 +211,37 @@ session_size_limit(const struct request *r)
 	}
 	session_close(&s);
 	return limit;
+}
+
+void
+session_describe_setup(const struct request *r, struct buf *out)
+{
+	struct conf_paths paths = {.user_file = r->config_file};
+	struct session s = {0};
+	struct conf_files f;
+	struct error e;
+	const char *dir = NULL;
+	char *owned = NULL;
+
+	if (conf_find_files(&paths, &f, &e) < 0)
+		buf_printf(out, "%s %s\n", _("configuration files:"), e.msg);
+	else if (f.system == NULL && f.user == NULL)
+		buf_printf(out, "%s %s\n", _("configuration files:"), _("none found"));
+	else
+		buf_printf(out, "%s %s%s%s%s\n", _("configuration files:"),
+			   f.system != NULL ? f.system : "",
+			   f.system != NULL && f.user != NULL ? ", " : "",
+			   f.user != NULL ? f.user : "", f.msmtp ? _(" (msmtp's)") : "");
+	conf_files_free(&f);
+	if (session_open(&s, r, &e) == 0) {
+		const struct account *a = conf_select(s.conf, r->account, NULL, &e);
+
+		dir = a != NULL ? account_get(a, KW_QUEUE_DIR) : NULL;
+	}
+	if (dir == NULL)
+		dir = owned = queue_default_dir();
+	buf_printf(out, "%s %s\n", _("queue directory:"),
+		   dir != NULL ? dir : _("none (no home directory; set HOME)"));
+	free(owned);
+	session_close(&s);
 }

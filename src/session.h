@@ -4,7 +4,8 @@
  * Every command (a submission, -bs, -q, mailq, the keyring commands...)
  * goes through it.
  *
- * Functions return 0 or -1 with e set; nothing here prints or exits. */
+ * Functions return 0 or -1 with e set; nothing here exits, and the only
+ * thing said is the configuration's warnings (session_open()). */
 #ifndef OUTBOX_SESSION_H
 #define OUTBOX_SESSION_H
 
@@ -25,8 +26,10 @@ struct session {
 };
 
 /* Loads the configuration files (none with --host: the command line is
- * the account).  session_close() frees what it made, also after a
- * failure. */
+ * the account) and says their warnings (obsolete msmtp keywords) on
+ * stderr, once per process and only to a person: stderr is a terminal,
+ * or -v or --pretend was given.  session_close() frees what it made,
+ * also after a failure. */
 int session_open(struct session *s, const struct request *r, struct error *e);
 void session_close(struct session *s);
 
@@ -64,6 +67,11 @@ int session_open_for_queue(struct session *s, const struct request *r, struct qu
 
 /* Which configuration files were read (for -v and --pretend). */
 void session_describe_files(const struct session *s, struct buf *out);
+
+/* For --version: the configuration files outbox would read ("none
+ * found" when there are none) and the queue directory of the account -a
+ * names or the default one.  Never fails: what cannot be read is said. */
+void session_describe_setup(const struct request *r, struct buf *out);
 
 /* -bs: the max_message_size of the account -a (or the default) selects,
  * with the command line's --max-message-size; SESSION_MESSAGE_MAX when

@@ -16,6 +16,19 @@ done
 t_exit "--version" 0 "$OUTBOX" --version
 t_like "--version names outbox and GnuTLS" "$OUT" '^outbox [0-9]'
 t_like "--version names the TLS library" "$OUT" 'GnuTLS'
+t_like "--version without a configuration: none found" "$OUT" '^configuration files: none found$'
+t_like "--version names the queue directory" "$OUT" \
+	"^queue directory: ${XDG_STATE_HOME:-$HOME/.local/state}/outbox/queue\$"
+write_config "$T/vconf" <<EOC
+account default
+host smtp.example.org
+queue_dir $T/vqueue
+EOC
+t_exit "--version -C FILE" 0 "$OUTBOX" -C "$T/vconf" --version
+t_like "--version names the configuration file it would read" "$OUT" \
+	"^configuration files: ([^ ]*/outbox.conf, )?$T/vconf\$"
+t_like "--version names the account's queue_dir" "$OUT" "^queue directory: $T/vqueue\$"
+t_ok "--version does not make the queue directory" test ! -e "$T/vqueue"
 t_exit "--help" 0 "$OUTBOX" --help
 t_like "--help points to the man pages" "$OUT" 'man outbox'
 
@@ -35,6 +48,13 @@ t_like "unknown flag named" "$ERR" '^sendmail: unknown option -Y'
 one_line "unknown flag"
 t_exit "unknown long option: 64" 64 "$OUTBOX" --no-such-thing </dev/null
 t_like "unknown long option named" "$ERR" -- '--no-such-thing'
+t_exit "misspelt long option: 64" 64 "$OUTBOX" --hots=mx.example a@example.net </dev/null
+t_like "misspelt long option: the nearest one is suggested" "$ERR" \
+	'unknown option --hots=mx.example \(did you mean --host\?\)'
+one_line "misspelt long option"
+t_exit "-a with --host: 64" 64 "$OUTBOX" -a work --host=mx.example a@example.net </dev/null
+t_like "-a with --host: says why" "$ERR" '^outbox: -a work cannot be used with --host'
+one_line "-a with --host"
 t_exit "missing value: 64" 64 "$OUTBOX" -f </dev/null
 t_like "missing value named" "$ERR" 'option -f needs a value'
 t_exit "--password is not an option" 64 "$OUTBOX" --password=x a@example.net </dev/null
@@ -45,10 +65,18 @@ t_like "-bs greets" "$OUT" "^220 .* outbox ESMTP"
 t_exit "bad -N: 64" 64 "$OUTBOX" -N sometimes a@example.net </dev/null
 t_exit "daemon mode refused: 64" 64 "$OUTBOX" -bd </dev/null
 
-# No configuration at all: a configuration error naming what to do.
+# No configuration at all: a configuration error naming every file looked
+# for, in order, and where to start.
 t_exit "no account: 78" 78 "$OUTBOX" a@example.net </dev/null
 t_like "no account: says how to fix it" "$ERR" 'account'
+cfg=${XDG_CONFIG_HOME:-$HOME/.config}
+t_like "no configuration: every file looked for, in order" "$ERR" \
+	"looked for [^ ]*/outbox.conf, $cfg/outbox/config, $HOME/.outboxrc, $HOME/.msmtprc, $cfg/msmtp/config, /etc/msmtprc\\)"
+t_like "no configuration: where to start" "$ERR" \
+	'start from an example in [^ ]*/examples or, coming from msmtp, read [^ ]*/migrating-from-msmtp.md$'
 one_line "no account"
+t_exit "no configuration, -a work: 78" 78 "$OUTBOX" -a work a@example.net </dev/null
+t_like "no configuration, -a work: the same error" "$ERR" 'no configuration file found'
 t_exit "missing -C file: 78" 78 "$OUTBOX" -C "$T/nope" a@example.net </dev/null
 t_like "missing -C file named" "$ERR" "$T/nope"
 

@@ -128,6 +128,34 @@ hots 127.0.0.1
 EOC
 t_exit "unknown keyword: 78" 78 "$OUTBOX" -C "$T/unknown" alice@example.net <"$T/msg"
 t_like "unknown keyword named with file:line" "$ERR" "$T/unknown:2: .*hots"
+t_like "unknown keyword: the nearest one is suggested" "$ERR" "hots' \\(did you mean host\\?\\)"
+write_config "$T/misspelt" <<EOC
+account work
+host 127.0.0.1
+tls_starttls of
+EOC
+t_exit "misspelt value: 78" 78 "$OUTBOX" -C "$T/misspelt" alice@example.net <"$T/msg"
+t_like "misspelt value: the nearest word is suggested" "$ERR" \
+	"$T/misspelt:3: .*'of' .*\\(did you mean off\\?\\)"
+write_config "$T/parent" <<EOC
+account work
+host 127.0.0.1
+account default : wrok
+EOC
+t_exit "misspelt parent account: 78" 78 "$OUTBOX" -C "$T/parent" alice@example.net <"$T/msg"
+t_like "misspelt parent account: the nearest account is suggested" "$ERR" \
+	"$T/parent:3: account wrok .*\\(did you mean work\\?\\)"
+write_config "$T/accounts" <<EOC
+account work
+host 127.0.0.1
+EOC
+t_exit "misspelt -a: 78" 78 "$OUTBOX" -C "$T/accounts" -a wokr alice@example.net <"$T/msg"
+t_like "misspelt -a: the nearest account is suggested" "$ERR" \
+	"account wokr is not defined .*\\(did you mean work\\?\\)"
+t_exit "misspelt --account: 78" 78 "$OUTBOX" -C "$T/accounts" --account=Work alice@example.net <"$T/msg"
+t_like "misspelt --account: the nearest account is suggested" "$ERR" "\\(did you mean work\\?\\)"
+t_exit "nothing near: 78" 78 "$OUTBOX" -C "$T/accounts" -a submission alice@example.net <"$T/msg"
+t_unlike "nothing near: nothing suggested" "$ERR" "did you mean"
 
 # A file holding a password must not be readable by others.
 write_config "$T/open" <<EOC

@@ -1,8 +1,9 @@
 #!/bin/sh
 # docs.t - the documentation moves with the code: both man pages are
 # lint-clean, outbox.1 documents every short flag of the CLI table, the
-# bash completion knows every long option, and every source file with
-# user-facing strings is in po/POTFILES.in.
+# bash completion knows every long option, --help lists every flag of
+# the CLI's tables, and every source file with user-facing strings is in
+# po/POTFILES.in.
 . "${top_srcdir:-.}/tests/e2e/lib.sh"
 
 e2e_setup
@@ -22,6 +23,15 @@ for page in doc/outbox.1 doc/outbox.conf.5; do
 	else
 		t_skip "$page: mandoc" "mandoc not installed"
 	fi
+done
+
+# The pages carry one real date (the release's), the same in both.
+dates=$(sed -n 's/^\.TH [^ ]* [0-9] \([^ ]*\) .*/\1/p' "$TOP/doc/outbox.1" "$TOP/doc/outbox.conf.5")
+t_is "both man pages have a .TH date" 2 "$(echo "$dates" | grep -c .)"
+t_is "... the same one" 1 "$(echo "$dates" | sort -u | grep -c .)"
+for d in $dates; do
+	t_ok ".TH date $d is a real date" date -d "$d" +%F
+	t_is ".TH date $d is written YYYY-MM-DD" "$d" "$(date -d "$d" +%F 2>/dev/null)"
 done
 
 # Short flags: the letters of cli.c's short_flags table.
@@ -72,6 +82,17 @@ done
 if [ -n "${OUTBOX:-}" ] && [ -x "$OUTBOX" ]; then
 	"$OUTBOX" --help >"$T/help"
 	t_ok "--help is short (under 25 lines)" test "$(wc -l <"$T/help")" -lt 25
+	# Every flag of cli.c's tables is in --help, so the next one cannot
+	# be forgotten there.
+	for f in $flags; do
+		t_like "--help lists -$f" "$T/help" "(^|[ ,])-$f"
+	done
+	for o in $longs; do
+		t_like "--help lists --$o" "$T/help" "(^|[ ,(])--$o([ ,=]|\$)"
+	done
+	for o in -odi -odb -odq -bm -bs -bi -oi; do
+		t_like "--help lists $o" "$T/help" "(^|[ ,])$o([ ,]|\$)"
+	done
 fi
 
 done_testing

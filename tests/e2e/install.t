@@ -32,12 +32,14 @@ mkvars() {
 	done | "$MK" -s -C "$_m_dir" -f Makefile -f - print-vars
 }
 
-mkvars "$B" bindir sbindir mandir bashcompdir zshcompdir fishcompdir \
+mkvars "$B" bindir sbindir mandir sysconfdir docdir bashcompdir zshcompdir fishcompdir \
 	SENDMAIL_LINKS >"$T/vars" 2>"$T/vars.err"
 t_ok "make expands the installation directories" test -s "$T/vars"
 bindir=$(sed -n 's/^bindir=//p' "$T/vars")
 sbindir=$(sed -n 's/^sbindir=//p' "$T/vars")
 mandir=$(sed -n 's/^mandir=//p' "$T/vars")
+sysconfdir=$(sed -n 's/^sysconfdir=//p' "$T/vars")
+docdir=$(sed -n 's/^docdir=//p' "$T/vars")
 bashcompdir=$(sed -n 's/^bashcompdir=//p' "$T/vars")
 zshcompdir=$(sed -n 's/^zshcompdir=//p' "$T/vars")
 fishcompdir=$(sed -n 's/^fishcompdir=//p' "$T/vars")
@@ -91,6 +93,14 @@ t_installed "make install DESTDIR=... SENDMAIL_LINKS=no" "$R" SENDMAIL_LINKS=no
 t_ok "outbox is installed in bindir" test -x "$R$bindir/outbox"
 t_ok "outbox.1 is installed" test -f "$R$mandir/man1/outbox.1"
 t_ok "outbox.conf.5 is installed" test -f "$R$mandir/man5/outbox.conf.5"
+for page in man1/outbox.1 man5/outbox.conf.5; do
+	t_like "$page names the configured sysconfdir" "$R$mandir/$page" \
+		"^\\.I $sysconfdir/outbox.conf\$"
+	t_unlike "$page has no placeholder left" "$R$mandir/$page" '@(sysconfdir|docdir|PACKAGE_VERSION)@'
+done
+t_like "outbox.conf.5 points at the installed migration page" "$R$mandir/man5/outbox.conf.5" \
+	"$docdir/migrating"
+t_ok "... which is installed there" test -f "$R$docdir/migrating-from-msmtp.md"
 for pair in "$bashcompdir:outbox" "$zshcompdir:_outbox" "$fishcompdir:outbox.fish"; do
 	dir=${pair%:*}
 	[ -n "$dir" ] || continue
@@ -129,6 +139,20 @@ t_installed "make install over an earlier install with links works" \
 	"$R" SENDMAIL_LINKS=yes
 t_link "sendmail still links to outbox" "$R$sbindir/sendmail" "$rel"
 t_uninstalled "$R"
+
+# ---- the man pages follow sysconfdir (here overridden for one install;
+# the pages are made again afterwards for the build's own sysconfdir).
+R=$T/sysconf
+rm -f "$B/man/outbox.1" "$B/man/outbox.conf.5"
+t_installed "make install sysconfdir=/opt/x/etc" "$R" SENDMAIL_LINKS=no sysconfdir=/opt/x/etc
+t_like "outbox.conf.5 under sysconfdir=/opt/x/etc names /opt/x/etc" \
+	"$R$mandir/man5/outbox.conf.5" '^\.I /opt/x/etc/outbox\.conf$'
+t_like "outbox.1 under sysconfdir=/opt/x/etc names /opt/x/etc" \
+	"$R$mandir/man1/outbox.1" '^\.I /opt/x/etc/outbox\.conf$'
+rm -f "$B/man/outbox.1" "$B/man/outbox.conf.5"
+"$MK" -C "$B" man/outbox.1 man/outbox.conf.5 >"$R.remake.log" 2>&1
+ok $? "the build's own man pages are made again" || diag_file "$R.remake.log" 20
+"$MK" -C "$B" uninstall DESTDIR="$R" SENDMAIL_LINKS=no sysconfdir=/opt/x/etc >"$R.log" 2>&1
 
 # ---- another MTA's sendmail and mailq are never touched.
 R=$T/mta

@@ -171,6 +171,26 @@ main(void)
 	is_int(-1, parse(&r, &e, "sendmail", "--frobnicate", NULL), "unknown long option");
 	ok(strstr(e.msg, "--frobnicate") != NULL, "the message names it: %s", e.msg);
 	cli_request_free(&r);
+	is_int(-1, parse(&r, &e, "sendmail", "--hots=mx.example", NULL), "misspelt long option");
+	is_string("unknown option --hots=mx.example (did you mean --host?); see 'sendmail --help'",
+		  e.msg, "... suggests the nearest one");
+	cli_request_free(&r);
+	is_int(-1, parse(&r, &e, "sendmail", "--tls-starttl", NULL), "misspelt keyword option");
+	ok(strstr(e.msg, "(did you mean --tls-starttls?)") != NULL, "... suggests it: %s", e.msg);
+	cli_request_free(&r);
+	is_int(-1, parse(&r, &e, "sendmail", "--frobnicate", NULL), "nothing near");
+	ok(strstr(e.msg, "did you mean") == NULL, "... suggests nothing: %s", e.msg);
+	cli_request_free(&r);
+	is_int(-1, parse(&r, &e, "sendmail", "-a", "work", "--host=mx.example", "x@y", NULL),
+	       "-a with --host");
+	is_int(ST_USAGE, e.status, "... is a usage error");
+	is_string("-a work cannot be used with --host, which makes the command line the account; "
+		  "drop one of them",
+		  e.msg, "... saying why");
+	cli_request_free(&r);
+	is_int(-1, parse(&r, &e, "sendmail", "--host=mx.example", "--account=work", NULL),
+	       "--account with --host, in either order");
+	cli_request_free(&r);
 	is_int(-1, parse(&r, &e, "sendmail", "--password=x", NULL),
 	       "no --password (secrets stay out of argv)");
 	cli_request_free(&r);

@@ -428,6 +428,9 @@ static const struct {
 } selection[] = {
 	{"glob", "jane@example.org", "glob", NULL},
 	{"nosuch", NULL, NULL, "nosuch"},
+	{"glbo", NULL, NULL, "account glbo is not defined"},
+	{"glbo", NULL, NULL, "(did you mean glob?)"},
+	{"defualt", NULL, NULL, "(did you mean default?)"},
 	{NULL, "jane@example.org", "exact", NULL},
 	{NULL, "JANE@EXAMPLE.ORG", "exact", NULL},
 	{NULL, "jane+tag@example.org", "exact", NULL},
@@ -731,6 +734,12 @@ test_permissions(void)
 	free(path);
 }
 
+/* The names looked for with nothing under root, in order. */
+static const char *const all_searched[] = {
+	"sys/outbox.conf", "xdg/outbox/config", "home/.outboxrc",
+	"home/.msmtprc",   "xdg/msmtp/config",  "etc/msmtprc",
+};
+
 /* Layouts under a fresh home: which files exist, what is found. */
 static const struct {
 	const char *files[4];
@@ -754,6 +763,37 @@ static const struct {
 	{{"home/.msmtprc", "custom"}, true, "custom", NULL, false},
 	{{"home/.msmtprc"}, true, NULL, NULL, false}, /* -C names a missing file */
 };
+
+/* What was looked for, for layout i: with no file at all every name,
+ * and that is what the error of conf_select() lists. */
+static void
+check_searched(size_t i, const char *root, const struct conf_files *f,
+	       const struct conf_paths *paths)
+{
+	struct buf want;
+	struct conf *c;
+	struct error e;
+
+	if (f->user != NULL || f->system != NULL)
+		return;
+	buf_init(&want, 0);
+	for (size_t j = 0; j < sizeof all_searched / sizeof all_searched[0]; j++)
+		buf_printf(&want, "%s%s/%s", j > 0 ? ", " : "", root, all_searched[j]);
+	is_string(want.data, f->searched, "layout %zu: every name looked for, in order", i);
+	c = conf_new();
+	if (conf_load(c, paths, &e) < 0)
+		bail("layout %zu: %s", i, e.msg);
+	ok(conf_select(c, NULL, NULL, &e) == NULL &&
+		   contains(e.msg, "no configuration file found, so no account to send with "
+				   "(looked for ") &&
+		   contains(e.msg, want.data) && contains(e.msg, CONF_EXAMPLES_DIR) &&
+		   contains(e.msg, CONF_MIGRATION_PAGE),
+	   "layout %zu: no file: the error lists them and how to start: %s", i, e.msg);
+	ok(conf_select(c, "work", NULL, &e) == NULL && contains(e.msg, want.data),
+	   "layout %zu: -a too: %s", i, e.msg);
+	conf_free(c);
+	buf_free(&want);
+}
 
 static void
 test_find_files(void)
@@ -801,6 +841,7 @@ test_find_files(void)
 			is_string(want_user, f.user, "layout %zu: user file", i);
 			is_string(want_system, f.system, "layout %zu: system file", i);
 			is_int(layouts[i].msmtp, f.msmtp, "layout %zu: msmtp fallback", i);
+			check_searched(i, rootpath, &f, &paths);
 			c = conf_new();
 			rc = conf_load(c, &paths, &e);
 			ok(rc == 0 && (want_user == NULL && want_system == NULL) ==

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,9 +57,34 @@ static const struct {
 	{"account a\neval printf '   # a comment\\n'\n", "#1", false},
 	{"account a\neval echo '  host   h  '\n", "a.host=h", false},
 	{"account a\neval printf '\\n'\n", "#1", false},
+	/* msmtp's obsolete keywords */
+	{"account a\ntls_nocertcheck\n", "a.tls_certcheck=off@2", false},
+	{"defaults\ntls_nostarttls\naccount a\n", "a.tls_starttls=off@2|a.port=465", false},
+	{"account a\nmaildomain example.org\n", "a.from=", false},
+	{"account a\nauto_from off\nmaildomain example.org\n", "a.from=", false},
 	/* errors */
+	{"account a\ntls_nocertcheck on\n",
+	 "t:2: tls_nocertcheck takes no argument; write 'tls_certcheck off' instead", true},
+	{"account a\nauto_from maybe\n",
+	 "t:2: invalid argument 'maybe' for auto_from: expected [on|off]", true},
 	{"account a\nhost h\r\r\n", "t:2: the line contains a carriage return", true},
-	{"account a\nhost h\n\n\nhots h\n", "t:5: unknown keyword 'hots'", true},
+	{"account a\nhost h\n\n\nhots h\n", "t:5: unknown keyword 'hots' (did you mean host?)",
+	 true},
+	{"account a\ntls_starttl on\n",
+	 "t:2: unknown keyword 'tls_starttl' (did you mean tls_starttls?)", true},
+	{"acount a\n", "t:1: unknown keyword 'acount' (did you mean account?)", true},
+	{"account a\nfrobnicate on\n", "t:2: unknown keyword 'frobnicate'", true},
+	{"account a\ntls_starttls of\n",
+	 "t:2: invalid argument 'of' for tls_starttls: expected [on|off] (did you mean off?)",
+	 true},
+	{"account work\naccount b : wrok\n",
+	 "t:2: account wrok is not defined above; define it before the accounts that inherit "
+	 "from it (did you mean work?)",
+	 true},
+	{"account work\nhost h\naccount default : Work\n",
+	 "t:3: account Work is not defined above; define it before the accounts that inherit "
+	 "from it (did you mean work?)",
+	 true},
 	{"account a\nhost\n", "t:2: host needs an argument", true},
 	{"account a\nhost   \t\n", "t:2: host needs an argument", true},
 	{"account a\nHOST h\n", "t:2: unknown keyword 'HOST'", true},
@@ -261,6 +287,77 @@ test_files(void)
 	free(missing);
 }
 
+/* auto_from with maildomain, wherever each is set: the from msmtp
+ * would build, set where auto_from is, and the warnings. */
+static const struct {
+	const char *text;
+	const char *account;
+	const char *domain; /* of the from expected; NULL: the login alone */
+	unsigned line;      /* of auto_from */
+	const char *warnings;
+} auto_froms[] = {
+	{"account a\nauto_from on\nmaildomain example.org\n", "a", "example.org", 2,
+	 "t:2: auto_from is obsolete; write 'from %U@example.org' instead|"
+	 "t:3: maildomain is obsolete; write 'from %U@example.org' instead"},
+	{"account a\nmaildomain example.org\nfrom x@y.example\nauto_from\n", "a", "example.org", 4,
+	 "t:4: auto_from is obsolete; write 'from %U@example.org' instead|"
+	 "t:2: maildomain is obsolete; write 'from %U@example.org' instead"},
+	{"defaults\nmaildomain d.example\naccount a\nauto_from on\naccount b : a\n", "b",
+	 "d.example", 4,
+	 "t:4: auto_from is obsolete; write 'from %U@d.example' instead|"
+	 "t:2: maildomain is obsolete; write 'from %U@d.example' instead"},
+	{"defaults\nauto_from on\naccount a\nmaildomain a.example\naccount b\n", "b", NULL, 2,
+	 "t:2: auto_from is obsolete; write 'from %U@a.example' instead|"
+	 "t:4: maildomain is obsolete; write 'from %U@a.example' instead|"
+	 "t:2: auto_from is obsolete; write 'from %U' instead"},
+	{"account a\nauto_from on\n", "a", NULL, 2,
+	 "t:2: auto_from is obsolete; write 'from %U' instead"},
+	{"account a\nauto_from off\nmaildomain x.example\n", "a", NULL, 0,
+	 "t:2: auto_from is obsolete; remove it (off is the default)|"
+	 "t:3: maildomain has no effect without auto_from; remove it"},
+	{"account a\ntls_nocertcheck\ntls_nocertcheck\n", "a", NULL, 0,
+	 "t:2: tls_nocertcheck is obsolete; write 'tls_certcheck off' instead|"
+	 "t:3: tls_nocertcheck is obsolete; write 'tls_certcheck off' instead"},
+};
+
+static void
+test_auto_from(void)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	if (pw == NULL)
+		bail("no login name");
+	for (size_t i = 0; i < sizeof auto_froms / sizeof auto_froms[0]; i++) {
+		struct conf *c = conf_new();
+		const char *text = auto_froms[i].text;
+		struct account *a;
+		struct buf seen;
+		struct error e;
+		char *want;
+
+		if (conf_load_string(c, "t", text, strlen(text), &e) < 0)
+			bail("%s: %s", shown(text), e.msg);
+		a = conf_find_account(c, auto_froms[i].account);
+		if (a == NULL)
+			bail("%s: no account %s", shown(text), auto_froms[i].account);
+		if (auto_froms[i].line > 0) {
+			want = auto_froms[i].domain != NULL
+				       ? xasprintf("%s@%s", pw->pw_name, auto_froms[i].domain)
+				       : xstrdup(pw->pw_name);
+			is_string(want, account_get(a, KW_FROM), "%s: from", shown(text));
+			is_int(auto_froms[i].line, (long)a->line[KW_FROM],
+			       "... set on the auto_from line");
+			free(want);
+		}
+		buf_init(&seen, 0);
+		for (size_t w = 0; w < conf_warnings(c)->n; w++)
+			buf_printf(&seen, "%s%s", w > 0 ? "|" : "", conf_warnings(c)->v[w]);
+		is_string(auto_froms[i].warnings, seen.data, "... warnings");
+		buf_free(&seen);
+		conf_free(c);
+	}
+}
+
 int
 main(void)
 {
@@ -270,6 +367,7 @@ main(void)
 	test_texts();
 	test_commit();
 	test_files();
+	test_auto_from();
 	test_tmpdir_free(dir);
 	return 0;
 }

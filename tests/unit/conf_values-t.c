@@ -65,6 +65,8 @@ static const struct {
 	{KW_TLS, "", "on", NULL, false},
 	{KW_TLS, "yes", NULL, "invalid argument 'yes' for tls: expected [on|off]", false},
 	{KW_TLS, "o", NULL, "for tls", false},
+	{KW_TLS, "of", NULL, "expected [on|off] (did you mean off?)", false},
+	{KW_TLS, "onn", NULL, "expected [on|off] (did you mean on?)", false},
 	{KW_TLS, "onn", NULL, "for tls", false},
 	{KW_TLS, "on|off", NULL, "for tls", false},
 	/* CT_CHOICE */
@@ -74,6 +76,9 @@ static const struct {
 	{KW_AUTH, "SCRAM-SHA-256-PLUS", "scram-sha-256-plus", NULL, false},
 	{KW_AUTH, "external", "external", NULL, false},
 	{KW_AUTH, "scram-sha", NULL, "for auth", false},
+	{KW_AUTH, "scram-sha-256-pluss", NULL, "(did you mean scram-sha-256-plus?)", false},
+	{KW_DELIVERY_MODE, "backgroud", NULL, "(did you mean background?)", false},
+	{KW_SYSLOG, "LOG_MAIK", NULL, "(did you mean LOG_MAIL?)", false},
 	{KW_AUTH, "plain|login", NULL, "for auth", false},
 	{KW_AUTH, "", "on", NULL, false},
 	{KW_SET_DATE_HEADER, "on", NULL, "for set_date_header: expected [auto|off]", false},

@@ -167,8 +167,6 @@ static const struct {
 	 "command line"},
 	{"outbox -C CONF --port 2627 --tls", "x@lists.example.org", "lists", "lists.example",
 	 "2627", "command line"},
-	{"outbox -C CONF -a nohost --host=h.example", NULL, "command line", "h.example", "587",
-	 NULL},
 	{"outbox --host=mx.example", NULL, "command line", "mx.example", "587", NULL},
 	{"outbox --host=mx.example --port=2500 --tls=off", NULL, "command line", "mx.example",
 	 "2500", "command line"},
