@@ -54,6 +54,12 @@ int address_normalize_sender(const char *arg, char **out, struct error *e);
  * NULL with ST_DATAERR naming the address.  The result is newly allocated. */
 char *address_to_wire(const char *addr, bool *needs_smtputf8, struct error *e);
 
+/* A host name as it goes on the wire (in a SOCKS5 request): an ASCII name
+ * as it is, a Unicode one as A-labels (UTS #46 like address_to_wire()).
+ * NULL with ST_CONFIG naming the host when it is not valid UTF-8 or IDNA
+ * refuses it.  The result is newly allocated. */
+char *address_host_to_ascii(const char *host, struct error *e);
+
 /* Checks that addr, an address in the form address_to_wire() returns, is
  * an RFC 5321 4.1.2 Mailbox: a Local-part (Dot-string or Quoted-string,
  * UTF-8 allowed as RFC 6531 says), '@', then a domain of dot-separated

@@ -169,6 +169,25 @@ address_to_wire(const char *addr, bool *needs_smtputf8, struct error *e)
 	return wire;
 }
 
+char *
+address_host_to_ascii(const char *host, struct error *e)
+{
+	char *ace = NULL, *ascii;
+	int rc;
+
+	if (address_is_ascii(host))
+		return xstrdup(host);
+	rc = utf8_valid(host) ? domain_to_ace(host, &ace) : IDN2_ENCODING_ERROR;
+	if (rc != IDN2_OK) {
+		error_set(e, ST_CONFIG, _("host %s cannot be converted to ASCII (%s); check host"),
+			  host, idn2_strerror(rc));
+		return NULL;
+	}
+	ascii = xstrdup(ace);
+	idn2_free(ace);
+	return ascii;
+}
+
 /* --- RFC 5321 4.1.2 Mailbox --- */
 
 /* Quoted-string: qtextSMTP and quoted-pairSMTP between quotes, not empty

@@ -331,6 +331,11 @@ account_check(const struct account *a, struct error *e)
 		return error_set(e, ST_CONFIG,
 				 _("account %s (%s): LMTP has no default port; add a 'port' line"),
 				 a->name, a->file);
+	if (account_get(a, KW_PROXY_HOST) != NULL && account_get(a, KW_SOCKET) != NULL)
+		return error_set(e, ST_CONFIG,
+				 _("account %s (%s): proxy_host cannot be used with socket; remove "
+				   "one of them"),
+				 a->name, a->file);
 	if ((account_get(a, KW_TLS_CERT_FILE) == NULL) != (account_get(a, KW_TLS_KEY_FILE) == NULL))
 		return error_set(e, ST_CONFIG,
 				 _("account %s (%s): tls_cert_file and tls_key_file must be set "

@@ -147,9 +147,9 @@ long account_long(const struct account *a, enum conf_keyword k);
  * must outlive the account (a string literal such as "command line"). */
 int account_set(struct account *a, enum conf_keyword k, const char *value, const char *source,
 		struct error *e);
-/* Checks that the account can be used: host or socket, a port, the
- * client certificate and key together, no fingerprint with tls_certcheck
- * off.  The error names the account; class ST_CONFIG. */
+/* Checks that the account can be used: host or socket, a port, no
+ * proxy_host with socket, the client certificate and key together, no
+ * fingerprint with tls_certcheck off.  The error names the account; class ST_CONFIG. */
 int account_check(const struct account *a, struct error *e);
 /* Appends one "keyword = value  (source)" line per keyword for --pretend,
  * secrets shown as "********".  -1 if out's bound was reached. */

@@ -101,6 +101,8 @@ deliver_smtp_params(struct account *a, int verbose, struct smtp_params *p)
 	p->port = account_get(a, KW_PORT);
 	p->socket_path = account_get(a, KW_SOCKET);
 	p->source_ip = account_get(a, KW_SOURCE_IP);
+	p->proxy_host = account_get(a, KW_PROXY_HOST);
+	p->proxy_port = account_get(a, KW_PROXY_PORT);
 	p->timeout_ms = timeout > 0 ? (int)timeout * 1000 : -1;
 	p->helo_domain = account_get(a, KW_DOMAIN) ? account_get(a, KW_DOMAIN) : "localhost";
 	if (!account_bool(a, KW_TLS))

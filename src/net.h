@@ -9,20 +9,33 @@
 #ifndef OUTBOX_NET_H
 #define OUTBOX_NET_H
 
+#include <netdb.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "status.h"
 
-/* Resolves host (a name or an address literal) and port_or_service, then
- * tries each address in turn until one accepts, all within timeout_ms in
- * total.  When source_ip is not NULL the socket is bound to that numeric
- * address first (addresses of the other family are skipped).  TCP_NODELAY
- * is set.  Returns the connected, non-blocking descriptor (the caller
- * closes it), or -1 with e filled: ST_CONNECT for resolution, refusal,
- * unreachability and timeouts, ST_CONFIG for an unusable port or source_ip. */
+/* Resolves host (a name or an address literal) and port_or_service
+ * (getaddrinfo, AF_UNSPEC), then connects with Happy Eyeballs (RFC 8305):
+ * IPv6 addresses first, the families alternating; the next address is
+ * tried when the one before has not connected within 250 ms, or at once
+ * when it failed; attempts stay in flight together and the first that
+ * connects wins, the others are closed.  All within timeout_ms in total.
+ * When source_ip is not NULL the socket is bound to that numeric address
+ * first and only addresses of its family are tried.  TCP_NODELAY is set.
+ * Returns the connected, non-blocking, close-on-exec descriptor (the
+ * caller closes it), or -1 with e filled: ST_CONNECT for resolution,
+ * refusal, unreachability and timeouts (the failure that says most:
+ * a refusal rather than IPv6's missing route), ST_CONFIG for an unusable
+ * port or source_ip. */
 int net_connect(const char *host, const char *port_or_service, const char *source_ip,
 		int timeout_ms, struct error *e);
+
+/* net_connect() over addresses already resolved (list, as getaddrinfo()
+ * gives them; host and port only name the server in errors): what the
+ * unit tests race against listeners of their own. */
+int net_connect_addresses(const struct addrinfo *list, const char *host, const char *port,
+			  const char *source_ip, int timeout_ms, struct error *e);
 
 /* Connects to the Unix-domain stream socket at path (msmtp's `socket`),
  * within timeout_ms.  Returns a non-blocking descriptor or -1 with e filled

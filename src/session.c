@@ -124,11 +124,6 @@ session_refuse_one_off(const struct request *r, struct error *e)
 int
 session_check_supported(const struct account *a, struct error *e)
 {
-	if (account_get(a, KW_PROXY_HOST) != NULL)
-		return error_set(e, ST_CONFIG,
-				 _("account %s: proxy_host (SOCKS) is not supported; remove it or "
-				   "use a system-wide proxy tool"),
-				 a->name);
 	if (strcmp(account_get(a, KW_PROTOCOL), "smtp") != 0)
 		return error_set(e, ST_CONFIG,
 				 _("account %s: protocol %s is not supported: outbox submits to a "

@@ -50,9 +50,9 @@ const char *session_one_off(const struct request *r);
  * that send or touch queued messages (-q, mailq, --watch...). */
 int session_refuse_one_off(const struct request *r, struct error *e);
 
-/* What an account may hold but outbox cannot honour (proxy_host,
- * protocol lmtp): ST_CONFIG, refusing rather than connecting some other
- * way than the user asked. */
+/* What an account may hold but outbox cannot honour (protocol lmtp):
+ * ST_CONFIG, refusing rather than connecting some other way than the user
+ * asked. */
 int session_check_supported(const struct account *a, struct error *e);
 
 /* Opens the queue of the account (its queue_dir; a NULL account or none

@@ -31,6 +31,8 @@ struct smtp_params {
 	const char *port;
 	const char *socket_path; /* msmtp's `socket`: a local socket instead */
 	const char *source_ip;
+	const char *proxy_host; /* a SOCKS5 proxy to connect through, or NULL */
+	const char *proxy_port;
 	int timeout_ms; /* every deadline of the session derives from it */
 	const char *helo_domain;
 	enum smtp_tls_mode tls_mode;

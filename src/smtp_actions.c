@@ -13,6 +13,7 @@
 
 #include "i18n.h"
 #include "net.h"
+#include "socks.h"
 #include "wire.h"
 
 #include <errno.h>
@@ -365,14 +366,29 @@ act_auth_response(struct smtp_session *s)
 	return auth_send(s, rc, &cmd);
 }
 
+/* A new connection to the server as the params say: its socket, through
+ * the SOCKS5 proxy, or straight to host and port. */
+static int
+open_connection(const struct smtp_params *p, struct error *e)
+{
+	if (p->socket_path != NULL)
+		return net_connect_unix(p->socket_path, p->timeout_ms, e);
+	if (p->proxy_host != NULL) {
+		const struct socks_request r = {.proxy_host = p->proxy_host,
+						.proxy_port = p->proxy_port,
+						.host = p->host,
+						.port = p->port,
+						.timeout_ms = p->timeout_ms};
+
+		return socks_connect(&r, p->source_ip, e);
+	}
+	return net_connect(p->host, p->port, p->source_ip, p->timeout_ms, e);
+}
+
 static enum act
 act_connect(struct smtp_session *s)
 {
-	if (s->p->socket_path != NULL)
-		s->t.fd = net_connect_unix(s->p->socket_path, s->p->timeout_ms, &s->io);
-	else
-		s->t.fd = net_connect(s->p->host, s->p->port, s->p->source_ip, s->p->timeout_ms,
-				      &s->io);
+	s->t.fd = open_connection(s->p, &s->io);
 	return s->t.fd < 0 ? ACT_FAILED : ACT_DONE;
 }
 
@@ -514,10 +530,12 @@ arm_deadline(struct smtp_session *s, bool reply)
 static bool
 speaks_implicit_tls(const struct smtp_session *s)
 {
+	struct error ignored;
+
 	if (s->p->socket_path != NULL || s->p->tls_mode == SMTP_TLS_IMPLICIT)
 		return false;
-	return transport_speaks_tls(s->p->host, s->p->port, s->p->source_ip, s->p->tls.priorities,
-				    s->p->timeout_ms);
+	return transport_speaks_tls(open_connection(s->p, &ignored), s->p->host,
+				    s->p->tls.priorities, s->p->timeout_ms);
 }
 
 /* A reply did not come in time: says so in terms of the deadline that ran

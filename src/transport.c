@@ -83,14 +83,12 @@ transport_describe_tls(const struct transport *t, struct buf *out)
 }
 
 bool
-transport_speaks_tls(const char *host, const char *port, const char *source_ip,
-		     const char *priorities, int timeout_ms)
+transport_speaks_tls(int fd, const char *host, const char *priorities, int timeout_ms)
 {
 	struct tls_params probe = {
 		.host = host, .priorities = priorities, .timeout_ms = timeout_ms};
 	struct error ignored;
 	struct tls *tls;
-	int fd = net_connect(host, port, source_ip, timeout_ms, &ignored);
 
 	if (fd < 0)
 		return false;

@@ -68,11 +68,11 @@ int transport_channel_binding(const struct transport *t, const char **type, unsi
  * room. */
 int transport_describe_tls(const struct transport *t, struct buf *out);
 
-/* Whether the server at host and port answers a TLS ClientHello on a fresh
- * connection (closed again at once): a handshake that checks nothing, with
- * the given priority string (NULL: the default), within timeout_ms. */
-bool transport_speaks_tls(const char *host, const char *port, const char *source_ip,
-			  const char *priorities, int timeout_ms);
+/* Whether the server answers a TLS ClientHello on fd, a fresh connection
+ * to host (closed here, also when fd is -1: false): a handshake that
+ * checks nothing, with the given priority string (NULL: the default),
+ * within timeout_ms. */
+bool transport_speaks_tls(int fd, const char *host, const char *priorities, int timeout_ms);
 
 /* Queues bytes for sending; writes whenever 64 KiB are collected. */
 int transport_write(struct transport *t, const void *p, size_t n, struct error *e);

@@ -10,7 +10,7 @@ dbus gnome-keyring libsecret-tools
 postfix sasl2-bin libsasl2-modules
 git-email libmailtools-perl mutt bsd-mailx cron php-cli
 zsh fish bash-completion
-valgrind clang libclang-rt-14-dev"
+valgrind clang libclang-rt-14-dev dante-server"
 
 missing=
 for p in $packages; do

@@ -650,6 +650,7 @@ class TestSMTP(SMTP):
             "oauth_port": getattr(auth, "oauth_port", None),
             "tls": self._tls_active(),
             "helo": self.helo_name,
+            "peer": (self.session.peer or [None])[0],
             "esmtp": bool(self.session.extended_smtp),
             "size": size,
             "client_cert": self._client_cert(),

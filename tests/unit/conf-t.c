@@ -485,6 +485,9 @@ static const struct {
 	{"protocol lmtp\n", NULL, "port"},
 	{"protocol lmtp\nport 24\n", "24", NULL},
 	{"tls_cert_file /c.pem\n", "587", "together"},
+	{"proxy_host 127.0.0.1\n", "587", NULL},
+	{"proxy_host 127.0.0.1\nsocket /run/smtp.sock\n", "587",
+	 "proxy_host cannot be used with socket"},
 	{"tls_certcheck off\ntls_fingerprint "
 	 "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:"
 	 "dd:ee:ff\n",

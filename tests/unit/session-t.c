@@ -333,7 +333,7 @@ test_supported(void)
 	} cases[] = {
 		{"work", NULL},
 		{"default", NULL},
-		{"proxied", "proxy_host (SOCKS) is not supported"},
+		{"proxied", NULL},
 		{"lmtp", "protocol lmtp is not supported"},
 	};
 	struct request r;
