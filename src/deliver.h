@@ -94,11 +94,12 @@ int deliver_attempt_run(struct deliver_slot *slot, struct attempt *a, bool foreg
 enum policy_action deliver_entry(struct deliver_ctx *c, struct deliver_slot *slot,
 				 struct queue_entry *m, struct error *e);
 
-/* Gives up on a locked entry: records reason, moves it to failed/ (every
- * recipient still pending failed with the last reply, unless expired), and
- * sends the sender a failure notice when nobody waits for the answer. */
+/* Gives up on a locked entry: records code and reason (its detail, one
+ * line, translated), moves it to failed/ (every recipient still pending
+ * failed with the last reply, unless expired), and sends the sender a
+ * failure notice when nobody waits for the answer. */
 void deliver_give_up(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_entry *m,
-		     const char *reason, bool expired);
+		     enum reason code, const char *reason, bool expired);
 
 /* ---- the flush (flush.c) ---- */
 

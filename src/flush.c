@@ -75,12 +75,14 @@ flush_one(struct deliver_ctx *c, const struct flush_filter *f, struct slots *slo
 	a = conf_find_account(c->conf, m.env.account);
 	if (a == NULL) {
 		if (!m.st.held) {
+			char *why = xasprintf(_("the account %s no longer exists in the "
+						"configuration"),
+					      m.env.account);
+
 			m.st.held = true;
-			free(m.st.reason);
-			m.st.reason = xasprintf(_("the account %s no longer exists in the "
-						  "configuration"),
-						m.env.account);
-			log_error(_("message %s held: %s"), m.id, m.st.reason);
+			queue_reason_set(&m.st, REASON_NO_ACCOUNT, why);
+			log_error(_("message %s held: %s"), m.id, why);
+			free(why);
 			if (queue_save_state(c->q, &m, &e) < 0)
 				log_error("%s", e.msg);
 		}
@@ -101,7 +103,7 @@ flush_one(struct deliver_ctx *c, const struct flush_filter *f, struct slots *slo
 					: xasprintf(_("no delivery for %ld minutes; giving up"),
 						    max_age / 60);
 
-			deliver_give_up(c, slot, &m, reason, true);
+			deliver_give_up(c, slot, &m, REASON_EXPIRED, reason, true);
 			free(reason);
 		} else if (deliver_entry(c, slot, &m, &e) == ACT_HOLD &&
 			   (!was_held || c->verbose)) {

@@ -39,6 +39,13 @@ entry_state(const struct queue_listing *l, size_t i)
 	return m->st.next_attempt > time(NULL) ? "retrying" : "queued";
 }
 
+/* The reason in the language in use (NULL for none). */
+static const char *
+reason_of(const struct queue_entry *m)
+{
+	return reason_shown(m->st.code, m->st.reason, m->st.reason_lang);
+}
+
 /* Queue files may hold server text written by an older outbox, before it
  * was made visible on arrival: it goes through buf_append_visible() again
  * (a no-op on text already made visible). */
@@ -131,6 +138,7 @@ list_human(const struct queue_listing *l, struct buf *out)
 	for (size_t i = 0; i < l->n; i++) {
 		const struct queue_entry *m = &l->entries[i];
 		const char *state = entry_state(l, i);
+		const char *reason = reason_of(m);
 		char age[32], when[64] = "";
 
 		age_text(m->env.created, age, sizeof age);
@@ -149,18 +157,18 @@ list_human(const struct queue_listing *l, struct buf *out)
 		}
 		buf_puts(out, "    ");
 		if (l->damaged[i]) {
-			put_visible(out, m->st.reason ? m->st.reason : state);
+			put_visible(out, reason != NULL ? reason : state);
 		} else if (m->st.frozen) {
 			buf_puts(out, _("held with --hold; --release sends it"));
-			if (m->st.reason != NULL) {
+			if (reason != NULL) {
 				buf_puts(out, "\n    ");
-				put_visible(out, m->st.reason);
+				put_visible(out, reason);
 			}
 		} else {
 			buf_printf(out, "%s%s", state, when);
-			if (m->st.reason != NULL) {
+			if (reason != NULL) {
 				buf_puts(out, ": ");
-				put_visible(out, m->st.reason);
+				put_visible(out, reason);
 			}
 		}
 		buf_puts(out, "\n");

@@ -423,8 +423,7 @@ queue_move_to_failed(struct queue *q, struct queue_entry *m, const char *reason,
 	char *to = xasprintf("failed/%s", m->id);
 	int rc;
 
-	free(m->st.reason);
-	m->st.reason = xstrdup(reason);
+	queue_reason_set(&m->st, m->st.code, reason);
 	m->st.held = false;
 	rc = queue_write_state(q, "failed", name, m, e);
 	if (rc == 0 && (renameat(q->dirfd, from, q->dirfd, to) < 0 ||

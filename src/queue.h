@@ -75,9 +75,16 @@ struct queue_state {
 	bool held;           /* account/config trouble: wait for -q after a fix */
 	bool frozen;         /* held with --hold: no flush sends it until --release */
 	bool uncertain;      /* a connection was lost after the final dot */
-	char *reason;        /* why held / last error, one line, or NULL */
+	enum reason code;    /* why held / last error, as a fixed code (REASON_NONE
+				in files of older versions) */
+	char *reason;        /* its detail, one line, in reason_lang, or NULL */
+	char *reason_lang;   /* reason_language() of the writer, or NULL */
 	char *last_reply;    /* last server reply, or NULL */
 };
+
+/* Records why: the code, and a detail (NULL for none) in the language in
+ * use, tagged with it. */
+void queue_reason_set(struct queue_state *st, enum reason code, const char *detail);
 
 /* One queued message, loaded (and possibly locked) by this process. */
 struct queue_entry {
@@ -133,7 +140,8 @@ int queue_save_state(struct queue *q, const struct queue_entry *m, struct error 
  * state/ID.  The entry must be locked. */
 int queue_remove(struct queue *q, struct queue_entry *m, struct error *e);
 
-/* Gives up: records reason (held is cleared) in failed/ID.state, moves
+/* Gives up: records reason (the detail of the code already in m->st; held
+ * is cleared) in failed/ID.state, moves
  * msg/ID to failed/ID and removes state/ID.  The entry must be locked. */
 int queue_set_aside(struct queue *q, struct queue_entry *m, const char *reason, struct error *e);
 

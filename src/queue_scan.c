@@ -183,11 +183,14 @@ load_state(struct queue *q, const char *path, struct queue_entry *m, const char 
 	int rc;
 
 	if (fd < 0 && *kind != ENTRY_OK) {
-		m->st.frozen = true;
-		m->st.reason = xasprintf(_("its state file was %s: it may have been delivered in "
-					   "part; check, then run outbox --release %s or "
+		char *detail = xasprintf(_("its state file was %s: it may have been delivered "
+					   "in part; check, then run outbox --release %s or "
 					   "--remove %s"),
 					 _(entry_kinds[*kind].what), m->id, m->id);
+
+		m->st.frozen = true;
+		queue_reason_set(&m->st, REASON_UNSAFE_STATE, detail);
+		free(detail);
 		return 2;
 	}
 	if (fd < 0)
@@ -326,7 +329,8 @@ queue_load(struct queue *q, const char *id, bool lock, struct queue_entry *out, 
 	/* Never sent: moved aside when no other process is using it. */
 	if (!out->locked && flock(out->fd, LOCK_EX | LOCK_NB) == 0)
 		out->locked = true;
-	reason = xasprintf("corrupt: %s", why);
+	reason = xasprintf(_("damaged: %s"), why);
+	out->st.code = REASON_DAMAGED;
 	if (out->locked && queue_move_to_failed(q, out, reason, &moved) == 0)
 		error_set(e, ST_DATAERR,
 			  _("queued message %s is damaged (%s); moved to %s/failed/%s"), id, why,
@@ -490,8 +494,12 @@ list_part(struct queue *q, const char *sub, bool failed, struct queue_listing *l
 		l->damaged = xrealloc(l->damaged, (l->n + 1) * sizeof *l->damaged);
 		l->failed[l->n] = failed;
 		l->damaged[l->n] = r == LOAD_DAMAGED;
-		if (r == LOAD_DAMAGED)
-			m.st.reason = xasprintf(_("damaged: %s"), why);
+		if (r == LOAD_DAMAGED) {
+			char *detail = xasprintf(_("damaged: %s"), why);
+
+			queue_reason_set(&m.st, REASON_DAMAGED, detail);
+			free(detail);
+		}
 		l->entries[l->n++] = m;
 	}
 	strlist_free(&ids);
