@@ -242,6 +242,7 @@ enum {
 	LONG_REMOVE,
 	LONG_HOLD,
 	LONG_RELEASE,
+	LONG_REQUEUE,
 	LONG_WATCH,
 	LONG_KEYWORD_BASE = 512,
 };
@@ -263,6 +264,7 @@ static const struct option fixed_long[] = {
 	{"remove", required_argument, NULL, LONG_REMOVE},
 	{"hold", required_argument, NULL, LONG_HOLD},
 	{"release", required_argument, NULL, LONG_RELEASE},
+	{"requeue", required_argument, NULL, LONG_REQUEUE},
 	{"watch", no_argument, NULL, LONG_WATCH},
 };
 
@@ -379,6 +381,7 @@ request_init(struct request *r, const char *name)
 	strlist_init(&r->remove);
 	strlist_init(&r->hold);
 	strlist_init(&r->release);
+	strlist_init(&r->requeue);
 	if (strcmp(name, "mailq") == 0)
 		r->mode = CLI_LIST_QUEUE;
 	else if (strcmp(name, "newaliases") == 0)
@@ -414,9 +417,11 @@ long_option(struct request *r, int c, struct error *e)
 	case LONG_REMOVE:
 	case LONG_HOLD:
 	case LONG_RELEASE:
-		strlist_add(c == LONG_REMOVE ? &r->remove
-			    : c == LONG_HOLD ? &r->hold
-					     : &r->release,
+	case LONG_REQUEUE:
+		strlist_add(c == LONG_REMOVE    ? &r->remove
+			    : c == LONG_HOLD    ? &r->hold
+			    : c == LONG_RELEASE ? &r->release
+						: &r->requeue,
 			    optarg);
 		r->mode = CLI_QUEUE_EDIT;
 		return true;
@@ -507,6 +512,7 @@ cli_request_free(struct request *r)
 	strlist_free(&r->remove);
 	strlist_free(&r->hold);
 	strlist_free(&r->release);
+	strlist_free(&r->requeue);
 }
 
 const char *
@@ -529,7 +535,7 @@ cli_help(void)
 		 "  --delete-password  remove it from the keyring\n"
 		 "  --password-source  say where the account's password comes from\n"
 		 "  -q, -bp, mailq     flush the queue, list it (--json for programs)\n"
-		 "  --remove=ID, --hold=ID, --release=ID, --watch\n"
+		 "  --remove=ID, --hold=ID, --release=ID, --requeue=ID, --watch\n"
 		 "  --version, --help\n"
 		 "\n"
 		 "Every flag, keyword and exit status: man outbox, man outbox.conf\n");

@@ -201,14 +201,89 @@ mailq_list(const struct request *r, struct buf *out, struct error *e)
 	return rc;
 }
 
-enum edit { EDIT_REMOVE, EDIT_HOLD, EDIT_RELEASE };
+enum edit { EDIT_REMOVE, EDIT_HOLD, EDIT_RELEASE, EDIT_REQUEUE };
+
+/* --requeue: refused recipients are tried again, and the message is due
+ * now with a fresh retry schedule and expiry. */
+static void
+requeue_reset(struct queue_entry *m)
+{
+	for (size_t i = 0; i < m->env.nrcpts; i++) {
+		if (m->env.rcpts[i].status != QRCPT_FAILED)
+			continue;
+		m->env.rcpts[i].status = QRCPT_PENDING;
+		free(m->env.rcpts[i].reply);
+		m->env.rcpts[i].reply = NULL;
+	}
+	m->st.attempts = 0;
+	m->st.first_attempt = m->st.first_contact = 0;
+	m->st.held = m->st.frozen = false;
+	queue_reason_set(&m->st, REASON_NONE, NULL);
+}
+
+/* An edit of a message in failed/: --remove deletes it, --release and
+ * --requeue put it back into the queue, due now. */
+static int
+edit_failed(struct queue *q, struct queue_entry *m, enum edit what, struct buf *out,
+	    struct error *e)
+{
+	if (what == EDIT_HOLD)
+		return error_set(
+			e, ST_USAGE,
+			_("message %s has failed and is not queued; --requeue=%s queues it "
+			  "again, --remove=%s deletes it"),
+			m->id, m->id, m->id);
+	if (what == EDIT_REMOVE) {
+		if (queue_remove_failed(q, m, e) < 0)
+			return -1;
+		buf_printf(out, _("%s removed\n"), m->id);
+		return 0;
+	}
+	requeue_reset(m);
+	m->st.next_attempt = 0;
+	if (queue_requeue(q, m, e) < 0)
+		return -1;
+	buf_printf(out, _("%s requeued\n"), m->id);
+	return 0;
+}
+
+static int
+edit_queued(struct queue *q, struct queue_entry *m, enum edit what, struct buf *out,
+	    struct error *e)
+{
+	if (what == EDIT_REMOVE) {
+		if (queue_remove(q, m, e) < 0)
+			return -1;
+		buf_printf(out, _("%s removed\n"), m->id);
+		return 0;
+	}
+	if (what == EDIT_REQUEUE)
+		requeue_reset(m);
+	m->st.frozen = what == EDIT_HOLD;
+	if (what == EDIT_RELEASE)
+		m->st.held = false;
+	m->st.next_attempt = 0;
+	if (queue_save_state(q, m, e) < 0)
+		return -1;
+	buf_printf(out,
+		   what == EDIT_HOLD      ? _("%s held\n")
+		   : what == EDIT_RELEASE ? _("%s released\n")
+					  : _("%s requeued\n"),
+		   m->id);
+	return 0;
+}
 
 static int
 edit_one(struct queue *q, const char *id, enum edit what, struct buf *out, struct error *e)
 {
 	struct queue_entry m;
+	bool failed = false;
 	int rc = queue_load(q, id, true, &m, e);
 
+	if (rc == 1) {
+		rc = queue_load_failed(q, id, &m, e);
+		failed = rc == 0;
+	}
 	if (rc == 1)
 		return error_set(e, ST_USAGE,
 				 _("message %s is being delivered right now, or is not queued; "
@@ -219,20 +294,7 @@ edit_one(struct queue *q, const char *id, enum edit what, struct buf *out, struc
 			error_set(e, ST_USAGE, _("no queued message %s; see mailq"), id);
 		return -1;
 	}
-	if (what == EDIT_REMOVE) {
-		rc = queue_remove(q, &m, e);
-		if (rc == 0)
-			buf_printf(out, _("%s removed\n"), id);
-	} else {
-		m.st.frozen = what == EDIT_HOLD;
-		if (what == EDIT_RELEASE)
-			m.st.held = false;
-		m.st.next_attempt = 0;
-		rc = queue_save_state(q, &m, e);
-		if (rc == 0)
-			buf_printf(out, what == EDIT_HOLD ? _("%s held\n") : _("%s released\n"),
-				   id);
-	}
+	rc = failed ? edit_failed(q, &m, what, out, e) : edit_queued(q, &m, what, out, e);
 	queue_entry_free(&m);
 	return rc;
 }
@@ -247,6 +309,7 @@ mailq_edit(const struct request *r, struct buf *out, struct error *e)
 		{&r->remove, EDIT_REMOVE},
 		{&r->hold, EDIT_HOLD},
 		{&r->release, EDIT_RELEASE},
+		{&r->requeue, EDIT_REQUEUE},
 	};
 	struct session s = {0};
 	struct queue q = {.dirfd = -1, .lock_fd = -1};

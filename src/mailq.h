@@ -11,7 +11,8 @@
 /* -bp, mailq: every message of msg/ and failed/ (--json: a JSON array). */
 int mailq_list(const struct request *r, struct buf *out, struct error *e);
 
-/* --remove, --hold, --release, for each id given, in that order. */
+/* --remove, --hold, --release, --requeue, for each id given, in that
+ * order; messages in failed/ too (all but --hold). */
 int mailq_edit(const struct request *r, struct buf *out, struct error *e);
 
 #endif

@@ -145,6 +145,20 @@ int queue_remove(struct queue *q, struct queue_entry *m, struct error *e);
  * msg/ID to failed/ID and removes state/ID.  The entry must be locked. */
 int queue_set_aside(struct queue *q, struct queue_entry *m, const char *reason, struct error *e);
 
+/* Loads failed/ID and failed/ID.state, locked, as queue_load() does msg/
+ * (1 when it is not there or another process holds it).  A damaged entry
+ * is not loaded: ST_DATAERR naming the files, nothing moved. */
+int queue_load_failed(struct queue *q, const char *id, struct queue_entry *out, struct error *e);
+
+/* Deletes a locked entry of failed/: the message, its state and its kept
+ * failure notice. */
+int queue_remove_failed(struct queue *q, struct queue_entry *m, struct error *e);
+
+/* Puts a locked entry of failed/ back into msg/ with m's state: state/ID
+ * is written first (a crash leaves the message in failed/), then the
+ * message moves, then failed/ID.state and failed/ID.notice go. */
+int queue_requeue(struct queue *q, struct queue_entry *m, struct error *e);
+
 /* Releases the lock, closes and frees. */
 void queue_entry_free(struct queue_entry *m);
 

@@ -345,6 +345,35 @@ queue_load(struct queue *q, const char *id, bool lock, struct queue_entry *out, 
 	return -1;
 }
 
+int
+queue_load_failed(struct queue *q, const char *id, struct queue_entry *out, struct error *e)
+{
+	char *state_path;
+	const char *why = NULL;
+	enum entry_kind kind = ENTRY_OK;
+	enum load_result r;
+
+	if (!id_valid(id)) {
+		queue_entry_init(out, NULL);
+		return error_set(e, ST_USAGE, _("%s is not a queue id (see mailq)"), id);
+	}
+	state_path = xasprintf("failed/%s.state", id);
+	r = load_entry(q, "failed", state_path, id, true, out, &why, &kind);
+	free(state_path);
+	if (r == LOAD_OK)
+		return 0;
+	queue_entry_free(out);
+	if (r == LOAD_BUSY)
+		return 1;
+	if (r == LOAD_ERROR)
+		return error_set(e, ST_CANTCREAT, _("cannot read %s/failed/%s: %s"), q->dir, id,
+				 strerror(errno));
+	return error_set(e, ST_DATAERR,
+			 _("failed message %s is damaged (%s) and cannot be sent again; delete "
+			   "%s/failed/%s and the files beside it by hand"),
+			 id, why != NULL ? why : _(entry_kinds[kind].what), q->dir, id);
+}
+
 /* Moves sub/name aside when it is not a regular file of the user's (or,
  * with dirs_only, when it is a directory); the report goes to notes.
  * True when it was something else. */

@@ -822,6 +822,27 @@ print([o["state"] for o in json.load(sys.stdin) if o["id"] == sys.argv[1]])
 	status_is "$n: --release of an unknown id" 64
 	t_is "$n: two messages stored in all" 2 "$(msg_count $n)"
 	t_is "$n: failed/ keeps the failed one" 1 "$(qn $n failed)"
+
+	# Messages in failed/ (issue 12): --hold is refused with what to do,
+	# --requeue puts it back, due now, its refused recipient pending again.
+	ob $n "--hold=$failed"
+	status_is "$n: --hold of a failed message" 64
+	t_like "$n: says --requeue or --remove" "$ERR" "--requeue=$failed.*--remove=$failed"
+	ob $n "--requeue=$failed"
+	status_is "$n: --requeue of a failed message" 0
+	t_is "$n: --requeue says so" "$failed requeued" "$(cat "$OUT")"
+	t_is "$n: back in msg/, not in failed/" "$failed 0" \
+		"$(qids $n msg | grep -x -e "$failed") $(qall $n failed)"
+	t_is "$n: its refused recipient is pending again" pending "$(rs $n "$failed" 0)"
+	t_is "$n: due now" 0 "$(sf $n "$failed" next-attempt)"
+	ob $n -q
+	status_is "$n: -q tries it again" 0
+	t_is "$n: refused again, back in failed/" "$failed" "$(qids $n failed)"
+	ob $n "--remove=$failed"
+	status_is "$n: --remove of a failed message" 0
+	t_is "$n: --remove deleted it and its state" 0 "$(qall $n failed)"
+	ob $n "--release=$failed"
+	status_is "$n: gone for good" 64
 	server_stop $n
 fi
 

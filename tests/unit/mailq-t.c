@@ -30,7 +30,18 @@ static struct strlist args; /* argv strings: requests point into them */
 static const char headers[] = "From: a@example.org\r\nSubject: t\r\n\r\n";
 static const char body[] = "hello\r\n";
 
-enum entry { E_QUEUED, E_RETRYING, E_HELD, E_FROZEN, E_FAILED, E_DAMAGED, E_LOCKED, E__COUNT };
+enum entry {
+	E_QUEUED,
+	E_RETRYING,
+	E_HELD,
+	E_FROZEN,
+	E_FAILED,
+	E_DAMAGED,
+	E_LOCKED,
+	E_FAILED2, /* in failed/, one recipient delivered, one refused */
+	E_FAILED3, /* in failed/, with a kept failure notice */
+	E__COUNT
+};
 static char ids[E__COUNT][64];
 static struct queue_entry locked; /* E_LOCKED, kept locked as a deliverer would */
 
@@ -99,7 +110,7 @@ commit(struct queue *q, enum entry which, time_t age, struct queue_entry *m)
 				     .from = which == E_QUEUED ? (char[]){""}
 							       : (char[]){"me@example.org"},
 				     .rcpts = rcpts,
-				     .nrcpts = which == E_RETRYING ? 2 : 1,
+				     .nrcpts = which == E_RETRYING || which == E_FAILED2 ? 2 : 1,
 				     .created = time(NULL) - age};
 	struct error e;
 	int fd = memfd_create("body", MFD_CLOEXEC);
@@ -174,6 +185,27 @@ fill_queue(void)
 	free(path);
 
 	commit(&q, E_LOCKED, -100, &locked);
+
+	commit(&q, E_FAILED2, 600, &m);
+	m.st.attempts = 7;
+	m.st.first_contact = time(NULL) - 6 * 86400;
+	m.env.rcpts[0].status = QRCPT_DELIVERED;
+	m.env.rcpts[1].status = QRCPT_FAILED;
+	m.env.rcpts[1].reply = xstrdup("550 5.1.1 no such user");
+	m.st.code = REASON_RCPTS;
+	if (queue_set_aside(&q, &m, "550 5.1.1 no such user", &e) < 0)
+		bail("queue_set_aside: %s", e.msg);
+	queue_entry_free(&m);
+
+	commit(&q, E_FAILED3, 600, &m);
+	if (queue_set_aside(&q, &m, "554 no", &e) < 0)
+		bail("queue_set_aside: %s", e.msg);
+	queue_entry_free(&m);
+	path = xasprintf("%s/failed/%s.notice", qdir, ids[E_FAILED3]);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || close(fd) < 0)
+		bail("cannot write %s", path);
+	free(path);
 	queue_close(&q);
 }
 
@@ -343,6 +375,17 @@ static const struct {
 	{"--release=#6", NULL, "#6", ST_DATAERR},
 	{"--hold=#2 --port=2525", NULL, "--port is a setting for one message", ST_USAGE},
 	{"--remove=#3 --hold=#2", "#3 removed\n#2 held\n", "held with --hold", ST_OK},
+	/* Messages in failed/ (issue 12): listed, and edited like the rest. */
+	{"--hold=#5", NULL, "message #5 has failed and is not queued; --requeue=#5", ST_USAGE},
+	{"--requeue=#5", "#5 requeued\n", "    a@example.org  (pending)\n    queued\n", ST_OK},
+	{"--release=#8", "#8 requeued\n",
+	 "    a@example.org  (delivered)\n    b@example.net  (pending)\n    queued\n", ST_OK},
+	{"--requeue=#8 --requeue=#2", "#8 requeued\n#2 requeued\n",
+	 "    b@example.net  (pending)\n    queued", ST_OK},
+	{"--remove=#9", "#9 removed\n", NULL, ST_OK},
+	{"--requeue=#9", NULL, "message #9 is being delivered right now, or is not queued",
+	 ST_USAGE},
+	{"--requeue=nonsense", NULL, "no queued message nonsense", ST_USAGE},
 };
 
 /* fmt with each "#N" replaced by the id of entry N - 1. */
@@ -382,7 +425,7 @@ test_edit(void)
 			if (after != NULL)
 				ok(contains(list, after), "... then mailq shows the change");
 			else
-				ok(!contains(list, ids[E_QUEUED]),
+				ok(!contains(list, ids[strchr(edits[i].args, '#')[1] - '1']),
 				   "... then mailq no longer lists it");
 			free(list);
 			free(want);
@@ -395,6 +438,43 @@ test_edit(void)
 		free(line);
 		free(opts);
 	}
+}
+
+static bool
+exists(const char *sub, enum entry which, const char *suffix)
+{
+	char *path = xasprintf("%s/%s/%s%s", qdir, sub, ids[which], suffix);
+	bool there = access(path, F_OK) == 0;
+
+	free(path);
+	return there;
+}
+
+/* What the edits of failed/ left on disk, and the state they gave. */
+static void
+test_failed_files(void)
+{
+	struct queue q;
+	struct queue_entry m;
+	struct error e;
+
+	ok(!exists("failed", E_FAILED, "") && !exists("failed", E_FAILED, ".state") &&
+		   exists("msg", E_FAILED, "") && exists("state", E_FAILED, ""),
+	   "--requeue moved failed/ID back to msg/ with its state, failed/ID.state gone");
+	ok(!exists("failed", E_FAILED3, "") && !exists("failed", E_FAILED3, ".state") &&
+		   !exists("failed", E_FAILED3, ".notice") && !exists("msg", E_FAILED3, ""),
+	   "--remove of a failed message deleted it, its state and its notice");
+	if (queue_open(&q, qdir, &e) < 0)
+		bail("queue_open: %s", e.msg);
+	is_int(0, queue_load(&q, ids[E_FAILED2], false, &m, &e), "the requeued message loads");
+	ok(m.st.attempts == 0 && m.st.first_contact == 0 && m.st.next_attempt == 0 && !m.st.held &&
+		   !m.st.frozen && m.st.code == REASON_NONE && m.st.reason == NULL,
+	   "its retry schedule and expiry start afresh, due now, no reason");
+	ok(m.env.nrcpts == 2 && m.env.rcpts[0].status == QRCPT_DELIVERED &&
+		   m.env.rcpts[1].status == QRCPT_PENDING && m.env.rcpts[1].reply == NULL,
+	   "the refused recipient is pending again, the delivered one is not sent again");
+	queue_entry_free(&m);
+	queue_close(&q);
 }
 
 int
@@ -412,6 +492,7 @@ main(void)
 	test_text();
 	test_json();
 	test_edit();
+	test_failed_files();
 	queue_entry_free(&locked);
 	test_empty();
 	strlist_free(&args);
