@@ -10,6 +10,7 @@
 #include "mailq.h"
 
 #include "i18n.h"
+#include "message.h"
 #include "queue.h"
 #include "session.h"
 
@@ -77,38 +78,127 @@ json_string(struct buf *b, const char *s)
 	buf_free(&shown);
 }
 
+/* At most this many bytes of a Subject are shown in the text listing. */
+#define SUBJECT_SHOWN_MAX 60
+
+struct subject_search {
+	struct buf text;
+	bool found;
+};
+
+/* The Subject field's value unfolded (RFC 5322 2.2.3), tabs as spaces,
+ * without the blanks around it. */
+static int
+subject_field(void *ctx, const struct message_field *f, struct error *e)
+{
+	struct subject_search *s = ctx;
+
+	(void)e;
+	if (!message_field_is(f, "Subject"))
+		return 0;
+	for (size_t i = 0; i < f->value_len; i++) {
+		char c = f->value[i] == '\t' ? ' ' : f->value[i];
+
+		if (c != '\r' && c != '\n' && (c != ' ' || s->text.len > 0))
+			buf_append(&s->text, &c, 1);
+	}
+	while (s->text.len > 0 && s->text.data[s->text.len - 1] == ' ')
+		s->text.data[--s->text.len] = '\0';
+	s->found = true;
+	return 1;
+}
+
+/* The message's Subject as it is in the file (RFC 2047 words are not
+ * decoded), unfolded; NULL without one.  Newly allocated. */
+static char *
+subject_of(const struct buf *head)
+{
+	struct subject_search s = {.found = false};
+	struct error e;
+	char *text = NULL;
+
+	buf_init(&s.text, 0);
+	if (head->len > 0)
+		message_fields(head->data, head->len, subject_field, &s, &e);
+	if (s.found)
+		text = xstrndup(s.text.data != NULL ? s.text.data : "", s.text.len);
+	buf_free(&s.text);
+	return text;
+}
+
+/* "account: NAME  subject: TEXT", the subject escaped and cut. */
+static void
+put_account_subject(struct buf *out, const struct queue_entry *m, const struct buf *head)
+{
+	char *subject = subject_of(head);
+	size_t n = subject != NULL ? strlen(subject) : 0;
+	size_t keep = utf8_cut(subject != NULL ? subject : "", n, SUBJECT_SHOWN_MAX);
+
+	buf_printf(out, "    %s ", _("account:"));
+	put_visible(out, m->env.account);
+	buf_printf(out, "  %s ", _("subject:"));
+	if (subject == NULL)
+		buf_puts(out, _("(none)"));
+	else
+		buf_append_visible(out, subject, keep);
+	if (keep < n)
+		buf_puts(out, "...");
+	buf_puts(out, "\n");
+	free(subject);
+}
+
+/* The version of the --json schema (doc/mailq-json.md): a change that
+ * could break a reader increments it. */
+#define JSON_VERSION 1
+
+static void
+json_recipients(const struct queue_entry *m, struct buf *out)
+{
+	buf_puts(out, "[");
+	for (size_t k = 0; k < m->env.nrcpts; k++) {
+		buf_puts(out, k ? ", {\"addr\": " : "{\"addr\": ");
+		json_string(out, m->env.rcpts[k].addr);
+		buf_printf(out, ", \"status\": \"%s\", \"reply\": ",
+			   rcpt_status_name(m->env.rcpts[k].status));
+		json_string(out, m->env.rcpts[k].reply);
+		buf_puts(out, "}");
+	}
+	buf_puts(out, "]");
+}
+
 static void
 list_json(const struct queue_listing *l, struct buf *out)
 {
-	buf_puts(out, "[");
+	buf_printf(out, "{\"version\": %d, \"messages\": [", JSON_VERSION);
 	for (size_t i = 0; i < l->n; i++) {
 		const struct queue_entry *m = &l->entries[i];
+		char *subject = subject_of(&l->heads[i]);
 
 		buf_puts(out, i ? ",\n {\"id\": " : "\n {\"id\": ");
 		json_string(out, m->id);
 		buf_printf(out,
 			   ", \"queue\": \"%s\", \"state\": \"%s\", \"created\": %lld, "
-			   "\"size\": %llu, \"from\": ",
+			   "\"size\": %llu, \"account\": ",
 			   l->failed[i] ? "failed" : "msg", entry_state(l, i),
 			   (long long)m->env.created, m->data_len);
+		json_string(out, m->env.account);
+		buf_puts(out, ", \"from\": ");
 		json_string(out, m->env.from);
-		buf_puts(out, ", \"recipients\": [");
-		for (size_t k = 0; k < m->env.nrcpts; k++) {
-			buf_puts(out, k ? ", {\"addr\": " : "{\"addr\": ");
-			json_string(out, m->env.rcpts[k].addr);
-			buf_printf(out, ", \"status\": \"%s\", \"reply\": ",
-				   rcpt_status_name(m->env.rcpts[k].status));
-			json_string(out, m->env.rcpts[k].reply);
-			buf_puts(out, "}");
-		}
-		buf_printf(out, "], \"attempts\": %u, \"next_attempt\": %lld, \"reason\": ",
+		buf_puts(out, ", \"subject\": ");
+		json_string(out, subject);
+		buf_puts(out, ", \"recipients\": ");
+		json_recipients(m, out);
+		buf_printf(out, ", \"attempts\": %u, \"next_attempt\": %lld, \"reason\": ",
 			   m->st.attempts, (long long)m->st.next_attempt);
-		json_string(out, m->st.reason);
+		json_string(out, reason_code(m->st.code != REASON_NONE || m->st.reason == NULL
+						     ? m->st.code
+						     : REASON_OTHER));
 		buf_puts(out, ", \"last_reply\": ");
 		json_string(out, m->st.last_reply);
 		buf_printf(out, ", \"uncertain\": %s}", m->st.uncertain ? "true" : "false");
+		free(subject);
 	}
-	buf_puts(out, l->n ? "\n]\n" : "]\n");
+	buf_puts(out, l->n ? "\n]}\n" : "]}\n");
 }
 
 static void
@@ -126,6 +216,20 @@ age_text(time_t since, char *out, size_t len)
 		snprintf(out, len, "%ldh", s / 3600);
 	else
 		snprintf(out, len, "%ldd", s / 86400);
+}
+
+/* "ADDR  (STATUS)", with the server's reply about it when it is not the
+ * last reply, which is shown once below (delivered: no reply). */
+static void
+put_recipient(struct buf *out, const struct queue_entry *m, const struct queue_rcpt *r)
+{
+	buf_printf(out, "    %s  (%s", r->addr, rcpt_status_name(r->status));
+	if (r->status != QRCPT_DELIVERED && r->reply != NULL &&
+	    (m->st.last_reply == NULL || strcmp(r->reply, m->st.last_reply) != 0)) {
+		buf_puts(out, ": ");
+		put_visible(out, r->reply);
+	}
+	buf_puts(out, ")\n");
 }
 
 static void
@@ -146,9 +250,10 @@ list_human(const struct queue_listing *l, struct buf *out)
 			   m->env.from == NULL ? "?"
 			   : *m->env.from      ? m->env.from
 					       : "<>");
+		if (!l->damaged[i])
+			put_account_subject(out, m, &l->heads[i]);
 		for (size_t k = 0; k < m->env.nrcpts; k++)
-			buf_printf(out, "    %s  (%s)\n", m->env.rcpts[k].addr,
-				   rcpt_status_name(m->env.rcpts[k].status));
+			put_recipient(out, m, &m->env.rcpts[k]);
 		if (strcmp(state, "retrying") == 0) {
 			struct tm tm;
 

@@ -8,7 +8,8 @@
 #include "lib.h"
 #include "status.h"
 
-/* -bp, mailq: every message of msg/ and failed/ (--json: a JSON array). */
+/* -bp, mailq: every message of msg/ and failed/ (--json: the versioned
+ * object of doc/mailq-json.md). */
 int mailq_list(const struct request *r, struct buf *out, struct error *e);
 
 /* --remove, --hold, --release, --requeue, for each id given, in that

@@ -195,10 +195,14 @@ void queue_sweep(struct queue *q, struct strlist *notes);
 struct queue_listing {
 	struct queue_entry *entries;
 	size_t n;
-	bool *failed;  /* entries[i] is in failed/ */
-	bool *damaged; /* entries[i] failed its checks: env is empty
-			  and st.reason says why */
+	bool *failed;      /* entries[i] is in failed/ */
+	bool *damaged;     /* entries[i] failed its checks: env is empty
+			      and st.reason says why */
+	struct buf *heads; /* the first bytes of entries[i]'s message (at most
+			      QUEUE_HEAD_MAX: its headers, for the Subject),
+			      empty when damaged */
 };
+#define QUEUE_HEAD_MAX (16 * 1024)
 int queue_list(struct queue *q, struct queue_listing *out, struct error *e);
 void queue_listing_free(struct queue_listing *l);
 

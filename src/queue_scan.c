@@ -475,6 +475,19 @@ queue_sweep(struct queue *q, struct strlist *notes)
 	}
 }
 
+/* The first bytes of a loaded entry's message, into head. */
+static void
+read_head(const struct queue_entry *m, struct buf *head)
+{
+	size_t n = m->data_len < QUEUE_HEAD_MAX ? (size_t)m->data_len : QUEUE_HEAD_MAX;
+	char *p = xmalloc(n + 1);
+	ssize_t got = pread(m->fd, p, n, m->data_offset);
+
+	if (got > 0)
+		buf_append(head, p, (size_t)got);
+	free(p);
+}
+
 /* Adds the entries of sub/ to the listing. */
 static int
 list_part(struct queue *q, const char *sub, bool failed, struct queue_listing *l, struct error *e)
@@ -515,6 +528,10 @@ list_part(struct queue *q, const char *sub, bool failed, struct queue_listing *l
 			strlist_free(&ids);
 			return -1;
 		}
+		l->heads = xrealloc(l->heads, (l->n + 1) * sizeof *l->heads);
+		buf_init(&l->heads[l->n], 0);
+		if (r != LOAD_DAMAGED)
+			read_head(&m, &l->heads[l->n]);
 		if (m.fd >= 0)
 			close(m.fd);
 		m.fd = -1;
@@ -549,9 +566,12 @@ queue_list(struct queue *q, struct queue_listing *out, struct error *e)
 void
 queue_listing_free(struct queue_listing *l)
 {
-	for (size_t i = 0; i < l->n; i++)
+	for (size_t i = 0; i < l->n; i++) {
 		queue_entry_free(&l->entries[i]);
+		buf_free(&l->heads[i]);
+	}
 	free(l->entries);
+	free(l->heads);
 	free(l->failed);
 	free(l->damaged);
 	memset(l, 0, sizeof *l);

@@ -28,6 +28,10 @@ static char *dir, *conf, *qdir;
 static struct strlist args; /* argv strings: requests point into them */
 
 static const char headers[] = "From: a@example.org\r\nSubject: t\r\n\r\n";
+/* E_FAILED3's: a Subject with a control byte, UTF-8, folded, long. */
+static const char long_headers[] =
+	"Subject:  \x1b[31m red \xc3\xa9t\xc3\xa9\r\n\tfolded, and then a long tail "
+	"past sixty bytes\r\nFrom: a@example.org\r\n\r\n";
 static const char body[] = "hello\r\n";
 
 enum entry {
@@ -117,7 +121,9 @@ commit(struct queue *q, enum entry which, time_t age, struct queue_entry *m)
 
 	if (fd < 0 || write(fd, body, sizeof body - 1) != (ssize_t)(sizeof body - 1))
 		bail("memfd: %s", strerror(errno));
-	if (queue_commit(q, &env, headers, sizeof headers - 1, fd, 0, m, &e) < 0)
+	const char *hdr = which == E_FAILED3 ? long_headers : headers;
+
+	if (queue_commit(q, &env, hdr, strlen(hdr), fd, 0, m, &e) < 0)
 		bail("queue_commit: %s", e.msg);
 	close(fd);
 	snprintf(ids[which], sizeof ids[which], "%s", m->id);
@@ -150,7 +156,7 @@ fill_queue(void)
 	commit(&q, E_RETRYING, 3 * 3600, &m);
 	m.st.attempts = 2;
 	m.st.next_attempt = time(NULL) + 3600;
-	m.st.reason = xstrdup("server busy \x1b[31m \"quoted\" \\ back");
+	queue_reason_set(&m.st, REASON_SERVER_TEMP, "server busy \x1b[31m \"quoted\" \\ back");
 	m.st.last_reply = xstrdup("451 4.3.2 try\x07 later");
 	m.env.rcpts[0].status = QRCPT_DELIVERED;
 	m.env.rcpts[0].reply = xstrdup("250 ok");
@@ -214,19 +220,30 @@ static const struct {
 	enum entry which;
 	const char *lines; /* after "ID  " */
 } text_cases[] = {
-	{E_QUEUED, "10m  42  <>\n    a@example.org  (pending)\n    queued\n"},
-	{E_RETRYING, "3h  42  me@example.org\n    a@example.org  (delivered)\n"
-		     "    b@example.net  (failed)\n    retrying at "},
+	{E_QUEUED, "10m  42  <>\n    account: default  subject: t\n    a@example.org  (pending)\n"
+		   "    queued\n"},
+	{E_RETRYING, "3h  42  me@example.org\n    account: default  subject: t\n"
+		     "    a@example.org  (delivered)\n    b@example.net  (failed: 550 no\\x01)\n"
+		     "    retrying at "},
 	{E_RETRYING, ": server busy \\x1b[31m \"quoted\" \\ back\n"
 		     "    last reply: 451 4.3.2 try\\x07 later\n"},
-	{E_HELD, "3d  42  me@example.org\n    a@example.org  (pending)\n"
-		 "    held: account: no password\n"},
-	{E_FROZEN, "10m  42  me@example.org\n    a@example.org  (pending)\n"
-		   "    held with --hold; --release sends it\n    was: x\n"},
-	{E_FAILED, "10m  42  me@example.org\n    a@example.org  (pending)\n"
-		   "    failed: 550 rejected\n"},
+	{E_HELD, "3d  42  me@example.org\n    account: default  subject: t\n"
+		 "    a@example.org  (pending)\n    held: account: no password\n"},
+	{E_FROZEN, "10m  42  me@example.org\n    account: default  subject: t\n"
+		   "    a@example.org  (pending)\n    held with --hold; --release sends it\n"
+		   "    was: x\n"},
+	{E_FAILED, "10m  42  me@example.org\n    account: default  subject: t\n"
+		   "    a@example.org  (pending)\n    failed: 550 rejected\n"},
 	{E_DAMAGED, "0  ?\n    damaged: no trailer"},
-	{E_LOCKED, "0s  42  me@example.org\n    a@example.org  (pending)\n    queued\n"},
+	{E_LOCKED, "0s  42  me@example.org\n    account: default  subject: t\n"
+		   "    a@example.org  (pending)\n    queued\n"},
+	/* The reply refusing b is shown beside it, once: it is the message's
+	 * reason; the Subject escaped, unfolded and cut at 60 bytes. */
+	{E_FAILED2, "10m  42  me@example.org\n    account: default  subject: t\n"
+		    "    a@example.org  (delivered)\n    b@example.net  (failed: 550 5.1.1 no such "
+		    "user)\n    failed: 550 5.1.1 no such user\n"},
+	{E_FAILED3, "10m  105  me@example.org\n    account: default  subject: \\x1b[31m red "
+		    "\xc3\xa9t\xc3\xa9 folded, and then a long tail past sixty byte...\n"},
 };
 
 static void
@@ -237,6 +254,8 @@ test_text(void)
 
 	if (out == NULL)
 		bail("mailq: %s", e.msg);
+	if (getenv("MAILQ_T_SHOW") != NULL)
+		fputs(out, stderr);
 	for (size_t i = 0; i < sizeof text_cases / sizeof text_cases[0]; i++) {
 		const char *at = strstr(out, ids[text_cases[i].which]);
 		char *want = xasprintf("%s%s", text_cases[i].lines[0] == ':' ? "" : "  ",
@@ -258,24 +277,30 @@ static const struct {
 	const char *piece;
 } json_cases[] = {
 	{E_QUEUED, "\", \"queue\": \"msg\", \"state\": \"queued\", \"created\": "},
-	{E_QUEUED, ", \"size\": 42, \"from\": \"\", \"recipients\": [{\"addr\": \"a@example.org\", "
-		   "\"status\": \"pending\", \"reply\": null}], \"attempts\": 0, \"next_attempt\": "
-		   "0, \"reason\": null, \"last_reply\": null, \"uncertain\": false}"},
+	{E_QUEUED, ", \"size\": 42, \"account\": \"default\", \"from\": \"\", \"subject\": \"t\", "
+		   "\"recipients\": [{\"addr\": \"a@example.org\", \"status\": \"pending\", "
+		   "\"reply\": null}], \"attempts\": 0, \"next_attempt\": 0, \"reason\": null, "
+		   "\"last_reply\": null, \"uncertain\": false}"},
 	{E_RETRYING, "\"state\": \"retrying\""},
 	{E_RETRYING,
 	 "\"recipients\": [{\"addr\": \"a@example.org\", \"status\": \"delivered\", "
 	 "\"reply\": \"250 ok\"}, {\"addr\": \"b@example.net\", \"status\": \"failed\", "
 	 "\"reply\": \"550 no\\\\x01\"}], \"attempts\": 2, "},
-	{E_RETRYING, "\"reason\": \"server busy \\\\x1b[31m \\\"quoted\\\" \\\\ back\", "
+	/* The code, never the translated detail. */
+	{E_RETRYING, "\"reason\": \"temporary-reject\", "
 		     "\"last_reply\": \"451 4.3.2 try\\\\x07 later\""},
 	{E_HELD, "\"state\": \"held\""},
-	{E_HELD, "\"reason\": \"account: no password\""},
+	/* A free-text reason of an older outbox has no code. */
+	{E_HELD, "\"reason\": \"other\""},
 	{E_FROZEN, "\"state\": \"held\""},
 	{E_FAILED, "\"queue\": \"failed\", \"state\": \"failed\""},
-	{E_FAILED, "\"reason\": \"550 rejected\""},
+	{E_FAILED2, "\"reason\": \"recipients-rejected\""},
 	{E_DAMAGED, "\"state\": \"damaged\""},
-	{E_DAMAGED, "\"from\": null, \"recipients\": [], "},
+	{E_DAMAGED, "\"account\": null, \"from\": null, \"subject\": null, \"recipients\": [], "},
+	{E_DAMAGED, "\"reason\": \"damaged\""},
 	{E_LOCKED, "\"state\": \"queued\""},
+	{E_FAILED3, "\"subject\": \"\\\\x1b[31m red \xc3\xa9t\xc3\xa9 folded, and then a long tail "
+		    "past sixty bytes\""},
 };
 
 /* Whether python's json module accepts text (skipped without python). */
@@ -311,6 +336,8 @@ test_json(void)
 
 	if (out == NULL)
 		bail("mailq --json: %s", e.msg);
+	if (getenv("MAILQ_T_SHOW") != NULL)
+		fputs(out, stderr);
 	for (size_t i = 0; i < sizeof json_cases / sizeof json_cases[0]; i++) {
 		const char *at = strstr(out, ids[json_cases[i].which]);
 		const char *end = at != NULL ? strchr(at, '\n') : NULL;
@@ -319,7 +346,10 @@ test_json(void)
 		ok(found != NULL && (end == NULL || found < end), "mailq --json, entry %d: %s",
 		   (int)json_cases[i].which, json_cases[i].piece);
 	}
-	ok(out[0] == '[' && contains(out, "\n]\n"), "a JSON array, one entry a line");
+	ok(strncmp(out, "{\"version\": 1, \"messages\": [\n {\"id\": ",
+		   strlen("{\"version\": 1, \"messages\": [\n {\"id\": ")) == 0 &&
+		   contains(out, "\n]}\n"),
+	   "a versioned object, one message a line");
 	check_json_valid(out);
 	free(out);
 }
@@ -337,7 +367,8 @@ test_empty(void)
 	is_string("Mail queue is empty\n", out, "an empty queue says so");
 	free(out);
 	out = run(mailq_list, "mailq -C CONF --json", &e);
-	is_string("[]\n", out, "an empty queue is [] in JSON");
+	is_string("{\"version\": 1, \"messages\": []}\n", out,
+		  "an empty queue has no messages in JSON");
 	free(out);
 	free(qdir);
 	qdir = saved;
@@ -353,17 +384,17 @@ static const struct {
 	enum status status;
 } edits[] = {
 	{"--hold=#1", "#1 held\n",
-	 "#1  10m  42  <>\n    a@example.org  (pending)\n"
+	 "#1  10m  42  <>\n    account: default  subject: t\n    a@example.org  (pending)\n"
 	 "    held with --hold; --release sends it\n",
 	 ST_OK},
 	{"--release=#1", "#1 released\n",
-	 "#1  10m  42  <>\n    a@example.org  (pending)\n"
+	 "#1  10m  42  <>\n    account: default  subject: t\n    a@example.org  (pending)\n"
 	 "    queued\n",
 	 ST_OK},
 	{"--release=#3", "#3 released\n", "    a@example.org  (pending)\n    queued: account",
 	 ST_OK},
-	{"--release=#2 --hold=#4", "#4 held\n#2 released\n", "(failed)\n    queued: server busy",
-	 ST_OK},
+	{"--release=#2 --hold=#4", "#4 held\n#2 released\n",
+	 "(failed: 550 no\\x01)\n    queued: server busy", ST_OK},
 	{"--release=#4", "#4 released\n", "    queued: was: x\n", ST_OK},
 	{"--remove=#1", "#1 removed\n", NULL, ST_OK},
 	{"--remove=#1", NULL, "message #1 is being delivered right now, or is not queued",
