@@ -43,12 +43,19 @@ void deliver_log(const struct account *a, const struct smtp_params *p, const str
 /* Reports refused recipients on stderr. */
 void deliver_report_recipients(const struct smtp_mail *m);
 
+/* What a flush did, for the summary a person at a terminal gets. */
+struct deliver_tally {
+	unsigned tried, sent, failed;
+	bool deferred; /* another flusher was running: it was asked for a pass */
+};
+
 /* How deliveries of this process go. */
 struct deliver_ctx {
 	struct queue *q;
 	struct conf *conf;
 	bool verbose;
 	bool foreground; /* a submitter waits for the result: stderr and exit status, no notices */
+	struct deliver_tally tally;
 };
 
 /* An account's connection, opened on first use and kept for its messages. */
@@ -117,6 +124,11 @@ struct flush_filter {
  * open slot whose account's messages go over its connection. */
 int deliver_flush(struct deliver_ctx *c, const struct flush_filter *f, struct deliver_slot *reuse,
 		  struct error *e);
+
+/* The one line that sums up a flush (tally) and what the queue holds
+ * now: "queue flushed: 3 sent, 1 waiting (next try 14:05), 1 held, 0
+ * failed", or "nothing due: ..." when nothing was tried. */
+void deliver_summary(struct deliver_ctx *c, struct buf *line);
 
 /* Sends the account's other due messages over the slot's open session,
  * without the flusher lock (each message is locked on its own). */

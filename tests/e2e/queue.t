@@ -993,4 +993,37 @@ if srv $n --fault 'data#1:554 5.6.0 content refused'; then
 	server_stop $n
 fi
 
+# ------------------------------------- 13. -q at a terminal (issue 12) ---
+
+# A person who runs outbox -q gets one line that sums it up; cron and
+# scripts (stderr not a terminal) get nothing new.
+n=summary
+if srv $n; then
+	send $n sum-1 -odq "$R1"
+	send $n sum-2 -odq "$R2"
+	run_tty "$OUTBOX" -C "$T/$n.conf" -q </dev/null
+	status_is "$n: -q at a terminal" 0
+	t_is "$n: one line: what was sent, what waits" \
+		"outbox: queue flushed: 2 sent, 0 waiting, 0 held, 0 failed" "$(cat "$ERR")"
+	t_is "$n: both sent" "1 1" "$(stored $n sum-1) $(stored $n sum-2)"
+	run_tty "$OUTBOX" -C "$T/$n.conf" -q </dev/null
+	t_is "$n: nothing due, said so" "outbox: nothing due: 0 waiting, 0 held" \
+		"$(cat "$ERR")"
+	send $n sum-3 -odq "$R1"
+	ob $n -q
+	status_is "$n: -q without a terminal" 0
+	t_is "$n: without a terminal, silence" "" "$(cat "$ERR")"
+	once $n sum-3 "-q without a terminal"
+	server_stop $n
+fi
+conf sumdown "$(unused_port)"
+send sumdown sum-down "$R1"
+run_tty "$OUTBOX" -C "$T/sumdown.conf" -q </dev/null
+status_is "sumdown: -q at a terminal, server down" 0
+t_like "sumdown: one waiting, with its next try" "$ERR" \
+	'^outbox: queue flushed: 0 sent, 1 waiting \(next try [0-9-]*[0-9]{2}:[0-9]{2}\), 0 held, 0 failed$'
+t_is "sumdown: that one line only" 1 "$(wc -l <"$ERR" | tr -d ' ')"
+ob sumdown -q
+t_is "sumdown: without a terminal, silence" "" "$(cat "$ERR")"
+
 done_testing
