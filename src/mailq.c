@@ -1,10 +1,11 @@
 /* mailq.c - the queue as a person or a program sees it: mailq / -bp (text
- * or --json) and the edits --remove, --hold and --release.
+ * or --json) and the edits --remove, --hold, --release and --requeue.
  *
  * Untrusted input: the queue's files, read by queue.c (envelope values
- * revalidated there); reasons and replies are server text and are shown
- * through buf_append_visible(), so an old state file with raw control
- * bytes shows none either. */
+ * revalidated there), and the first bytes of each message, whose Subject
+ * is found with message.c's field parser; reasons, replies and the
+ * Subject are shown through buf_append_visible(), so an old state file
+ * with raw control bytes shows none either. */
 #include "config.h"
 
 #include "mailq.h"

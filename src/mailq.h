@@ -1,5 +1,5 @@
 /* mailq.h - listing the queue (mailq, -bp, --json) and editing it
- * (--remove, --hold, --release).  Output goes to out; nothing is printed
+ * (--remove, --hold, --release, --requeue).  Output goes to out; nothing is printed
  * here.  Functions return 0 or -1 with e set. */
 #ifndef OUTBOX_MAILQ_H
 #define OUTBOX_MAILQ_H
