@@ -4,9 +4,9 @@
 # sendmail's short flags, outbox's long options (the fixed ones and
 # --KEYWORD for every configuration keyword but password and eval), account
 # names from the configuration files, queue ids for --remove, --hold,
-# --release and -qI, file names, and the values of the options that take a
-# fixed set of words.  The configuration files are read only for their
-# "account NAME" lines, never run.
+# --release, --requeue and -qI, file names, and the values of the options
+# that take a fixed set of words.  The configuration files are read only
+# for their "account NAME" lines, never run.
 
 # The configuration files to take account names from: the -C/--file given
 # earlier on the command line, else the user's files; and the system's.
@@ -47,8 +47,8 @@ end
 function __fish_outbox_queue_ids
     set -l state $XDG_STATE_HOME
     test -n "$state"; or set state $HOME/.local/state
-    for f in $state/outbox/queue/msg/*
-        test -f $f; and string replace -r '.*/' '' -- $f
+    for f in $state/outbox/queue/msg/* $state/outbox/queue/failed/*
+        test -f $f; and string match -r '^[0-9a-f]{23}$' -- (string replace -r '.*/' '' -- $f)
     end
 end
 
@@ -127,6 +127,7 @@ complete -c outbox -l json -d 'list the queue as JSON'
 complete -c outbox -l remove -x -a '(__fish_outbox_queue_ids)' -d 'delete a queued message'
 complete -c outbox -l hold -x -a '(__fish_outbox_queue_ids)' -d 'hold a queued message'
 complete -c outbox -l release -x -a '(__fish_outbox_queue_ids)' -d 'release a held message'
+complete -c outbox -l requeue -x -a '(__fish_outbox_queue_ids)' -d 'queue a message again, due now'
 complete -c outbox -l watch -d 'flush the queue whenever the network comes up'
 
 # The configuration keywords.  Those whose argument may be omitted take a

@@ -243,6 +243,7 @@ enum {
 	LONG_REMOVE,
 	LONG_HOLD,
 	LONG_RELEASE,
+	LONG_REQUEUE,
 	LONG_WATCH,
 	LONG_TEST,
 	LONG_SEND,
@@ -266,6 +267,7 @@ static const struct option fixed_long[] = {
 	{"remove", required_argument, NULL, LONG_REMOVE},
 	{"hold", required_argument, NULL, LONG_HOLD},
 	{"release", required_argument, NULL, LONG_RELEASE},
+	{"requeue", required_argument, NULL, LONG_REQUEUE},
 	{"watch", no_argument, NULL, LONG_WATCH},
 	{"test", no_argument, NULL, LONG_TEST},
 	{"send", no_argument, NULL, LONG_SEND},
@@ -385,6 +387,7 @@ request_init(struct request *r, const char *name)
 	strlist_init(&r->remove);
 	strlist_init(&r->hold);
 	strlist_init(&r->release);
+	strlist_init(&r->requeue);
 	if (strcmp(name, "mailq") == 0)
 		r->mode = CLI_LIST_QUEUE;
 	else if (strcmp(name, "newaliases") == 0)
@@ -446,9 +449,11 @@ long_option(struct request *r, int c, struct error *e)
 	case LONG_REMOVE:
 	case LONG_HOLD:
 	case LONG_RELEASE:
-		strlist_add(c == LONG_REMOVE ? &r->remove
-			    : c == LONG_HOLD ? &r->hold
-					     : &r->release,
+	case LONG_REQUEUE:
+		strlist_add(c == LONG_REMOVE    ? &r->remove
+			    : c == LONG_HOLD    ? &r->hold
+			    : c == LONG_RELEASE ? &r->release
+						: &r->requeue,
 			    optarg);
 		r->mode = CLI_QUEUE_EDIT;
 		return true;
@@ -548,6 +553,7 @@ cli_request_free(struct request *r)
 	strlist_free(&r->remove);
 	strlist_free(&r->hold);
 	strlist_free(&r->release);
+	strlist_free(&r->requeue);
 }
 
 const char *
@@ -570,7 +576,7 @@ cli_help(void)
 		 "  --KEYWORD=VALUE    override a configuration keyword (--host, --port...)\n"
 		 "  --store-password, --delete-password, --password-source  the keyring\n"
 		 "  -q[I|R|S...], -bp, mailq  flush the queue, list it (--json for programs)\n"
-		 "  --remove=ID, --hold=ID, --release=ID  edit the queue\n"
+		 "  --remove, --hold, --release, --requeue=ID  edit the queue\n"
 		 "  --watch            flush the queue whenever the network comes up\n"
 		 "  -bm send (default), -bs SMTP on stdin and stdout, -bi, newaliases: nothing\n"
 		 "  -i, -oi, -oX, -A, -G, -h, -L, -m, -n, -O, -U  accepted and ignored\n"

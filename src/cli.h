@@ -25,7 +25,7 @@ enum cli_mode {
 	CLI_STORE_PASSWORD,  /* --store-password */
 	CLI_DELETE_PASSWORD, /* --delete-password */
 	CLI_PASSWORD_SOURCE, /* --password-source */
-	CLI_QUEUE_EDIT,      /* --remove, --hold, --release */
+	CLI_QUEUE_EDIT,      /* --remove, --hold, --release, --requeue */
 	CLI_WATCH,           /* --watch */
 	CLI_TEST,            /* --test [--send] */
 };
@@ -58,6 +58,7 @@ struct request {
 	struct strlist remove;     /* --remove=ID */
 	struct strlist hold;       /* --hold=ID */
 	struct strlist release;    /* --release=ID */
+	struct strlist requeue;    /* --requeue=ID */
 	bool host_given;           /* --host: the command line is the account */
 	struct cli_override overrides[KW__COUNT];
 	size_t n_overrides;

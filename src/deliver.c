@@ -579,11 +579,11 @@ set_text(char **field, const char *text)
 
 void
 deliver_give_up(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_entry *m,
-		const char *reason, bool expired)
+		enum reason code, const char *reason, bool expired)
 {
 	struct error e;
 
-	set_text(&m->st.reason, reason);
+	queue_reason_set(&m->st, code, reason);
 
 	/* Refused as a whole (5xx to MAIL, DATA or the final dot): every
 	 * recipient still waiting failed, with that reply. */
@@ -732,10 +732,10 @@ apply_action(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_entr
 		m->st.held = true;
 		break;
 	case ACT_FAIL:
-		deliver_give_up(c, slot, m, e->msg, false);
+		deliver_give_up(c, slot, m, failure_class(e->status)->reason, e->msg, false);
 		return;
 	}
-	set_text(&m->st.reason, e->msg);
+	queue_reason_set(&m->st, failure_class(e->status)->reason, e->msg);
 	if (queue_save_state(c->q, m, &qe) < 0)
 		log_error("%s", qe.msg);
 }

@@ -43,6 +43,12 @@ void deliver_log(const struct account *a, const struct smtp_params *p, const str
 /* Reports refused recipients on stderr. */
 void deliver_report_recipients(const struct smtp_mail *m);
 
+/* What a flush did, for the summary a person at a terminal gets. */
+struct deliver_tally {
+	unsigned tried, sent, failed;
+	bool deferred; /* another flusher was running: it was asked for a pass */
+};
+
 /* How deliveries of this process go. */
 struct deliver_ctx {
 	struct queue *q;
@@ -50,6 +56,7 @@ struct deliver_ctx {
 	int verbose;     /* 1: the transcript; 2: each line with its time */
 	bool foreground; /* a submitter waits for the result: stderr and exit status, no notices */
 	int last_code;   /* the server's reply code in the last deliver_entry, 0: none */
+	struct deliver_tally tally;
 };
 
 /* An account's connection, opened on first use and kept for its messages. */
@@ -101,11 +108,12 @@ enum policy_action deliver_entry(struct deliver_ctx *c, struct deliver_slot *slo
 char *deliver_held_advice(const struct deliver_ctx *c, const struct account *a,
 			  const struct error *e);
 
-/* Gives up on a locked entry: records reason, moves it to failed/ (every
- * recipient still pending failed with the last reply, unless expired), and
- * sends the sender a failure notice when nobody waits for the answer. */
+/* Gives up on a locked entry: records code and reason (its detail, one
+ * line, translated), moves it to failed/ (every recipient still pending
+ * failed with the last reply, unless expired), and sends the sender a
+ * failure notice when nobody waits for the answer. */
 void deliver_give_up(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_entry *m,
-		     const char *reason, bool expired);
+		     enum reason code, const char *reason, bool expired);
 
 /* ---- the flush (flush.c) ---- */
 
@@ -123,6 +131,11 @@ struct flush_filter {
  * open slot whose account's messages go over its connection. */
 int deliver_flush(struct deliver_ctx *c, const struct flush_filter *f, struct deliver_slot *reuse,
 		  struct error *e);
+
+/* The one line that sums up a flush (tally) and what the queue holds
+ * now: "queue flushed: 3 sent, 1 waiting (next try 14:05), 1 held, 0
+ * failed", or "nothing due: ..." when nothing was tried. */
+void deliver_summary(struct deliver_ctx *c, struct buf *line);
 
 /* Sends the account's other due messages over the slot's open session,
  * without the flusher lock (each message is locked on its own). */

@@ -10,6 +10,7 @@
 #include "i18n.h"
 #include "log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -75,12 +76,14 @@ flush_one(struct deliver_ctx *c, const struct flush_filter *f, struct slots *slo
 	a = conf_find_account(c->conf, m.env.account);
 	if (a == NULL) {
 		if (!m.st.held) {
+			char *why = xasprintf(_("the account %s no longer exists in the "
+						"configuration"),
+					      m.env.account);
+
 			m.st.held = true;
-			free(m.st.reason);
-			m.st.reason = xasprintf(_("the account %s no longer exists in the "
-						  "configuration"),
-						m.env.account);
-			log_error(_("message %s held: %s"), m.id, m.st.reason);
+			queue_reason_set(&m.st, REASON_NO_ACCOUNT, why);
+			log_error(_("message %s held: %s"), m.id, why);
+			free(why);
 			if (queue_save_state(c->q, &m, &e) < 0)
 				log_error("%s", e.msg);
 		}
@@ -101,15 +104,22 @@ flush_one(struct deliver_ctx *c, const struct flush_filter *f, struct slots *slo
 					: xasprintf(_("no delivery for %ld minutes; giving up"),
 						    max_age / 60);
 
-			deliver_give_up(c, slot, &m, reason, true);
+			deliver_give_up(c, slot, &m, REASON_EXPIRED, reason, true);
 			free(reason);
-		} else if (deliver_entry(c, slot, &m, &e) == ACT_HOLD &&
-			   (!was_held || c->verbose)) {
-			/* Said once, when the message becomes held. */
-			char *advice = deliver_held_advice(c, a, &e);
+			c->tally.failed++;
+		} else {
+			enum policy_action action = deliver_entry(c, slot, &m, &e);
 
-			log_error(_("message %s held: %s; %s"), m.id, e.msg, advice);
-			free(advice);
+			c->tally.tried++;
+			c->tally.sent += action == ACT_DELIVERED;
+			c->tally.failed += action == ACT_FAIL;
+			/* Said once, when the message becomes held. */
+			if (action == ACT_HOLD && (!was_held || c->verbose)) {
+				char *advice = deliver_held_advice(c, a, &e);
+
+				log_error(_("message %s held: %s; %s"), m.id, e.msg, advice);
+				free(advice);
+			}
 		}
 	}
 	queue_entry_free(&m);
@@ -148,6 +158,7 @@ deliver_flush(struct deliver_ctx *c, const struct flush_filter *f, struct delive
 	if (got == 1) {
 		/* Another flusher runs: ask it for one more pass. */
 		queue_ask_again(c->q);
+		c->tally.deferred = true;
 		return 0;
 	}
 	sweep(c->q);
@@ -191,4 +202,59 @@ deliver_more_for_account(struct deliver_ctx *c, struct deliver_slot *slot)
 		flush_one(c, &f, &none, slot, ids.v[i]);
 	strlist_free(&ids);
 	free(none.v);
+}
+
+/* " (next try 14:05)", the date too when it is not today; "" for none. */
+static void
+next_try(time_t at, char *out, size_t len)
+{
+	time_t now = time(NULL);
+	struct tm when, today;
+	char t[32];
+
+	*out = '\0';
+	if (at == 0 || localtime_r(&at, &when) == NULL || localtime_r(&now, &today) == NULL)
+		return;
+	if (when.tm_yday == today.tm_yday && when.tm_year == today.tm_year)
+		strftime(t, sizeof t, "%H:%M", &when);
+	else
+		strftime(t, sizeof t, "%Y-%m-%d %H:%M", &when);
+	snprintf(out, len, _(" (next try %s)"), t);
+}
+
+void
+deliver_summary(struct deliver_ctx *c, struct buf *line)
+{
+	struct queue_listing l;
+	struct error e;
+	unsigned waiting = 0, held = 0;
+	time_t next = 0, now = time(NULL);
+	char when[96];
+
+	if (c->tally.deferred) {
+		buf_puts(line, _("another flush is running; it was asked for one more pass"));
+		return;
+	}
+	if (queue_list(c->q, &l, &e) == 0) {
+		for (size_t i = 0; i < l.n; i++) {
+			const struct queue_state *st = &l.entries[i].st;
+
+			if (l.failed[i] || l.damaged[i])
+				continue;
+			if (st->held || st->frozen) {
+				held++;
+				continue;
+			}
+			waiting++;
+			if (next == 0 || st->next_attempt < next)
+				next = st->next_attempt > now ? st->next_attempt : now;
+		}
+		queue_listing_free(&l);
+	}
+	next_try(next, when, sizeof when);
+	if (c->tally.tried == 0 && c->tally.failed == 0)
+		buf_printf(line, _("nothing due: %u waiting%s, %u held"), waiting, when, held);
+	else
+		buf_printf(line, _("queue flushed: %u sent, %u waiting%s, %u held, %u failed"),
+			   c->tally.sent, waiting, when, held, c->tally.failed);
 }

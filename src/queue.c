@@ -423,8 +423,7 @@ queue_move_to_failed(struct queue *q, struct queue_entry *m, const char *reason,
 	char *to = xasprintf("failed/%s", m->id);
 	int rc;
 
-	free(m->st.reason);
-	m->st.reason = xstrdup(reason);
+	queue_reason_set(&m->st, m->st.code, reason);
 	m->st.held = false;
 	rc = queue_write_state(q, "failed", name, m, e);
 	if (rc == 0 && (renameat(q->dirfd, from, q->dirfd, to) < 0 ||
@@ -448,6 +447,85 @@ queue_set_aside(struct queue *q, struct queue_entry *m, const char *reason, stru
 	if (require_lock(m, e) < 0)
 		return -1;
 	return queue_move_to_failed(q, m, reason, e);
+}
+
+/* Removes failed/ID.suffix, when it is there. */
+static void
+unlink_failed(struct queue *q, const char *id, const char *suffix)
+{
+	char *path = xasprintf("failed/%s%s", id, suffix);
+
+	unlinkat(q->dirfd, path, 0);
+	free(path);
+}
+
+int
+queue_remove_failed(struct queue *q, struct queue_entry *m, struct error *e)
+{
+	char *path;
+	int rc = 0;
+
+	if (require_lock(m, e) < 0)
+		return -1;
+	path = xasprintf("failed/%s", m->id);
+	if (unlinkat(q->dirfd, path, 0) < 0 || queue_sync_dir(q, "failed") < 0)
+		rc = error_set(e, ST_CANTCREAT, _("cannot remove %s/%s: %s"), q->dir, path,
+			       strerror(errno));
+	free(path);
+	if (rc == 0) {
+		unlink_failed(q, m->id, ".state");
+		unlink_failed(q, m->id, ".notice");
+	}
+	return rc;
+}
+
+/* Moves failed/ID to msg/ID, not over an existing one (state/ID, which
+ * the caller writes first, belongs to that one), and syncs both.  0, or
+ * -1 with e set. */
+static int
+move_back(struct queue *q, const char *id, bool state_written, struct error *e)
+{
+	char *from = xasprintf("failed/%s", id), *to = xasprintf("msg/%s", id);
+	int rc = -1;
+
+	errno = EEXIST;
+	if (state_written && renameat2(q->dirfd, from, q->dirfd, to, RENAME_NOREPLACE) == 0 &&
+	    queue_sync_dir(q, "msg") == 0 && queue_sync_dir(q, "failed") == 0)
+		rc = 0;
+	if (rc < 0)
+		error_set(e, ST_CANTCREAT, _("cannot move %s/%s to %s/msg/: %s"), q->dir, from,
+			  q->dir, strerror(errno));
+	free(from);
+	free(to);
+	return rc;
+}
+
+int
+queue_requeue(struct queue *q, struct queue_entry *m, struct error *e)
+{
+	char *to, *state;
+	struct stat st;
+	bool free_id;
+	int rc = -1;
+
+	if (require_lock(m, e) < 0)
+		return -1;
+	to = xasprintf("msg/%s", m->id);
+	state = xasprintf("state/%s", m->id);
+	free_id = fstatat(q->dirfd, to, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT;
+	if (!free_id || queue_write_state(q, "state", m->id, m, e) == 0)
+		rc = move_back(q, m->id, free_id, e);
+	/* A flusher's sweep may have taken state/ID for an orphan just before
+	 * the message arrived: write it again (the message is locked). */
+	if (rc == 0 && fstatat(q->dirfd, state, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		rc = queue_write_state(q, "state", m->id, m, e);
+	if (rc == 0) {
+		unlink_failed(q, m->id, ".state");
+		unlink_failed(q, m->id, ".notice");
+	}
+	free(state);
+	free(to);
+	return rc;
 }
 
 int

@@ -75,9 +75,16 @@ struct queue_state {
 	bool held;           /* account/config trouble: wait for -q after a fix */
 	bool frozen;         /* held with --hold: no flush sends it until --release */
 	bool uncertain;      /* a connection was lost after the final dot */
-	char *reason;        /* why held / last error, one line, or NULL */
+	enum reason code;    /* why held / last error, as a fixed code (REASON_NONE
+				in files of older versions) */
+	char *reason;        /* its detail, one line, in reason_lang, or NULL */
+	char *reason_lang;   /* reason_language() of the writer, or NULL */
 	char *last_reply;    /* last server reply, or NULL */
 };
+
+/* Records why: the code, and a detail (NULL for none) in the language in
+ * use, tagged with it. */
+void queue_reason_set(struct queue_state *st, enum reason code, const char *detail);
 
 /* One queued message, loaded (and possibly locked) by this process. */
 struct queue_entry {
@@ -133,9 +140,24 @@ int queue_save_state(struct queue *q, const struct queue_entry *m, struct error 
  * state/ID.  The entry must be locked. */
 int queue_remove(struct queue *q, struct queue_entry *m, struct error *e);
 
-/* Gives up: records reason (held is cleared) in failed/ID.state, moves
+/* Gives up: records reason (the detail of the code already in m->st; held
+ * is cleared) in failed/ID.state, moves
  * msg/ID to failed/ID and removes state/ID.  The entry must be locked. */
 int queue_set_aside(struct queue *q, struct queue_entry *m, const char *reason, struct error *e);
+
+/* Loads failed/ID and failed/ID.state, locked, as queue_load() does msg/
+ * (1 when it is not there or another process holds it).  A damaged entry
+ * is not loaded: ST_DATAERR naming the files, nothing moved. */
+int queue_load_failed(struct queue *q, const char *id, struct queue_entry *out, struct error *e);
+
+/* Deletes a locked entry of failed/: the message, its state and its kept
+ * failure notice. */
+int queue_remove_failed(struct queue *q, struct queue_entry *m, struct error *e);
+
+/* Puts a locked entry of failed/ back into msg/ with m's state: state/ID
+ * is written first (a crash leaves the message in failed/), then the
+ * message moves, then failed/ID.state and failed/ID.notice go. */
+int queue_requeue(struct queue *q, struct queue_entry *m, struct error *e);
 
 /* Releases the lock, closes and frees. */
 void queue_entry_free(struct queue_entry *m);
@@ -173,10 +195,14 @@ void queue_sweep(struct queue *q, struct strlist *notes);
 struct queue_listing {
 	struct queue_entry *entries;
 	size_t n;
-	bool *failed;  /* entries[i] is in failed/ */
-	bool *damaged; /* entries[i] failed its checks: env is empty
-			  and st.reason says why */
+	bool *failed;      /* entries[i] is in failed/ */
+	bool *damaged;     /* entries[i] failed its checks: env is empty
+			      and st.reason says why */
+	struct buf *heads; /* the first bytes of entries[i]'s message (at most
+			      QUEUE_HEAD_MAX: its headers, for the Subject),
+			      empty when damaged */
 };
+#define QUEUE_HEAD_MAX (16 * 1024)
 int queue_list(struct queue *q, struct queue_listing *out, struct error *e);
 void queue_listing_free(struct queue_listing *l);
 

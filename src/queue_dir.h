@@ -20,7 +20,8 @@ void queue_entry_init(struct queue_entry *m, const char *id);
 int queue_write_state(struct queue *q, const char *sub, const char *name,
 		      const struct queue_entry *m, struct error *e);
 
-/* Moves msg/ID to failed/ID with its state (reason recorded, held
+/* Moves msg/ID to failed/ID with its state (reason recorded as the
+ * detail of the code in m->st, held
  * cleared) beside it as failed/ID.state; state/ID goes.  The caller holds
  * the lock.  0, or -1 with e set. */
 int queue_move_to_failed(struct queue *q, struct queue_entry *m, const char *reason,

@@ -48,7 +48,7 @@ static const char *const rcpt_status_names[] = {
 /* The "key value" lines of the envelope (in the message file) and of the
  * state file, as tables that both the writer and the parser walk.  Offsets
  * are into struct queue_entry. */
-enum field_type { F_STRING, F_BOOL, F_TIME, F_COUNT, F_RCPT_ADDR, F_RCPT_STATUS };
+enum field_type { F_STRING, F_BOOL, F_TIME, F_COUNT, F_REASON, F_RCPT_ADDR, F_RCPT_STATUS };
 
 struct field {
 	const char *key;
@@ -83,7 +83,9 @@ static const struct field state_fields[] = {
 	{"held", F_BOOL, ST(held), false},
 	{"uncertain", F_BOOL, ST(uncertain), false},
 	{"frozen", F_BOOL, ST(frozen), false},
+	{"reason-code", F_REASON, ST(code), false},
 	{"reason", F_STRING, ST(reason), false},
+	{"reason-lang", F_STRING, ST(reason_lang), false},
 	{"last-reply", F_STRING, ST(last_reply), false},
 	{"rcpt", F_RCPT_STATUS, ENV(rcpts), false},
 };
@@ -134,8 +136,19 @@ void
 queue_state_free(struct queue_state *st)
 {
 	free(st->reason);
+	free(st->reason_lang);
 	free(st->last_reply);
 	memset(st, 0, sizeof *st);
+}
+
+void
+queue_reason_set(struct queue_state *st, enum reason code, const char *detail)
+{
+	free(st->reason);
+	free(st->reason_lang);
+	st->code = code;
+	st->reason = detail != NULL && *detail != '\0' ? xstrdup(detail) : NULL;
+	st->reason_lang = st->reason != NULL ? xstrdup(reason_language()) : NULL;
 }
 
 static char *
@@ -205,6 +218,11 @@ fields_write(struct buf *b, const char *version, const struct field *t, size_t n
 			break;
 		case F_COUNT:
 			buf_printf(b, "%s %u\n", t[i].key, *(const unsigned *)p);
+			break;
+		case F_REASON:
+			if (*(const enum reason *)p != REASON_NONE)
+				buf_printf(b, "%s %s\n", t[i].key,
+					   reason_code(*(const enum reason *)p));
 			break;
 		case F_RCPT_ADDR:
 			for (size_t r = 0; r < m->env.nrcpts; r++)
@@ -279,6 +297,10 @@ field_parse(const struct field *f, struct queue_entry *m, char *value)
 		if (parse_long(value, 0, UINT_MAX, &v) < 0)
 			return -1;
 		*(unsigned *)p = (unsigned)v;
+		return 0;
+	case F_REASON:
+		/* A code of a newer outbox is kept as "other", not refused. */
+		*(enum reason *)p = reason_parse(value);
 		return 0;
 	case F_RCPT_ADDR:
 		if (*value == '\0')

@@ -183,11 +183,14 @@ load_state(struct queue *q, const char *path, struct queue_entry *m, const char 
 	int rc;
 
 	if (fd < 0 && *kind != ENTRY_OK) {
-		m->st.frozen = true;
-		m->st.reason = xasprintf(_("its state file was %s: it may have been delivered in "
-					   "part; check, then run outbox --release %s or "
+		char *detail = xasprintf(_("its state file was %s: it may have been delivered "
+					   "in part; check, then run outbox --release %s or "
 					   "--remove %s"),
 					 _(entry_kinds[*kind].what), m->id, m->id);
+
+		m->st.frozen = true;
+		queue_reason_set(&m->st, REASON_UNSAFE_STATE, detail);
+		free(detail);
 		return 2;
 	}
 	if (fd < 0)
@@ -326,7 +329,8 @@ queue_load(struct queue *q, const char *id, bool lock, struct queue_entry *out, 
 	/* Never sent: moved aside when no other process is using it. */
 	if (!out->locked && flock(out->fd, LOCK_EX | LOCK_NB) == 0)
 		out->locked = true;
-	reason = xasprintf("corrupt: %s", why);
+	reason = xasprintf(_("damaged: %s"), why);
+	out->st.code = REASON_DAMAGED;
 	if (out->locked && queue_move_to_failed(q, out, reason, &moved) == 0)
 		error_set(e, ST_DATAERR,
 			  _("queued message %s is damaged (%s); moved to %s/failed/%s"), id, why,
@@ -339,6 +343,35 @@ queue_load(struct queue *q, const char *id, bool lock, struct queue_entry *out, 
 	free(reason);
 	queue_entry_free(out);
 	return -1;
+}
+
+int
+queue_load_failed(struct queue *q, const char *id, struct queue_entry *out, struct error *e)
+{
+	char *state_path;
+	const char *why = NULL;
+	enum entry_kind kind = ENTRY_OK;
+	enum load_result r;
+
+	if (!id_valid(id)) {
+		queue_entry_init(out, NULL);
+		return error_set(e, ST_USAGE, _("%s is not a queue id (see mailq)"), id);
+	}
+	state_path = xasprintf("failed/%s.state", id);
+	r = load_entry(q, "failed", state_path, id, true, out, &why, &kind);
+	free(state_path);
+	if (r == LOAD_OK)
+		return 0;
+	queue_entry_free(out);
+	if (r == LOAD_BUSY)
+		return 1;
+	if (r == LOAD_ERROR)
+		return error_set(e, ST_CANTCREAT, _("cannot read %s/failed/%s: %s"), q->dir, id,
+				 strerror(errno));
+	return error_set(e, ST_DATAERR,
+			 _("failed message %s is damaged (%s) and cannot be sent again; delete "
+			   "%s/failed/%s and the files beside it by hand"),
+			 id, why != NULL ? why : _(entry_kinds[kind].what), q->dir, id);
 }
 
 /* Moves sub/name aside when it is not a regular file of the user's (or,
@@ -442,6 +475,19 @@ queue_sweep(struct queue *q, struct strlist *notes)
 	}
 }
 
+/* The first bytes of a loaded entry's message, into head. */
+static void
+read_head(const struct queue_entry *m, struct buf *head)
+{
+	size_t n = m->data_len < QUEUE_HEAD_MAX ? (size_t)m->data_len : QUEUE_HEAD_MAX;
+	char *p = xmalloc(n + 1);
+	ssize_t got = pread(m->fd, p, n, m->data_offset);
+
+	if (got > 0)
+		buf_append(head, p, (size_t)got);
+	free(p);
+}
+
 /* Adds the entries of sub/ to the listing. */
 static int
 list_part(struct queue *q, const char *sub, bool failed, struct queue_listing *l, struct error *e)
@@ -482,6 +528,10 @@ list_part(struct queue *q, const char *sub, bool failed, struct queue_listing *l
 			strlist_free(&ids);
 			return -1;
 		}
+		l->heads = xrealloc(l->heads, (l->n + 1) * sizeof *l->heads);
+		buf_init(&l->heads[l->n], 0);
+		if (r != LOAD_DAMAGED)
+			read_head(&m, &l->heads[l->n]);
 		if (m.fd >= 0)
 			close(m.fd);
 		m.fd = -1;
@@ -490,8 +540,12 @@ list_part(struct queue *q, const char *sub, bool failed, struct queue_listing *l
 		l->damaged = xrealloc(l->damaged, (l->n + 1) * sizeof *l->damaged);
 		l->failed[l->n] = failed;
 		l->damaged[l->n] = r == LOAD_DAMAGED;
-		if (r == LOAD_DAMAGED)
-			m.st.reason = xasprintf(_("damaged: %s"), why);
+		if (r == LOAD_DAMAGED) {
+			char *detail = xasprintf(_("damaged: %s"), why);
+
+			queue_reason_set(&m.st, REASON_DAMAGED, detail);
+			free(detail);
+		}
 		l->entries[l->n++] = m;
 	}
 	strlist_free(&ids);
@@ -512,9 +566,12 @@ queue_list(struct queue *q, struct queue_listing *out, struct error *e)
 void
 queue_listing_free(struct queue_listing *l)
 {
-	for (size_t i = 0; i < l->n; i++)
+	for (size_t i = 0; i < l->n; i++) {
 		queue_entry_free(&l->entries[i]);
+		buf_free(&l->heads[i]);
+	}
 	free(l->entries);
+	free(l->heads);
 	free(l->failed);
 	free(l->damaged);
 	memset(l, 0, sizeof *l);

@@ -37,6 +37,29 @@ enum policy_action {
 	ACT_FAIL,       /* message permanent: failed/ and a failure notice */
 };
 
+/* Why a queued message waits, is held or failed, as the queue stores it
+ * and mailq --json shows it: a fixed English code (never translated), and
+ * a sentence translated only when it is shown.  Codes are a stable
+ * interface (doc/mailq-json.md): rows may be added, never renamed. */
+enum reason {
+	REASON_NONE = 0,     /* no reason recorded */
+	REASON_OTHER,        /* a code this version does not know */
+	REASON_CONNECT,      /* connect-failed */
+	REASON_SERVER_TEMP,  /* temporary-reject */
+	REASON_LOCAL,        /* local-error */
+	REASON_AUTH,         /* auth-failed */
+	REASON_CONFIG,       /* config */
+	REASON_REJECTED,     /* rejected */
+	REASON_RCPTS,        /* recipients-rejected */
+	REASON_BAD_MESSAGE,  /* bad-message */
+	REASON_INTERNAL,     /* internal-error */
+	REASON_EXPIRED,      /* expired */
+	REASON_NO_ACCOUNT,   /* no-account */
+	REASON_DAMAGED,      /* damaged */
+	REASON_UNSAFE_STATE, /* unsafe-state */
+	REASON__COUNT
+};
+
 /* One row per failure class: everything a class means, in one place. */
 struct failure_class {
 	int exit_code;             /* sysexits(3), DESIGN.md 1.4 */
@@ -45,10 +68,29 @@ struct failure_class {
 	enum policy_action action; /* what happens to a queued message */
 	int reply_code;            /* -bs: the reply to the final dot */
 	const char *enhanced;      /* -bs: its RFC 3463 enhanced status code */
+	enum reason reason;        /* what the queue records for a message it stops */
 };
 
 /* The row of a class; an out-of-range class reads as ST_SOFTWARE. */
 const struct failure_class *failure_class(enum status s);
+
+/* The code of a reason ("connect-failed"); NULL for REASON_NONE. */
+const char *reason_code(enum reason r);
+
+/* The reason with that code; REASON_OTHER for a code not in the table. */
+enum reason reason_parse(const char *code);
+
+/* The reason's sentence, translated. */
+const char *reason_text(enum reason r);
+
+/* The language of the message catalog in use ("en" without one): stored
+ * beside a translated detail so that it is shown only in that language. */
+const char *reason_language(void);
+
+/* What to show for a stored reason: the detail as it was stored when it
+ * has no code (written by an older outbox) or is in the language in use,
+ * else the code's sentence in that language.  NULL when there is none. */
+const char *reason_shown(enum reason r, const char *detail, const char *lang);
 
 #define ERROR_MSG_MAX 1024
 

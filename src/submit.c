@@ -675,6 +675,14 @@ submit_flush(const struct request *r, struct error *e)
 		ctx.verbose = r->verbose;
 		flush_filter_of(r, &f);
 		rc = deliver_flush(&ctx, &f, NULL, e);
+		if (rc == 0 && log_interactive()) {
+			struct buf line;
+
+			buf_init(&line, 0);
+			deliver_summary(&ctx, &line);
+			log_error("%s", line.data);
+			buf_free(&line);
+		}
 	}
 	queue_close(&q);
 	session_close(&s);

@@ -155,4 +155,60 @@ EOC
 
 protocol_stays_english
 
+# --- the queue's reasons: stored as codes, shown in the reader's language --
+# A message queued under LANGUAGE=de (the server is down): a French mailq
+# shows the French sentence, not the German detail stored with it; mailq
+# --json is the same bytes in every language, with the English code.
+queue_reasons() {
+	if [ "$nls" != yes ]; then
+		t_skip "reasons in the reader's language" "$nls"
+		return 0
+	fi
+	if ! have_locale de_DE.UTF-8 || ! have_locale fr_FR.UTF-8; then
+		t_skip "reasons in the reader's language" "de_DE/fr_FR locales not generated"
+		return 0
+	fi
+	write_config "$T/q.conf" <<EOC
+account default
+host 127.0.0.1
+port $(unused_port)
+tls off
+from bob@example.org
+timeout 5
+queue_dir $T/q
+EOC
+	printf 'From: bob@example.org\nTo: a@example.net\nSubject: i18n\n\nhallo\n' >"$T/qmsg"
+	t_exit "de: queued while the server is down" 0 env LANGUAGE=de LC_ALL=de_DE.UTF-8 \
+		TEXTDOMAINDIR="$T/locale" "$OUTBOX" -C "$T/q.conf" a@example.net <"$T/qmsg"
+	t_like "the state stores the code" "$(echo "$T"/q/state/*)" '^reason-code connect-failed$'
+	t_like "and the language of the detail" "$(echo "$T"/q/state/*)" '^reason-lang de$'
+	for ll in de fr; do
+		loc=$(if [ $ll = de ]; then echo de_DE.UTF-8; else echo fr_FR.UTF-8; fi)
+		run env LANGUAGE=$ll LC_ALL=$loc TEXTDOMAINDIR="$T/locale" \
+			"$OUTBOX" -C "$T/q.conf" -bp
+		cp "$OUT" "$T/mailq.$ll"
+		run env LANGUAGE=$ll LC_ALL=$loc TEXTDOMAINDIR="$T/locale" \
+			"$OUTBOX" -C "$T/q.conf" -bp --json
+		cp "$OUT" "$T/json.$ll"
+	done
+	run "$OUTBOX" -C "$T/q.conf" -bp --json
+	cp "$OUT" "$T/json.C"
+	detail=$(sed -n 's/^reason //p' "$T"/q/state/*)
+	t_like "de: mailq shows the German detail" "$T/mailq.de" "$detail"
+	t_like "fr: mailq shows the reason in French" "$T/mailq.fr" \
+		'^    [a-z]+ .*: le serveur était injoignable$'
+	t_is "fr: and not the German detail" 0 "$(grep -c -F -e "$detail" "$T/mailq.fr")"
+	t_is "--json: the same bytes in German and in English" "$(cat "$T/json.C")" \
+		"$(cat "$T/json.de")"
+	t_is "--json: the same bytes in French and in English" "$(cat "$T/json.C")" \
+		"$(cat "$T/json.fr")"
+	t_like "--json: the reason is the English code" "$T/json.fr" \
+		'"reason": "connect-failed"'
+	/usr/bin/python3 "$TOP/tests/e2e/mailq-json.py" "$T/json.fr" >/dev/null 2>"$T/json.err"
+	t_is "--json under fr follows the documented schema" 0 "$?"
+	diag_file "$T/json.err"
+}
+
+queue_reasons
+
 done_testing

@@ -706,8 +706,8 @@ if srv $n --fault 'rcpt=nobody@example.org:550 5.1.1 no such user'; then
 	t_like "$n: says so" "$OUT" 'Mail queue is empty'
 	ob $n -bp --json
 	status_is "$n: -bp --json, empty queue" 0
-	t_is "$n: an empty JSON array" 0 "$("$E2E_PY" -c \
-		'import json,sys; print(len(json.load(sys.stdin)))' <"$OUT" 2>&1)"
+	t_is "$n: an empty queue: version 1, no messages" '{"version": 1, "messages": []}' \
+		"$(cat "$OUT")"
 
 	port=$(server_port $n)
 	conf list-bad "$port" wrongpass
@@ -745,30 +745,26 @@ if srv $n --fault 'rcpt=nobody@example.org:550 5.1.1 no such user'; then
 	ob $n -bp --json
 	status_is "$n: -bp --json" 0
 	cp "$OUT" "$T/$n.json"
-	"$E2E_PY" -c '
-import json, sys
-a = json.load(open(sys.argv[1]))
-keys = ("id queue state created size from recipients attempts "
-        "next_attempt reason last_reply uncertain").split()
-for o in a:
-    miss = [k for k in keys if k not in o]
-    for r in o.get("recipients") or []:
-        miss += ["recipients." + k for k in ("addr", "status", "reply")
-                 if k not in r]
-    rc = ",".join("%s=%s" % (r.get("addr"), r.get("status"))
-                  for r in o.get("recipients") or [])
-    print(o.get("id"), o.get("queue"), o.get("state"), o.get("from"), rc,
-          "missing:" + ",".join(miss))
-' "$T/$n.json" >"$T/$n.jsonl" 2>"$T/$n.jsonerr"
-	t_is "$n: --json parses" 0 "$?"
+	# The documented schema (doc/mailq-json.md): exact keys, types, codes.
+	/usr/bin/python3 "$E2E_TOP/tests/e2e/mailq-json.py" "$T/$n.json" \
+		>"$T/$n.jsonl" 2>"$T/$n.jsonerr"
+	t_is "$n: --json follows the documented schema" 0 "$?"
 	diag_file "$T/$n.jsonerr"
 	t_is "$n: --json has three messages" 3 "$(wc -l <"$T/$n.jsonl")"
-	t_like "$n: --json: the held one" "$T/$n.jsonl" \
-		"^$held msg held $FROM $R1=pending missing:\$"
+	t_like "$n: --json: the held one, its reason a code" "$T/$n.jsonl" \
+		"^$held msg held auth-failed $R1=pending\$"
 	t_like "$n: --json: the retrying one" "$T/$n.jsonl" \
-		"^$retry msg retrying $FROM $R2=pending missing:\$"
+		"^$retry msg retrying connect-failed $R2=pending\$"
 	t_like "$n: --json: the failed one" "$T/$n.jsonl" \
-		"^$failed failed failed $FROM nobody@example.org=failed missing:\$"
+		"^$failed failed failed recipients-rejected nobody@example.org=failed\$"
+	t_like "$n: --json has the account and the Subject" "$T/$n.json" \
+		'"account": "default", "from": "bob@example.org", "subject": "\[lheld\]"'
+	t_like "$n: mailq shows the account and the Subject" "$T/$n.mailq" \
+		'^    account: default  subject: \[lretry\]$'
+	t_like "$n: the recipient's reply is the last reply: not repeated beside it" \
+		"$T/$n.mailq" '^    nobody@example.org  \(failed\)$'
+	t_is "$n: the last reply shown once" 1 \
+		"$(grep -c '^    last reply: 550 5\.1\.1' "$T/$n.mailq")"
 
 	# --hold keeps a message out of every flush until --release;
 	# --release also lets a message held for account trouble go.
@@ -784,7 +780,7 @@ for o in a:
 	ob $n -bp --json
 	t_is "$n: --json calls it held" held "$("$E2E_PY" -c '
 import json, sys
-print([o["state"] for o in json.load(sys.stdin) if o["id"] == sys.argv[1]])
+print([o["state"] for o in json.load(sys.stdin)["messages"] if o["id"] == sys.argv[1]])
 ' "$retry" <"$OUT" 2>&1 | tr -d "[]'")"
 	ob $n "--release=$held"
 	status_is "$n: --release" 0
@@ -822,6 +818,27 @@ print([o["state"] for o in json.load(sys.stdin) if o["id"] == sys.argv[1]])
 	status_is "$n: --release of an unknown id" 64
 	t_is "$n: two messages stored in all" 2 "$(msg_count $n)"
 	t_is "$n: failed/ keeps the failed one" 1 "$(qn $n failed)"
+
+	# Messages in failed/ (issue 12): --hold is refused with what to do,
+	# --requeue puts it back, due now, its refused recipient pending again.
+	ob $n "--hold=$failed"
+	status_is "$n: --hold of a failed message" 64
+	t_like "$n: says --requeue or --remove" "$ERR" "--requeue=$failed.*--remove=$failed"
+	ob $n "--requeue=$failed"
+	status_is "$n: --requeue of a failed message" 0
+	t_is "$n: --requeue says so" "$failed requeued" "$(cat "$OUT")"
+	t_is "$n: back in msg/, not in failed/" "$failed 0" \
+		"$(qids $n msg | grep -x -e "$failed") $(qall $n failed)"
+	t_is "$n: its refused recipient is pending again" pending "$(rs $n "$failed" 0)"
+	t_is "$n: due now" 0 "$(sf $n "$failed" next-attempt)"
+	ob $n -q
+	status_is "$n: -q tries it again" 0
+	t_is "$n: refused again, back in failed/" "$failed" "$(qids $n failed)"
+	ob $n "--remove=$failed"
+	status_is "$n: --remove of a failed message" 0
+	t_is "$n: --remove deleted it and its state" 0 "$(qall $n failed)"
+	ob $n "--release=$failed"
+	status_is "$n: gone for good" 64
 	server_stop $n
 fi
 
@@ -975,5 +992,38 @@ if srv $n --fault 'data#1:554 5.6.0 content refused'; then
 	gone $n "-q"
 	server_stop $n
 fi
+
+# ------------------------------------- 13. -q at a terminal (issue 12) ---
+
+# A person who runs outbox -q gets one line that sums it up; cron and
+# scripts (stderr not a terminal) get nothing new.
+n=summary
+if srv $n; then
+	send $n sum-1 -odq "$R1"
+	send $n sum-2 -odq "$R2"
+	run_tty "$OUTBOX" -C "$T/$n.conf" -q </dev/null
+	status_is "$n: -q at a terminal" 0
+	t_is "$n: one line: what was sent, what waits" \
+		"outbox: queue flushed: 2 sent, 0 waiting, 0 held, 0 failed" "$(cat "$ERR")"
+	t_is "$n: both sent" "1 1" "$(stored $n sum-1) $(stored $n sum-2)"
+	run_tty "$OUTBOX" -C "$T/$n.conf" -q </dev/null
+	t_is "$n: nothing due, said so" "outbox: nothing due: 0 waiting, 0 held" \
+		"$(cat "$ERR")"
+	send $n sum-3 -odq "$R1"
+	ob $n -q
+	status_is "$n: -q without a terminal" 0
+	t_is "$n: without a terminal, silence" "" "$(cat "$ERR")"
+	once $n sum-3 "-q without a terminal"
+	server_stop $n
+fi
+conf sumdown "$(unused_port)"
+send sumdown sum-down "$R1"
+run_tty "$OUTBOX" -C "$T/sumdown.conf" -q </dev/null
+status_is "sumdown: -q at a terminal, server down" 0
+t_like "sumdown: one waiting, with its next try" "$ERR" \
+	'^outbox: queue flushed: 0 sent, 1 waiting \(next try [0-9-]*[0-9]{2}:[0-9]{2}\), 0 held, 0 failed$'
+t_is "sumdown: that one line only" 1 "$(wc -l <"$ERR" | tr -d ' ')"
+ob sumdown -q
+t_is "sumdown: without a terminal, silence" "" "$(cat "$ERR")"
 
 done_testing

@@ -28,9 +28,24 @@ static char *dir, *conf, *qdir;
 static struct strlist args; /* argv strings: requests point into them */
 
 static const char headers[] = "From: a@example.org\r\nSubject: t\r\n\r\n";
+/* E_FAILED3's: a Subject with a control byte, UTF-8, folded, long. */
+static const char long_headers[] =
+	"Subject:  \x1b[31m red \xc3\xa9t\xc3\xa9\r\n\tfolded, and then a long tail "
+	"past sixty bytes\r\nFrom: a@example.org\r\n\r\n";
 static const char body[] = "hello\r\n";
 
-enum entry { E_QUEUED, E_RETRYING, E_HELD, E_FROZEN, E_FAILED, E_DAMAGED, E_LOCKED, E__COUNT };
+enum entry {
+	E_QUEUED,
+	E_RETRYING,
+	E_HELD,
+	E_FROZEN,
+	E_FAILED,
+	E_DAMAGED,
+	E_LOCKED,
+	E_FAILED2, /* in failed/, one recipient delivered, one refused */
+	E_FAILED3, /* in failed/, with a kept failure notice */
+	E__COUNT
+};
 static char ids[E__COUNT][64];
 static struct queue_entry locked; /* E_LOCKED, kept locked as a deliverer would */
 
@@ -99,14 +114,16 @@ commit(struct queue *q, enum entry which, time_t age, struct queue_entry *m)
 				     .from = which == E_QUEUED ? (char[]){""}
 							       : (char[]){"me@example.org"},
 				     .rcpts = rcpts,
-				     .nrcpts = which == E_RETRYING ? 2 : 1,
+				     .nrcpts = which == E_RETRYING || which == E_FAILED2 ? 2 : 1,
 				     .created = time(NULL) - age};
 	struct error e;
 	int fd = memfd_create("body", MFD_CLOEXEC);
 
 	if (fd < 0 || write(fd, body, sizeof body - 1) != (ssize_t)(sizeof body - 1))
 		bail("memfd: %s", strerror(errno));
-	if (queue_commit(q, &env, headers, sizeof headers - 1, fd, 0, m, &e) < 0)
+	const char *hdr = which == E_FAILED3 ? long_headers : headers;
+
+	if (queue_commit(q, &env, hdr, strlen(hdr), fd, 0, m, &e) < 0)
 		bail("queue_commit: %s", e.msg);
 	close(fd);
 	snprintf(ids[which], sizeof ids[which], "%s", m->id);
@@ -139,7 +156,7 @@ fill_queue(void)
 	commit(&q, E_RETRYING, 3 * 3600, &m);
 	m.st.attempts = 2;
 	m.st.next_attempt = time(NULL) + 3600;
-	m.st.reason = xstrdup("server busy \x1b[31m \"quoted\" \\ back");
+	queue_reason_set(&m.st, REASON_SERVER_TEMP, "server busy \x1b[31m \"quoted\" \\ back");
 	m.st.last_reply = xstrdup("451 4.3.2 try\x07 later");
 	m.env.rcpts[0].status = QRCPT_DELIVERED;
 	m.env.rcpts[0].reply = xstrdup("250 ok");
@@ -174,6 +191,27 @@ fill_queue(void)
 	free(path);
 
 	commit(&q, E_LOCKED, -100, &locked);
+
+	commit(&q, E_FAILED2, 600, &m);
+	m.st.attempts = 7;
+	m.st.first_contact = time(NULL) - 6 * 86400;
+	m.env.rcpts[0].status = QRCPT_DELIVERED;
+	m.env.rcpts[1].status = QRCPT_FAILED;
+	m.env.rcpts[1].reply = xstrdup("550 5.1.1 no such user");
+	m.st.code = REASON_RCPTS;
+	if (queue_set_aside(&q, &m, "550 5.1.1 no such user", &e) < 0)
+		bail("queue_set_aside: %s", e.msg);
+	queue_entry_free(&m);
+
+	commit(&q, E_FAILED3, 600, &m);
+	if (queue_set_aside(&q, &m, "554 no", &e) < 0)
+		bail("queue_set_aside: %s", e.msg);
+	queue_entry_free(&m);
+	path = xasprintf("%s/failed/%s.notice", qdir, ids[E_FAILED3]);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || close(fd) < 0)
+		bail("cannot write %s", path);
+	free(path);
 	queue_close(&q);
 }
 
@@ -182,19 +220,30 @@ static const struct {
 	enum entry which;
 	const char *lines; /* after "ID  " */
 } text_cases[] = {
-	{E_QUEUED, "10m  42  <>\n    a@example.org  (pending)\n    queued\n"},
-	{E_RETRYING, "3h  42  me@example.org\n    a@example.org  (delivered)\n"
-		     "    b@example.net  (failed)\n    retrying at "},
+	{E_QUEUED, "10m  42  <>\n    account: default  subject: t\n    a@example.org  (pending)\n"
+		   "    queued\n"},
+	{E_RETRYING, "3h  42  me@example.org\n    account: default  subject: t\n"
+		     "    a@example.org  (delivered)\n    b@example.net  (failed: 550 no\\x01)\n"
+		     "    retrying at "},
 	{E_RETRYING, ": server busy \\x1b[31m \"quoted\" \\ back\n"
 		     "    last reply: 451 4.3.2 try\\x07 later\n"},
-	{E_HELD, "3d  42  me@example.org\n    a@example.org  (pending)\n"
-		 "    held: account: no password\n"},
-	{E_FROZEN, "10m  42  me@example.org\n    a@example.org  (pending)\n"
-		   "    held with --hold; --release sends it\n    was: x\n"},
-	{E_FAILED, "10m  42  me@example.org\n    a@example.org  (pending)\n"
-		   "    failed: 550 rejected\n"},
+	{E_HELD, "3d  42  me@example.org\n    account: default  subject: t\n"
+		 "    a@example.org  (pending)\n    held: account: no password\n"},
+	{E_FROZEN, "10m  42  me@example.org\n    account: default  subject: t\n"
+		   "    a@example.org  (pending)\n    held with --hold; --release sends it\n"
+		   "    was: x\n"},
+	{E_FAILED, "10m  42  me@example.org\n    account: default  subject: t\n"
+		   "    a@example.org  (pending)\n    failed: 550 rejected\n"},
 	{E_DAMAGED, "0  ?\n    damaged: no trailer"},
-	{E_LOCKED, "0s  42  me@example.org\n    a@example.org  (pending)\n    queued\n"},
+	{E_LOCKED, "0s  42  me@example.org\n    account: default  subject: t\n"
+		   "    a@example.org  (pending)\n    queued\n"},
+	/* The reply refusing b is shown beside it, once: it is the message's
+	 * reason; the Subject escaped, unfolded and cut at 60 bytes. */
+	{E_FAILED2, "10m  42  me@example.org\n    account: default  subject: t\n"
+		    "    a@example.org  (delivered)\n    b@example.net  (failed: 550 5.1.1 no such "
+		    "user)\n    failed: 550 5.1.1 no such user\n"},
+	{E_FAILED3, "10m  105  me@example.org\n    account: default  subject: \\x1b[31m red "
+		    "\xc3\xa9t\xc3\xa9 folded, and then a long tail past sixty byte...\n"},
 };
 
 static void
@@ -205,6 +254,8 @@ test_text(void)
 
 	if (out == NULL)
 		bail("mailq: %s", e.msg);
+	if (getenv("MAILQ_T_SHOW") != NULL)
+		fputs(out, stderr);
 	for (size_t i = 0; i < sizeof text_cases / sizeof text_cases[0]; i++) {
 		const char *at = strstr(out, ids[text_cases[i].which]);
 		char *want = xasprintf("%s%s", text_cases[i].lines[0] == ':' ? "" : "  ",
@@ -226,24 +277,30 @@ static const struct {
 	const char *piece;
 } json_cases[] = {
 	{E_QUEUED, "\", \"queue\": \"msg\", \"state\": \"queued\", \"created\": "},
-	{E_QUEUED, ", \"size\": 42, \"from\": \"\", \"recipients\": [{\"addr\": \"a@example.org\", "
-		   "\"status\": \"pending\", \"reply\": null}], \"attempts\": 0, \"next_attempt\": "
-		   "0, \"reason\": null, \"last_reply\": null, \"uncertain\": false}"},
+	{E_QUEUED, ", \"size\": 42, \"account\": \"default\", \"from\": \"\", \"subject\": \"t\", "
+		   "\"recipients\": [{\"addr\": \"a@example.org\", \"status\": \"pending\", "
+		   "\"reply\": null}], \"attempts\": 0, \"next_attempt\": 0, \"reason\": null, "
+		   "\"last_reply\": null, \"uncertain\": false}"},
 	{E_RETRYING, "\"state\": \"retrying\""},
 	{E_RETRYING,
 	 "\"recipients\": [{\"addr\": \"a@example.org\", \"status\": \"delivered\", "
 	 "\"reply\": \"250 ok\"}, {\"addr\": \"b@example.net\", \"status\": \"failed\", "
 	 "\"reply\": \"550 no\\\\x01\"}], \"attempts\": 2, "},
-	{E_RETRYING, "\"reason\": \"server busy \\\\x1b[31m \\\"quoted\\\" \\\\ back\", "
+	/* The code, never the translated detail. */
+	{E_RETRYING, "\"reason\": \"temporary-reject\", "
 		     "\"last_reply\": \"451 4.3.2 try\\\\x07 later\""},
 	{E_HELD, "\"state\": \"held\""},
-	{E_HELD, "\"reason\": \"account: no password\""},
+	/* A free-text reason of an older outbox has no code. */
+	{E_HELD, "\"reason\": \"other\""},
 	{E_FROZEN, "\"state\": \"held\""},
 	{E_FAILED, "\"queue\": \"failed\", \"state\": \"failed\""},
-	{E_FAILED, "\"reason\": \"550 rejected\""},
+	{E_FAILED2, "\"reason\": \"recipients-rejected\""},
 	{E_DAMAGED, "\"state\": \"damaged\""},
-	{E_DAMAGED, "\"from\": null, \"recipients\": [], "},
+	{E_DAMAGED, "\"account\": null, \"from\": null, \"subject\": null, \"recipients\": [], "},
+	{E_DAMAGED, "\"reason\": \"damaged\""},
 	{E_LOCKED, "\"state\": \"queued\""},
+	{E_FAILED3, "\"subject\": \"\\\\x1b[31m red \xc3\xa9t\xc3\xa9 folded, and then a long tail "
+		    "past sixty bytes\""},
 };
 
 /* Whether python's json module accepts text (skipped without python). */
@@ -279,6 +336,8 @@ test_json(void)
 
 	if (out == NULL)
 		bail("mailq --json: %s", e.msg);
+	if (getenv("MAILQ_T_SHOW") != NULL)
+		fputs(out, stderr);
 	for (size_t i = 0; i < sizeof json_cases / sizeof json_cases[0]; i++) {
 		const char *at = strstr(out, ids[json_cases[i].which]);
 		const char *end = at != NULL ? strchr(at, '\n') : NULL;
@@ -287,7 +346,10 @@ test_json(void)
 		ok(found != NULL && (end == NULL || found < end), "mailq --json, entry %d: %s",
 		   (int)json_cases[i].which, json_cases[i].piece);
 	}
-	ok(out[0] == '[' && contains(out, "\n]\n"), "a JSON array, one entry a line");
+	ok(strncmp(out, "{\"version\": 1, \"messages\": [\n {\"id\": ",
+		   strlen("{\"version\": 1, \"messages\": [\n {\"id\": ")) == 0 &&
+		   contains(out, "\n]}\n"),
+	   "a versioned object, one message a line");
 	check_json_valid(out);
 	free(out);
 }
@@ -305,7 +367,8 @@ test_empty(void)
 	is_string("Mail queue is empty\n", out, "an empty queue says so");
 	free(out);
 	out = run(mailq_list, "mailq -C CONF --json", &e);
-	is_string("[]\n", out, "an empty queue is [] in JSON");
+	is_string("{\"version\": 1, \"messages\": []}\n", out,
+		  "an empty queue has no messages in JSON");
 	free(out);
 	free(qdir);
 	qdir = saved;
@@ -321,17 +384,17 @@ static const struct {
 	enum status status;
 } edits[] = {
 	{"--hold=#1", "#1 held\n",
-	 "#1  10m  42  <>\n    a@example.org  (pending)\n"
+	 "#1  10m  42  <>\n    account: default  subject: t\n    a@example.org  (pending)\n"
 	 "    held with --hold; --release sends it\n",
 	 ST_OK},
 	{"--release=#1", "#1 released\n",
-	 "#1  10m  42  <>\n    a@example.org  (pending)\n"
+	 "#1  10m  42  <>\n    account: default  subject: t\n    a@example.org  (pending)\n"
 	 "    queued\n",
 	 ST_OK},
 	{"--release=#3", "#3 released\n", "    a@example.org  (pending)\n    queued: account",
 	 ST_OK},
-	{"--release=#2 --hold=#4", "#4 held\n#2 released\n", "(failed)\n    queued: server busy",
-	 ST_OK},
+	{"--release=#2 --hold=#4", "#4 held\n#2 released\n",
+	 "(failed: 550 no\\x01)\n    queued: server busy", ST_OK},
 	{"--release=#4", "#4 released\n", "    queued: was: x\n", ST_OK},
 	{"--remove=#1", "#1 removed\n", NULL, ST_OK},
 	{"--remove=#1", NULL, "message #1 is being delivered right now, or is not queued",
@@ -343,6 +406,17 @@ static const struct {
 	{"--release=#6", NULL, "#6", ST_DATAERR},
 	{"--hold=#2 --port=2525", NULL, "--port is a setting for one message", ST_USAGE},
 	{"--remove=#3 --hold=#2", "#3 removed\n#2 held\n", "held with --hold", ST_OK},
+	/* Messages in failed/ (issue 12): listed, and edited like the rest. */
+	{"--hold=#5", NULL, "message #5 has failed and is not queued; --requeue=#5", ST_USAGE},
+	{"--requeue=#5", "#5 requeued\n", "    a@example.org  (pending)\n    queued\n", ST_OK},
+	{"--release=#8", "#8 requeued\n",
+	 "    a@example.org  (delivered)\n    b@example.net  (pending)\n    queued\n", ST_OK},
+	{"--requeue=#8 --requeue=#2", "#8 requeued\n#2 requeued\n",
+	 "    b@example.net  (pending)\n    queued", ST_OK},
+	{"--remove=#9", "#9 removed\n", NULL, ST_OK},
+	{"--requeue=#9", NULL, "message #9 is being delivered right now, or is not queued",
+	 ST_USAGE},
+	{"--requeue=nonsense", NULL, "no queued message nonsense", ST_USAGE},
 };
 
 /* fmt with each "#N" replaced by the id of entry N - 1. */
@@ -382,7 +456,7 @@ test_edit(void)
 			if (after != NULL)
 				ok(contains(list, after), "... then mailq shows the change");
 			else
-				ok(!contains(list, ids[E_QUEUED]),
+				ok(!contains(list, ids[strchr(edits[i].args, '#')[1] - '1']),
 				   "... then mailq no longer lists it");
 			free(list);
 			free(want);
@@ -395,6 +469,43 @@ test_edit(void)
 		free(line);
 		free(opts);
 	}
+}
+
+static bool
+exists(const char *sub, enum entry which, const char *suffix)
+{
+	char *path = xasprintf("%s/%s/%s%s", qdir, sub, ids[which], suffix);
+	bool there = access(path, F_OK) == 0;
+
+	free(path);
+	return there;
+}
+
+/* What the edits of failed/ left on disk, and the state they gave. */
+static void
+test_failed_files(void)
+{
+	struct queue q;
+	struct queue_entry m;
+	struct error e;
+
+	ok(!exists("failed", E_FAILED, "") && !exists("failed", E_FAILED, ".state") &&
+		   exists("msg", E_FAILED, "") && exists("state", E_FAILED, ""),
+	   "--requeue moved failed/ID back to msg/ with its state, failed/ID.state gone");
+	ok(!exists("failed", E_FAILED3, "") && !exists("failed", E_FAILED3, ".state") &&
+		   !exists("failed", E_FAILED3, ".notice") && !exists("msg", E_FAILED3, ""),
+	   "--remove of a failed message deleted it, its state and its notice");
+	if (queue_open(&q, qdir, &e) < 0)
+		bail("queue_open: %s", e.msg);
+	is_int(0, queue_load(&q, ids[E_FAILED2], false, &m, &e), "the requeued message loads");
+	ok(m.st.attempts == 0 && m.st.first_contact == 0 && m.st.next_attempt == 0 && !m.st.held &&
+		   !m.st.frozen && m.st.code == REASON_NONE && m.st.reason == NULL,
+	   "its retry schedule and expiry start afresh, due now, no reason");
+	ok(m.env.nrcpts == 2 && m.env.rcpts[0].status == QRCPT_DELIVERED &&
+		   m.env.rcpts[1].status == QRCPT_PENDING && m.env.rcpts[1].reply == NULL,
+	   "the refused recipient is pending again, the delivered one is not sent again");
+	queue_entry_free(&m);
+	queue_close(&q);
 }
 
 int
@@ -412,6 +523,7 @@ main(void)
 	test_text();
 	test_json();
 	test_edit();
+	test_failed_files();
 	queue_entry_free(&locked);
 	test_empty();
 	strlist_free(&args);

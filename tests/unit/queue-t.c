@@ -754,8 +754,8 @@ test_damaged(void)
 		   "%s: moved to failed/", cases[i].name);
 		state_name = xasprintf("%s.state", id);
 		state = read_file(&q, "failed", state_name, &len);
-		ok(strstr(state, "\nreason corrupt: ") != NULL, "%s: reason recorded",
-		   cases[i].name);
+		ok(strstr(state, "\nreason-code damaged\nreason damaged: ") != NULL,
+		   "%s: reason recorded: its code and detail", cases[i].name);
 		is_int(1, queue_load(&q, id, true, &m, &e), "%s: gone from msg/", cases[i].name);
 		free(state);
 		free(state_name);
@@ -765,7 +765,7 @@ test_damaged(void)
 	is_int(COUNT(cases), (long)l.n, "every damaged file is listed");
 	for (size_t i = 0; i < l.n; i++)
 		ok(l.failed[i] && l.entries[i].fd == -1 &&
-			   (l.damaged[i] || strncmp(l.entries[i].st.reason, "corrupt: ", 9) == 0),
+			   (l.damaged[i] || l.entries[i].st.code == REASON_DAMAGED),
 		   "entry %zu: in failed/, damaged or with the reason", i);
 	queue_listing_free(&l);
 	queue_close(&q);

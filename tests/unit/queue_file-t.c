@@ -186,6 +186,70 @@ test_state(void)
 	free(r.env.from);
 }
 
+/* State files and their reasons: a code with a detail round-trips; one
+ * written before codes existed (a free-text reason) loads as it was; a
+ * code of a newer outbox is "other", not damage. */
+static const struct {
+	const char *text;
+	enum reason code;
+	const char *reason, *lang;
+} reason_cases[] = {
+	{"outbox-state 1\nreason-code connect-failed\nreason kein Weg\nreason-lang de\n",
+	 REASON_CONNECT, "kein Weg", "de"},
+	{"outbox-state 1\nreason Verbindung abgelehnt\n", REASON_NONE, "Verbindung abgelehnt",
+	 NULL},
+	{"outbox-state 1\nreason-code from-the-future\n", REASON_OTHER, NULL, NULL},
+	{"outbox-state 1\nheld 1\n", REASON_NONE, NULL, NULL},
+};
+
+static void
+test_reasons(void)
+{
+	for (size_t i = 0; i < sizeof reason_cases / sizeof reason_cases[0]; i++) {
+		struct queue_entry r;
+		struct queue_rcpt rcpt;
+		char *text = xstrdup(reason_cases[i].text);
+
+		entry_init(&r, &rcpt);
+		is_string(NULL, queue_state_parse(text, strlen(text), &r), "reason case %zu parses",
+			  i);
+		is_int(reason_cases[i].code, r.st.code, "case %zu: code", i);
+		is_string(reason_cases[i].reason, r.st.reason, "case %zu: detail", i);
+		is_string(reason_cases[i].lang, r.st.reason_lang, "case %zu: language", i);
+		queue_state_free(&r.st);
+		free(text);
+		free(rcpt.addr);
+		free(r.env.account);
+		free(r.env.from);
+	}
+	{
+		struct queue_entry m, r;
+		struct queue_rcpt rcpt, rcpt2;
+		struct buf b;
+
+		entry_init(&m, &rcpt);
+		queue_reason_set(&m.st, REASON_AUTH, "535 no");
+		is_string("en", m.st.reason_lang, "the detail is tagged with the language");
+		buf_init(&b, 0);
+		queue_state_format(&b, &m);
+		ok(strstr(b.data, "\nreason-code auth-failed\nreason 535 no\nreason-lang en\n") !=
+			   NULL,
+		   "code, detail and language are written");
+		entry_init(&r, &rcpt2);
+		is_string(NULL, queue_state_parse(b.data, b.len, &r), "and read back");
+		is_int(REASON_AUTH, r.st.code, "the code read back");
+		buf_free(&b);
+		queue_state_free(&m.st);
+		queue_state_free(&r.st);
+		free(rcpt.addr);
+		free(rcpt2.addr);
+		free(m.env.account);
+		free(m.env.from);
+		free(r.env.account);
+		free(r.env.from);
+	}
+}
+
 static void
 test_check(void)
 {
@@ -216,6 +280,7 @@ main(void)
 	test_round_trip();
 	test_damaged();
 	test_state();
+	test_reasons();
 	test_check();
 	return 0;
 }

@@ -44,6 +44,32 @@ main(void)
 		       "temporary flag of %s", status_name(table[i].status));
 	}
 	is_int(EX_SOFTWARE, status_exit_code(ST__COUNT), "out of range is EX_SOFTWARE");
+	/* Reason codes: each parses back to itself, none repeats, and every
+	 * class that stops a message has one. */
+	ok(reason_code(REASON_NONE) == NULL, "no reason has no code");
+	for (int r = REASON_OTHER; r < REASON__COUNT; r++) {
+		const char *code = reason_code((enum reason)r);
+
+		ok(code != NULL && strspn(code, "abcdefghijklmnopqrstuvwxyz-") == strlen(code),
+		   "reason %d has a lower-case code: %s", r, code != NULL ? code : "(none)");
+		is_int(r, reason_parse(code), "%s parses back", code);
+		ok(reason_text((enum reason)r) != NULL, "%s has a sentence", code);
+	}
+	is_int(REASON_OTHER, reason_parse("no-such-code"), "an unknown code is other");
+	for (size_t i = 1; i < sizeof table / sizeof table[0]; i++)
+		ok(failure_class(table[i].status)->reason != REASON_NONE, "%s has a reason code",
+		   status_name(table[i].status));
+	is_string("connect-failed", reason_code(failure_class(ST_CONNECT)->reason),
+		  "connectivity is connect-failed");
+	is_string("en", reason_language(), "without a catalog the language is en");
+	is_string("the server could not be reached", reason_shown(REASON_CONNECT, "Fehler", NULL),
+		  "a coded detail without a language tag is not shown");
+	is_string("the server could not be reached", reason_shown(REASON_CONNECT, "Fehler", "de"),
+		  "a detail in another language is not shown: the code's sentence is");
+	is_string("refused", reason_shown(REASON_CONNECT, "refused", "en"),
+		  "a detail in the language in use is shown");
+	is_string("alt", reason_shown(REASON_NONE, "alt", "de"), "an old free-text reason as-is");
+	ok(reason_shown(REASON_NONE, NULL, NULL) == NULL, "no reason, nothing shown");
 	is_int(-1, error_set(&e, ST_CONFIG, "bad %s", "thing"), "error_set returns -1");
 	is_string("bad thing", e.msg, "error_set formats");
 	error_prefix(&e, "file:%d", 3);
