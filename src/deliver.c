@@ -761,7 +761,7 @@ deliver_entry(struct deliver_ctx *c, struct deliver_slot *slot, struct queue_ent
 
 	header_info_read(hdr, hlen, &info);
 	deliver_attempt_init(&a, &m->env, m->fd, m->data_offset, m->data_len);
-	progress_begin(&bar, PROGRESS_BYTES, _("sending"), m->data_len);
+	progress_begin(&bar, PROGRESS_BYTES, _("sending"), c->flush_bar ? 0 : m->data_len);
 	a.mail.progress = show_progress;
 	a.mail.progress_ctx = &bar;
 	rc = deliver_attempt_run(slot, &a, c->foreground, e);

@@ -56,6 +56,7 @@ struct deliver_ctx {
 	int verbose;     /* 1: the transcript; 2: each line with its time */
 	bool foreground; /* a submitter waits for the result: stderr and exit status, no notices */
 	int last_code;   /* the server's reply code in the last deliver_entry, 0: none */
+	bool flush_bar;  /* a flush's progress bar is up: no bar per message */
 	struct deliver_tally tally;
 };
 

@@ -9,6 +9,7 @@
 
 #include "i18n.h"
 #include "log.h"
+#include "progress.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,6 +146,26 @@ sweep(struct queue *q)
 	strlist_free(&notes);
 }
 
+/* One pass over the queue's messages, with a progress bar (messages) for
+ * a person watching a long flush. */
+static void
+flush_pass(struct deliver_ctx *c, const struct flush_filter *f, struct slots *slots,
+	   struct deliver_slot *reuse, const struct strlist *ids)
+{
+	struct progress bar;
+
+	progress_begin(&bar, PROGRESS_MESSAGES, _("flushing"), ids->n);
+	c->flush_bar = bar.active;
+	for (size_t i = 0; i < ids->n; i++) {
+		if (f->id_prefix == NULL ||
+		    strncmp(ids->v[i], f->id_prefix, strlen(f->id_prefix)) == 0)
+			flush_one(c, f, slots, reuse, ids->v[i]);
+		progress_update(&bar, i + 1);
+	}
+	progress_end(&bar);
+	c->flush_bar = false;
+}
+
 int
 deliver_flush(struct deliver_ctx *c, const struct flush_filter *f, struct deliver_slot *reuse,
 	      struct error *e)
@@ -172,10 +193,7 @@ deliver_flush(struct deliver_ctx *c, const struct flush_filter *f, struct delive
 			rc = -1;
 			break;
 		}
-		for (size_t i = 0; i < ids.n; i++)
-			if (f->id_prefix == NULL ||
-			    strncmp(ids.v[i], f->id_prefix, strlen(f->id_prefix)) == 0)
-				flush_one(c, f, &slots, reuse, ids.v[i]);
+		flush_pass(c, f, &slots, reuse, &ids);
 		strlist_free(&ids);
 		if (same_time(before, queue_trigger_time(c->q)) &&
 		    same_time(asked, queue_again_time(c->q)))

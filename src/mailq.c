@@ -23,22 +23,25 @@
 static const char *
 rcpt_status_name(enum rcpt_status st)
 {
-	return st == QRCPT_DELIVERED ? "delivered" : st == QRCPT_FAILED ? "failed" : "pending";
+	return st == QRCPT_DELIVERED ? N_("delivered")
+	       : st == QRCPT_FAILED  ? N_("failed")
+				     : N_("pending");
 }
 
-/* queued, held, retrying, failed or damaged. */
+/* queued, held, retrying, failed or damaged: English for --json, and
+ * through _() for a person. */
 static const char *
 entry_state(const struct queue_listing *l, size_t i)
 {
 	const struct queue_entry *m = &l->entries[i];
 
 	if (l->damaged[i])
-		return "damaged";
+		return N_("damaged");
 	if (l->failed[i])
-		return "failed";
+		return N_("failed");
 	if (m->st.held || m->st.frozen)
-		return "held";
-	return m->st.next_attempt > time(NULL) ? "retrying" : "queued";
+		return N_("held");
+	return m->st.next_attempt > time(NULL) ? N_("retrying") : N_("queued");
 }
 
 /* The reason in the language in use (NULL for none). */
@@ -207,6 +210,11 @@ age_text(time_t since, char *out, size_t len)
 {
 	long s = (long)(time(NULL) - since);
 
+	if (since <= 0) {
+		/* a damaged file's: unknown */
+		snprintf(out, len, "?");
+		return;
+	}
 	if (s < 0)
 		s = 0;
 	if (s < 120)
@@ -224,7 +232,7 @@ age_text(time_t since, char *out, size_t len)
 static void
 put_recipient(struct buf *out, const struct queue_entry *m, const struct queue_rcpt *r)
 {
-	buf_printf(out, "    %s  (%s", r->addr, rcpt_status_name(r->status));
+	buf_printf(out, "    %s  (%s", r->addr, _(rcpt_status_name(r->status)));
 	if (r->status != QRCPT_DELIVERED && r->reply != NULL &&
 	    (m->st.last_reply == NULL || strcmp(r->reply, m->st.last_reply) != 0)) {
 		buf_puts(out, ": ");
@@ -257,13 +265,15 @@ list_human(const struct queue_listing *l, struct buf *out)
 			put_recipient(out, m, &m->env.rcpts[k]);
 		if (strcmp(state, "retrying") == 0) {
 			struct tm tm;
+			char stamp[32];
 
-			if (localtime_r(&m->st.next_attempt, &tm) != NULL)
-				strftime(when, sizeof when, " at %Y-%m-%d %H:%M:%S", &tm);
+			if (localtime_r(&m->st.next_attempt, &tm) != NULL &&
+			    strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm) > 0)
+				snprintf(when, sizeof when, _(" at %s"), stamp);
 		}
 		buf_puts(out, "    ");
 		if (l->damaged[i]) {
-			put_visible(out, reason != NULL ? reason : state);
+			put_visible(out, reason != NULL ? reason : _(state));
 		} else if (m->st.frozen) {
 			buf_puts(out, _("held with --hold; --release sends it"));
 			if (reason != NULL) {
@@ -271,7 +281,7 @@ list_human(const struct queue_listing *l, struct buf *out)
 				put_visible(out, reason);
 			}
 		} else {
-			buf_printf(out, "%s%s", state, when);
+			buf_printf(out, "%s%s", _(state), when);
 			if (reason != NULL) {
 				buf_puts(out, ": ");
 				put_visible(out, reason);

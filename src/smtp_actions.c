@@ -11,6 +11,8 @@
 
 #include "smtp_private.h"
 
+#include "address.h"
+
 #include "i18n.h"
 #include "net.h"
 #include "socks.h"
@@ -382,7 +384,15 @@ open_connection(const struct smtp_params *p, struct error *e)
 
 		return socks_connect(&r, p->source_ip, e);
 	}
-	return net_connect(p->host, p->port, p->source_ip, p->timeout_ms, e);
+	{
+		/* The resolver wants the A-label of a Unicode name. */
+		char *ascii = address_host_to_ascii(p->host, e);
+		int fd = ascii != NULL ? net_connect(ascii, p->port, p->source_ip, p->timeout_ms, e)
+				       : -1;
+
+		free(ascii);
+		return fd;
+	}
 }
 
 static enum act

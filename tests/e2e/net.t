@@ -278,7 +278,7 @@ t_like "source_ip ::1 for an IPv4 server: a clear error" "$ERR" \
 
 # dual CONF TAG: send with "dual.test" resolving to ::1 and 127.0.0.1,
 # in a private mount namespace.
-printf '%s\n' "::1 dual.test" "127.0.0.1 dual.test" >"$T/hosts"
+printf '%s\n' "::1 dual.test" "127.0.0.1 dual.test" "127.0.0.1 xn--bcher-kva.test" >"$T/hosts"
 dual() {
 	mkmsg "$2"
 	run unshare -m sh -c 'mount --bind "$1" /etc/hosts && shift &&
@@ -298,6 +298,13 @@ dual v4only he-v4
 t_is "only 127.0.0.1 listens: exit 0" 0 "$status"
 t_is "only 127.0.0.1 listens: stored" 1 "$(stored plain he-v4)"
 t_is "only 127.0.0.1 listens: nothing queued" 0 "$(queued v4only)"
+
+# A host name in Unicode is looked up as its A-label (there is no proxy
+# to do it).
+conf idn "bücher.test" "$PLAIN"
+dual idn he-idn
+t_is "host bücher.test (xn--bcher-kva.test): exit 0" 0 "$status"
+t_is "host bücher.test: stored" 1 "$(stored plain he-idn)"
 
 if server_start v6 --mode plain --host ::1; then
 	conf v6only dual.test "$(server_port v6)"

@@ -1003,8 +1003,11 @@ if srv $n; then
 	send $n sum-2 -odq "$R2"
 	run_tty "$OUTBOX" -C "$T/$n.conf" -q </dev/null
 	status_is "$n: -q at a terminal" 0
+	# What is left on the screen: a progress bar (when the flush took
+	# long enough to draw one) is erased by the carriage returns.
 	t_is "$n: one line: what was sent, what waits" \
-		"outbox: queue flushed: 2 sent, 0 waiting, 0 held, 0 failed" "$(cat "$ERR")"
+		"outbox: queue flushed: 2 sent, 0 waiting, 0 held, 0 failed" \
+		"$(tr '\r' '\n' <"$ERR" | grep -v -e '^ *$' -e '^flushing ')"
 	t_is "$n: both sent" "1 1" "$(stored $n sum-1) $(stored $n sum-2)"
 	run_tty "$OUTBOX" -C "$T/$n.conf" -q </dev/null
 	t_is "$n: nothing due, said so" "outbox: nothing due: 0 waiting, 0 held" \

@@ -4,8 +4,8 @@
 # a message that is queued says so in one line with the reason and the
 # next try, a held one names the account, the user and the fix, -odq says
 # where the message is, a big send draws a progress bar that is erased at
-# the end (a slow link: tests/server/throttle.py), a delivered message is
-# silent, and -v -v times each transcript line.  The same submissions without a terminal print nothing new.
+# the end (a slow link: tests/server/throttle.py), so does a flush of many
+# messages before its summary, a delivered message is silent, and -v -v times each transcript line.  The same submissions without a terminal print nothing new.
 # --test logs in and out (steps on stdout, the failed step as the error,
 # exit status of its class) and --test --send sends the account a test
 # message.
@@ -26,6 +26,7 @@ start() {
 }
 
 start plain
+start slowdot --fault 'eod:sleep 0.06'
 start auth --auth bob:secret --auth-no-tls
 start st --mode starttls --cert "$CERT" --key "$KEY" --auth bob:secret \
 	--auth-mech SCRAM-SHA-256,PLAIN
@@ -118,6 +119,22 @@ t_is "no terminal: no bar" "" "$(cat "$ERR")"
 wait_messages plain 3
 t_is "both big messages arrived whole" 2 \
 	"$(for f in "$T"/plain/msg-*.eml; do wc -c <"$f"; done | awk '$1 > 12000000' | wc -l | tr -d ' ')"
+
+# ---- a flush of many messages ------------------------------------------
+
+conf many "port $(server_port slowdot)" 'tls off'
+i=0
+while [ $i -lt 30 ]; do
+	"$OUTBOX" -C "$T/many.conf" -odq x@example.net <"$T/msg" || bail "-odq failed"
+	i=$((i + 1))
+done
+run_tty "$OUTBOX" -C "$T/many.conf" -q
+t_is "-q of 30 messages at a terminal: exit 0" 0 "$status"
+tr '\r' '\n' <"$ERR" >"$T/frames"
+t_like "a progress bar counts the messages" "$T/frames" '^flushing [0-9]+ / 30 messages \[[#-]+\] +[0-9]+%'
+t_like "then the summary, on its own line" "$T/frames" '^outbox: queue flushed: 30 sent'
+wait_messages slowdot 30
+t_is "all 30 arrived" 30 "$(msg_count slowdot)"
 
 # ---- -v -v: the timeline ----------------------------------------------
 
