@@ -188,8 +188,14 @@ function quoted(s, n,   i, out) {
 }
 {
 	pid = $1
+	# A child may run before its parent's clone returns: it starts where
+	# the last parent that was cloning stood.
 	if (!(pid in cwd))
-		cwd[pid] = start
+		cwd[pid] = cloning != "" ? cwd[cloning] : start
+	if (match($0, /AT_FDCWD<[^>]*>/))
+		cwd[pid] = substr($0, RSTART + 9, RLENGTH - 10)
+	if ($0 ~ /^[0-9]+ +(clone|clone3|fork|vfork)\(.*<unfinished \.\.\.>$/)
+		cloning = pid
 	line = substr($0, length($1) + 2)
 	sub(/^ +/, "", line)
 	call = line
@@ -197,9 +203,10 @@ function quoted(s, n,   i, out) {
 	args = substr(line, length(call) + 2)
 	split(args, a, ", ")
 }
-call ~ /^(clone|clone3|fork|vfork)$/ {
+call ~ /^(clone|clone3|fork|vfork)$/ || line ~ /^<\.\.\. (clone|clone3|fork|vfork) resumed>/ {
 	child = $NF
-	cwd[child] = cwd[pid]
+	if (child ~ /^[0-9]+$/ && !(child in cwd))
+		cwd[child] = cwd[pid]
 	next
 }
 call == "chdir" { cwd[pid] = join(cwd[pid], quoted(args, 1)); next }
