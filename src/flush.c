@@ -166,6 +166,21 @@ flush_pass(struct deliver_ctx *c, const struct flush_filter *f, struct slots *sl
 	c->flush_bar = false;
 }
 
+/* The marker goes before the listing: a message committed meanwhile is
+ * either listed (and the marker made again) or marked after the removal. */
+static void
+unmark_if_empty(struct queue *q)
+{
+	struct strlist ids;
+	struct error e;
+
+	queue_mark(q, false);
+	strlist_init(&ids);
+	if (queue_ids(q, &ids, &e) < 0 || ids.n > 0)
+		queue_mark(q, true);
+	strlist_free(&ids);
+}
+
 int
 deliver_flush(struct deliver_ctx *c, const struct flush_filter *f, struct deliver_slot *reuse,
 	      struct error *e)
@@ -202,6 +217,8 @@ deliver_flush(struct deliver_ctx *c, const struct flush_filter *f, struct delive
 	for (size_t i = 0; i < slots.n; i++)
 		deliver_slot_close(&slots.v[i]);
 	free(slots.v);
+	if (rc == 0)
+		unmark_if_empty(c->q);
 	return rc;
 }
 

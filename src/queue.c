@@ -174,6 +174,7 @@ queue_open(struct queue *q, const char *dir, struct error *e)
 	q->dir = NULL;
 	q->dirfd = -1;
 	q->lock_fd = -1;
+	q->marker_dir = RUNSTATEDIR "/outbox";
 	if (dir == NULL || *dir == '\0')
 		return error_set(e, ST_CANTCREAT,
 				 _("there is no home directory for the queue; set queue_dir"));
@@ -327,6 +328,7 @@ queue_commit(struct queue *q, const struct queue_envelope *env, const char *head
 		queue_entry_free(out);
 		return -1;
 	}
+	queue_mark(q, true);
 	return 0;
 fail:
 	unlinkat(q->dirfd, path, 0);
@@ -599,6 +601,24 @@ struct timespec
 queue_trigger_time(struct queue *q)
 {
 	return file_time(q, "trigger");
+}
+
+void
+queue_mark(struct queue *q, bool waiting)
+{
+	char *path = xasprintf("%s/%lu", q->marker_dir, (unsigned long)geteuid());
+	int fd;
+
+	if (!waiting) {
+		unlink(path);
+	} else {
+		/* O_NOFOLLOW | O_NONBLOCK: the directory is shared; whatever
+		 * another user put under this name is left alone. */
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+		if (fd >= 0)
+			close(fd);
+	}
+	free(path);
 }
 
 /* A separate file from `trigger`: the systemd path unit must not start

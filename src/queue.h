@@ -9,6 +9,11 @@
  *   trigger  touched to ask for a flush (a systemd path unit watches it)
  *   again    touched by a second flusher to ask the running one for a pass
  *
+ * Outside it, RUNSTATEDIR/outbox/UID (created by tmpfiles.d, 1733 root) is
+ * this user's queue marker: present while the queue may hold mail, so the
+ * network hook (src/hooks/outbox-hook.in) knows whose queues to flush
+ * without looking into every home directory.
+ *
  * A message file is: envelope lines ("key value"), an empty line, the
  * message bytes exactly as they will be sent (headers already rewritten),
  * and a trailer line "outbox-trailer <length> <sha256 hex>\n": length is
@@ -31,7 +36,8 @@
 struct queue {
 	char *dir;
 	int dirfd;
-	int lock_fd; /* the flusher lock, or -1 */
+	int lock_fd;            /* the flusher lock, or -1 */
+	const char *marker_dir; /* RUNSTATEDIR "/outbox"; tests point it elsewhere */
 };
 
 /* $XDG_STATE_HOME/outbox/queue, else ~/.local/state/outbox/queue, with
@@ -176,6 +182,11 @@ int queue_lock_flusher(struct queue *q, struct error *e);
  * when missing): a flusher compares the value before and after a pass. */
 void queue_poke(struct queue *q);
 struct timespec queue_trigger_time(struct queue *q);
+
+/* Creates (waiting) or removes this user's queue marker, marker_dir/UID.
+ * A missing marker_dir (nothing created it), or a name another user took,
+ * is no error: the marker only speeds up the flush on network-up. */
+void queue_mark(struct queue *q, bool waiting);
 
 /* Touches `again`: a second flusher asks the running one for another pass
  * (not `trigger`, which would make the path unit start yet another). */

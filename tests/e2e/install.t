@@ -5,10 +5,13 @@
 # --enable-sendmail-links sets) sendmail, mailq and newaliases are relative
 # links that run outbox, and the bash and fish completions answer to those
 # names; an existing sendmail of another MTA is never touched; installing
-# twice works; and make uninstall leaves no file and no link behind.  When
-# the source tree is not configured in place, a second configure checks
-# that --enable-sendmail-links and its absence set SENDMAIL_LINKS, and
-# that the links come out right for --prefix=/usr.
+# twice works; and make uninstall leaves no file and no link behind.
+# make install and make uninstall into a private prefix, as its owner
+# (nobody when run as root), write nothing outside it: strace lists every
+# path written.  When the source tree is not configured in place, a second
+# configure checks that --enable-sendmail-links and its absence set
+# SENDMAIL_LINKS, that the links come out right for --prefix=/usr, and
+# that every install directory of a private --prefix is inside it.
 . "${top_srcdir:-.}/tests/e2e/lib.sh"
 
 e2e_setup
@@ -180,6 +183,135 @@ else
 fi
 t_uninstalled "$R"
 
+# ---- a private prefix, as its owner: nothing is written outside it.
+# strace follows make install and make uninstall (prefix=P, with the
+# links); written.awk turns its log into the list of every path created,
+# opened for writing, renamed, linked, changed or removed.  As root the
+# runs are made as nobody, who owns P and nothing else.
+STRACE_CALLS=openat,open,creat,mkdir,mkdirat,unlink,unlinkat,rmdir,rename,renameat,renameat2
+STRACE_CALLS=$STRACE_CALLS,link,linkat,symlink,symlinkat,chmod,fchmodat,chown,lchown,fchownat
+STRACE_CALLS=$STRACE_CALLS,utimensat,truncate,chdir,fchdir,clone,clone3,fork,vfork
+cat >"$T/written.awk" <<'EOF'
+# cwd per process: inherited at clone/fork, changed by chdir/fchdir, seen
+# in -y's AT_FDCWD</dir>.
+function join(dir, p) { return p ~ /^\// ? p : dir "/" p }
+# at(ARG): the directory an *at call's dirfd argument names.
+function at(arg, pid) {
+	if (match(arg, /<[^>]*>/))
+		return substr(arg, RSTART + 1, RLENGTH - 2)
+	return cwd[pid]
+}
+function quoted(s, n,   i, out) {
+	for (i = 1; i <= n; i++) {
+		if (!match(s, /"[^"]*"/))
+			return ""
+		out = substr(s, RSTART + 1, RLENGTH - 2)
+		s = substr(s, RSTART + RLENGTH)
+	}
+	return out
+}
+{
+	pid = $1
+	# A child may run before its parent's clone returns: it starts where
+	# the last parent that was cloning stood.
+	if (!(pid in cwd))
+		cwd[pid] = cloning != "" ? cwd[cloning] : start
+	if (match($0, /AT_FDCWD<[^>]*>/))
+		cwd[pid] = substr($0, RSTART + 9, RLENGTH - 10)
+	if ($0 ~ /^[0-9]+ +(clone|clone3|fork|vfork)\(.*<unfinished \.\.\.>$/)
+		cloning = pid
+	line = substr($0, length($1) + 2)
+	sub(/^ +/, "", line)
+	call = line
+	sub(/\(.*/, "", call)
+	args = substr(line, length(call) + 2)
+	split(args, a, ", ")
+}
+call ~ /^(clone|clone3|fork|vfork)$/ || line ~ /^<\.\.\. (clone|clone3|fork|vfork) resumed>/ {
+	child = $NF
+	if (child ~ /^[0-9]+$/ && !(child in cwd))
+		cwd[child] = cwd[pid]
+	next
+}
+call == "chdir" { cwd[pid] = join(cwd[pid], quoted(args, 1)); next }
+call == "fchdir" { cwd[pid] = at(a[1], pid); next }
+call == "openat" {
+	if (a[3] ~ /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC/)
+		print join(at(a[1], pid), quoted(args, 1))
+	next
+}
+call ~ /^(open|creat)$/ {
+	if (call == "creat" || a[2] ~ /O_WRONLY|O_RDWR|O_CREAT|O_TRUNC/)
+		print join(cwd[pid], quoted(args, 1))
+	next
+}
+call ~ /^(mkdirat|unlinkat|fchmodat|fchownat|utimensat)$/ {
+	if (args ~ /^[^,]*, "/)
+		print join(at(a[1], pid), quoted(args, 1))
+	next
+}
+call ~ /^(mkdir|unlink|rmdir|chmod|chown|lchown|truncate)$/ {
+	print join(cwd[pid], quoted(args, 1))
+	next
+}
+call ~ /^(rename|link)$/ {
+	print join(cwd[pid], quoted(args, 1)); print join(cwd[pid], quoted(args, 2)); next
+}
+call ~ /^(renameat|renameat2|linkat)$/ {
+	print join(at(a[1], pid), quoted(args, 1)); print join(at(a[3], pid), quoted(args, 2)); next
+}
+call == "symlink" { print join(cwd[pid], quoted(args, 2)); next }
+call == "symlinkat" { print join(at(a[2], pid), quoted(args, 2)); next }
+EOF
+
+# AS_OWNER: what runs a command as P's owner (nobody when we are root).
+AS_OWNER=
+[ "$(id -u)" != 0 ] || AS_OWNER="setpriv --reuid=65534 --regid=65534 --clear-groups"
+
+# traced_make LOG TARGET: make TARGET prefix=P under strace; the paths it
+# wrote, sorted, in LOG.written.  (A prefix given to make rather than to
+# configure moves the files, not the paths compiled into them.)
+traced_make() {
+	strace -f -qq -z -y -e trace="$STRACE_CALLS" -o "$1" \
+		$AS_OWNER "$MK" -C "$B" "$2" prefix="$P" SENDMAIL_LINKS=yes >"$1.out" 2>&1
+	ok $? "make $2 prefix=PRIVATE as its owner succeeds" || diag_file "$1.out" 40
+	awk -v start="$(pwd -P)" -f "$T/written.awk" "$1" | sort -u |
+		xargs -r -d '\n' realpath -m -s | sort -u >"$1.written"
+}
+
+# t_inside LOG DESC: every path in LOG.written is P or under it.
+t_inside() {
+	grep -v -e "^$P\$" -e "^$P/" "$1.written" >"$1.outside"
+	t_is "$2: nothing written outside the prefix" "" "$(cat "$1.outside")"
+	diag "$2 wrote $(wc -l <"$1.written") paths:"
+	diag_file "$1.written" 200
+}
+
+if ! command -v strace >/dev/null 2>&1; then
+	t_skip "make install into a private prefix" "strace not installed"
+elif [ -n "$AS_OWNER" ] && ! $AS_OWNER test -r "$B/Makefile" 2>/dev/null; then
+	t_skip "make install into a private prefix" "nobody cannot read $B"
+else
+	chmod 711 "$T"
+	mkdir "$T/private" && P=$T/private/prefix && mkdir "$P" ||
+		bail "cannot make $T/private/prefix"
+	[ "$(id -u)" != 0 ] || chown 65534:65534 "$P"
+	traced_make "$T/install.log" install
+	t_inside "$T/install.log" "make install"
+	(cd "$P" && find . -mindepth 1 | sed "s|^\.|$P|" | sort) >"$T/install.found"
+	t_ok "the trace saw every file in the prefix" \
+		cmp -s "$T/install.found" "$T/install.log.written"
+	for f in bin/outbox sbin/sendmail lib/systemd/user/outbox-flush.service \
+		lib/tmpfiles.d/outbox.conf etc/apparmor.d/outbox etc/network/if-up.d/outbox \
+		lib/NetworkManager/dispatcher.d/90-outbox \
+		lib/networkd-dispatcher/routable.d/90-outbox; do
+		t_ok "$f is in the prefix" test -e "$P/$f"
+	done
+	traced_make "$T/uninstall.log" uninstall
+	t_inside "$T/uninstall.log" "make uninstall"
+	t_is "make uninstall leaves only directories" "" "$(find "$P" ! -type d)"
+fi
+
 # ---- configure's option, in a second build directory.
 top=$(cd "$E2E_TOP" && pwd -P)
 "$top/configure" --help >"$T/help" 2>&1
@@ -201,6 +333,23 @@ else
 		t_is "--$choice-sendmail-links sets SENDMAIL_LINKS=$want" \
 			"SENDMAIL_LINKS=$want" "$(cat "$C.vars")"
 	done
+	# Every install directory of a private prefix is inside it; a
+	# pkg-config file counts only for its own prefix (systemd.pc: /usr).
+	DIRVARS="systemduserunitdir tmpfilesdir nmdispatcherdir networkddispatcherdir ifupdir
+		apparmordir bashcompdir zshcompdir fishcompdir"
+	C=$T/conf-private
+	mkdir "$C" && (cd "$C" && "$top/configure" --prefix="$C/p") >"$C.log" 2>&1
+	ok $? "configure --prefix=PRIVATE" || diag_file "$C.log" 40
+	# shellcheck disable=SC2086
+	mkvars "$C" $DIRVARS >"$C.vars" 2>&1
+	t_is "configure --prefix=PRIVATE: every install directory is under it" "" \
+		"$(grep -v "=$C/p/" "$C.vars")"
+	if pkg-config --variable=prefix systemd 2>/dev/null | grep -qx /usr; then
+		mkvars "$T/conf-enable" systemduserunitdir >"$C.usr" 2>&1
+		t_is "--prefix=/usr: the user units go where systemd.pc says" \
+			"systemduserunitdir=$(pkg-config --variable=systemduserunitdir systemd)" \
+			"$(cat "$C.usr")"
+	fi
 	C=$T/conf-enable
 	"$MK" -C "$C" install-exec-hook DESTDIR="$C/root" >"$C.hook.log" 2>&1
 	ok $? "the install hook of a --prefix=/usr build runs" ||

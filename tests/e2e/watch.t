@@ -3,8 +3,9 @@
 # the routing-netlink watcher (watch_run, through the tests/unit/watch-t
 # driver) inside a private network namespace; the dispatcher hook shared by
 # NetworkManager, networkd-dispatcher and ifupdown, run with fake
-# getent/runuser/outbox and a fake set of homes; the systemd user units
-# through systemd-analyze verify.  The namespace part needs root and
+# getent/runuser/outbox, a fake set of homes and queue markers (it must
+# find queues by the markers alone, never by looking into homes); the
+# systemd user units through systemd-analyze verify.  The namespace part needs root and
 # `ip netns`; its addresses exist only inside the namespace.
 . "${top_srcdir:-.}/tests/e2e/lib.sh"
 
@@ -218,38 +219,42 @@ queue_then_watch
 ME=$(id -u)
 H=$T/homes
 FAKE=$T/fake
-mkdir -p "$H" "$FAKE" "$T/bin" || bail "cannot make $H"
+RUN=$T/run
+mkdir -p "$H" "$FAKE" "$T/bin" "$RUN" || bail "cannot make $H"
 
-# queue HOME [MESSAGE]: a default queue under HOME, with one message when
-# MESSAGE is given.
-queue() {
-	mkdir -p "$1/.local/state/outbox/queue/msg" || bail "cannot make a queue"
-	[ -z "${2:-}" ] || : >"$1/.local/state/outbox/queue/msg/$2"
-}
-
-queue "$H/alice" m1
-queue "$H/bob smith" m2
-queue "$H/carol"
-mkdir -p "$H/dave"
+# The hook finds queues by the markers in RUN/outbox, never by looking
+# into homes: carol's queue holds mail but she has no marker.  Markers
+# of other users need root (chown): without it only alice's is real.
+for u in alice "bob smith" carol; do
+	mkdir -p "$H/$u/.local/state/outbox/queue/msg" || bail "cannot make a queue"
+	: >"$H/$u/.local/state/outbox/queue/msg/m1"
+done
 cat >"$T/passwd" <<EOF
 alice:x:$ME:$ME:Alice:$H/alice:/bin/sh
-bob smith:x:$ME:$ME:Bob Smith:$H/bob smith:/bin/sh
-carol:x:$ME:$ME:Carol, empty queue:$H/carol:/bin/sh
-dave:x:$ME:$ME:Dave, no queue:$H/dave:/usr/sbin/nologin
-eve:x:$ME:$ME:Eve, relative home:homes/alice:/bin/sh
-broken:x:notanumber:0::$H/alice:/bin/sh
-short line
+bob smith:x:4242:4242:Bob Smith:$H/bob smith:/bin/sh
+carol:x:4243:4243:Carol, mail but no marker:$H/carol:/bin/sh
+eve:x:4244:4244:Eve, relative home:homes/alice:/bin/sh
 EOF
-if [ "$ME" = 0 ]; then
-	# mallory's queue is a link to alice's, which mallory does not own.
-	mkdir -p "$H/mallory/.local/state/outbox"
-	ln -s "$H/alice/.local/state/outbox/queue" "$H/mallory/.local/state/outbox/queue"
-	echo "mallory:x:4242:4242::$H/mallory:/bin/sh" >>"$T/passwd"
-fi
+
+# markers: alice's and (as root) bob's, sound; a name another user took,
+# a link, a name that is no number, a relative home, a UID nobody has.
+markers() {
+	rm -rf "$RUN/outbox" && mkdir "$RUN/outbox" || bail "cannot make $RUN/outbox"
+	: >"$RUN/outbox/$ME"
+	: >"$RUN/outbox/4243"
+	ln -s "$ME" "$RUN/outbox/4241"
+	: >"$RUN/outbox/notanumber"
+	: >"$RUN/outbox/4244"
+	if [ "$ME" = 0 ]; then
+		: >"$RUN/outbox/4242" && chown 4242 "$RUN/outbox/4242"
+		chown 4244 "$RUN/outbox/4244"
+		: >"$RUN/outbox/4245" && chown 4245 "$RUN/outbox/4245"
+	fi
+}
 
 cat >"$FAKE/getent" <<EOF
 #!/bin/sh
-[ "\$1" = passwd ] && cat "$T/passwd"
+[ "\$1" = passwd ] && [ -n "\$2" ] && awk -F: -v u="\$2" '\$3 == u' "$T/passwd"
 EOF
 cat >"$FAKE/runuser" <<EOF
 #!/bin/sh
@@ -266,12 +271,15 @@ cat >"$T/bin/outbox" <<EOF
 echo "\$USER|\$HOME|\$*|\${XDG_STATE_HOME-unset}|\${LEAK-clean}" >>"$T/flushes"
 EOF
 chmod +x "$FAKE/getent" "$FAKE/runuser" "$T/bin/outbox"
-sed "s|@bindir@|$T/bin|g" "$HOOKS/outbox-hook.in" >"$T/hook"
-sed "s|@bindir@|$T/nowhere|g" "$HOOKS/outbox-hook.in" >"$T/hook-uninstalled"
+sed -e "s|@bindir@|$T/bin|g" -e "s|@runstatedir@|$RUN|g" "$HOOKS/outbox-hook.in" >"$T/hook"
+sed -e "s|@bindir@|$T/nowhere|g" -e "s|@runstatedir@|$RUN|g" "$HOOKS/outbox-hook.in" \
+	>"$T/hook-uninstalled"
 chmod +x "$T/hook" "$T/hook-uninstalled"
 
-printf '%s\n' "alice|$H/alice|-q|unset|clean" "bob smith|$H/bob smith|-q|unset|clean" \
-	>"$T/flushes.want"
+echo "alice|$H/alice|-q|unset|clean" >"$T/flushes.want"
+[ "$ME" != 0 ] || echo "bob smith|$H/bob smith|-q|unset|clean" >>"$T/flushes.want"
+WANT=$(wc -l <"$T/flushes.want")
+WHO=$([ "$ME" = 0 ] && echo "alice and 'bob smith'" || echo alice)
 
 # hook DESC [VAR=VALUE...] -- ARGS...: runs the hook as a dispatcher would
 # (PATH finds the fakes; LEAK and XDG_STATE_HOME must not reach outbox).
@@ -279,6 +287,7 @@ hook() {
 	_desc=$1
 	shift
 	rm -f "$T/flushes"
+	markers
 	t_exit "$_desc: exit 0" 0 env PATH="$FAKE:$PATH" LEAK=leaked \
 		XDG_STATE_HOME=/root/.local/state "$@"
 }
@@ -295,16 +304,16 @@ flushes() {
 # flushed DESC: outbox -q ran for exactly the users with queued mail.
 flushed() {
 	_i=0
-	while [ "$(flushes)" -lt 2 ] && [ "$_i" -lt 200 ]; do
+	while [ "$(flushes)" -lt "$WANT" ] && [ "$_i" -lt 200 ]; do
 		sleep 0.05
 		_i=$((_i + 1))
 	done
 	sleep 0.3
 	sort "$T/flushes" >"$T/flushes.got" 2>/dev/null
 	if cmp -s "$T/flushes.want" "$T/flushes.got"; then
-		t_pass "$1: outbox -q as alice and 'bob smith' only, clean environment"
+		t_pass "$1: outbox -q as $WHO only, clean environment"
 	else
-		t_fail "$1: outbox -q as alice and 'bob smith' only, clean environment"
+		t_fail "$1: outbox -q as $WHO only, clean environment"
 		diag "expected:"
 		diag_file "$T/flushes.want"
 		diag "got:"
@@ -353,6 +362,30 @@ fi
 flushed "slow flushes"
 rm -f "$T/slow"
 
+# After a hook run: the sound markers stay (the flush removes them when
+# the queue is empty), the others are gone.
+hook "markers checked" "$T/hook" eth0 up
+flushed "markers checked"
+ls "$RUN/outbox" | sort | tr '\n' ' ' >"$T/left"
+if [ "$ME" = 0 ]; then
+	t_is "the hook removes the markers that are not their UID's own" \
+		"0 4242 4244 4245 notanumber " "$(cat "$T/left")"
+else
+	t_is "the hook removes the markers that are not their UID's own" \
+		"$ME notanumber " "$(cat "$T/left")"
+fi
+if command -v strace >/dev/null 2>&1; then
+	markers
+	env PATH="$FAKE:$PATH" strace -f -qq -o "$T/hook.strace" \
+		-e trace=stat,lstat,newfstatat,statx,open,openat,access,faccessat,faccessat2,chdir \
+		"$T/hook" eth0 up
+	sleep 0.5
+	grep -F "$H" "$T/hook.strace" | grep -v -e execve -e '^[0-9]* +++' >"$T/homes-looked"
+	t_is "the hook never looks into a home directory" "" "$(cat "$T/homes-looked")"
+else
+	t_skip "the hook never looks into a home directory" "strace not installed"
+fi
+
 # ---------------------------------------------------- systemd units ---
 
 t_unlike "the path unit never uses DirectoryNotEmpty=" "$HOOKS/outbox-flush.path" \
@@ -361,7 +394,8 @@ t_like "the path unit watches the trigger file" "$HOOKS/outbox-flush.path" \
 	'^PathChanged=%h/\.local/state/outbox/queue/trigger$'
 if command -v systemd-analyze >/dev/null 2>&1; then
 	mkdir -p "$T/units" "$T/run" && chmod 700 "$T/run"
-	sed "s|@bindir@|$T/bin|g" "$HOOKS/outbox-flush.service.in" >"$T/units/outbox-flush.service"
+	sed -e "s|@bindir@|$T/bin|g" -e "s|@runstatedir@|$T/run|g" "$HOOKS/outbox-flush.service.in" \
+		>"$T/units/outbox-flush.service"
 	cp "$HOOKS/outbox-flush.timer" "$HOOKS/outbox-flush.path" "$T/units/"
 	(cd "$T/units" && XDG_RUNTIME_DIR=$T/run systemd-analyze --user --man=no verify \
 		outbox-flush.service outbox-flush.timer outbox-flush.path) >"$T/verify.out" 2>&1

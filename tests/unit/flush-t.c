@@ -366,6 +366,37 @@ test_more_without_session(void)
 	queue_close(&q);
 }
 
+/* A flush that leaves the queue empty removes the user's queue marker;
+ * one that leaves mail behind keeps it. */
+static void
+test_marker(void)
+{
+	struct flush_filter f = {.force = true};
+	struct queue_entry m;
+	struct queue q;
+	struct stat st;
+	char *markers = xasprintf("%s/markers", dir);
+	char *mine = xasprintf("%s/%lu", markers, (unsigned long)geteuid());
+
+	if (mkdir(markers, 0700) < 0)
+		bail("mkdir %s: %s", markers, strerror(errno));
+	open_queue(&q);
+	q.marker_dir = markers;
+	commit(&q, "default", "alice@example.org", "bob@example.net", &m);
+	queue_entry_free(&m);
+	ok(lstat(mine, &st) == 0, "a commit marks the queue");
+	is_int(0, flush(&q, &f), "a flush that cannot deliver");
+	ok(lstat(mine, &st) == 0, "keeps the marker: mail is still queued");
+	queue_close(&q);
+	open_queue(&q);
+	q.marker_dir = markers;
+	is_int(0, flush(&q, &f), "a flush of an empty queue");
+	ok(lstat(mine, &st) < 0 && errno == ENOENT, "removes the marker");
+	queue_close(&q);
+	free(mine);
+	free(markers);
+}
+
 int
 main(void)
 {
@@ -378,6 +409,7 @@ main(void)
 	test_expiry();
 	test_second_flusher();
 	test_more_without_session();
+	test_marker();
 	conf_free(conf);
 	test_tmpdir_free(dir);
 	return 0;

@@ -1273,6 +1273,48 @@ test_trigger_and_flusher_lock(void)
 	free(dir);
 }
 
+/* The queue marker: made by a commit, removed on request; a directory
+ * that does not exist, or a name another user took, is no error. */
+static void
+test_marker(void)
+{
+	char *dir = scratch();
+	char *markers = xasprintf("%s/markers", dir);
+	char *mine = xasprintf("%s/%lu", markers, (unsigned long)geteuid());
+	struct queue q;
+	struct queue_entry m;
+	struct stat st;
+
+	open_queue(&q, dir);
+	ok(strcmp(q.marker_dir, RUNSTATEDIR "/outbox") == 0, "markers live in RUNSTATEDIR/outbox");
+	q.marker_dir = markers;
+	if (commit(&q, &base_env, &m) < 0)
+		bail("commit failed");
+	queue_entry_free(&m);
+	ok(lstat(mine, &st) < 0 && errno == ENOENT, "no marker directory: no marker, no error");
+	if (mkdir(markers, 0700) < 0)
+		bail("mkdir %s: %s", markers, strerror(errno));
+	if (commit(&q, &base_env, &m) < 0)
+		bail("commit failed");
+	queue_entry_free(&m);
+	ok(lstat(mine, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+		   st.st_size == 0,
+	   "a commit makes the marker: an empty file named after the UID");
+	queue_mark(&q, true);
+	ok(lstat(mine, &st) == 0, "marking twice keeps it");
+	queue_mark(&q, false);
+	ok(lstat(mine, &st) < 0 && errno == ENOENT, "unmarking removes it");
+	if (symlink("elsewhere", mine) < 0)
+		bail("symlink %s: %s", mine, strerror(errno));
+	queue_mark(&q, true);
+	ok(lstat(mine, &st) == 0 && S_ISLNK(st.st_mode), "a link under the name is not followed");
+	queue_close(&q);
+	remove_tree(dir);
+	free(mine);
+	free(markers);
+	free(dir);
+}
+
 /* Child of test_disk_full, inside a user + mount namespace with a 64 KiB
  * tmpfs on dir: a 1 MiB message must fail cleanly and leave nothing. */
 static int
@@ -1409,6 +1451,7 @@ main(int argc, char **argv)
 	test_remove_and_set_aside();
 	test_sweep();
 	test_trigger_and_flusher_lock();
+	test_marker();
 	dir = scratch();
 	test_disk_full(dir);
 	test_fsyncs(dir);
