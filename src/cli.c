@@ -245,6 +245,7 @@ enum {
 	LONG_WATCH,
 	LONG_TEST,
 	LONG_SEND,
+	LONG_AUTHORIZE,
 	LONG_KEYWORD_BASE = 512,
 };
 
@@ -268,6 +269,7 @@ static const struct option fixed_long[] = {
 	{"watch", no_argument, NULL, LONG_WATCH},
 	{"test", no_argument, NULL, LONG_TEST},
 	{"send", no_argument, NULL, LONG_SEND},
+	{"authorize", no_argument, NULL, LONG_AUTHORIZE},
 };
 
 /* Long options that only pick a mode. */
@@ -282,6 +284,7 @@ static const struct {
 	{LONG_PASSWORD_SOURCE, CLI_PASSWORD_SOURCE},
 	{LONG_WATCH, CLI_WATCH},
 	{LONG_TEST, CLI_TEST},
+	{LONG_AUTHORIZE, CLI_AUTHORIZE},
 };
 #define N_FIXED_LONG (sizeof fixed_long / sizeof fixed_long[0])
 
@@ -539,6 +542,7 @@ cli_help(void)
 		 "  --store-password   put the account's password into the keyring\n"
 		 "  --delete-password  remove it from the keyring\n"
 		 "  --password-source  say where the account's password comes from\n"
+		 "  --authorize        sign in to the account's OAuth2 provider once\n"
 		 "  -q, -bp, mailq     flush the queue, list it (--json for programs)\n"
 		 "  --remove=ID, --hold=ID, --release=ID, --watch\n"
 		 "  --version, --help\n"
