@@ -123,6 +123,7 @@ complete -c outbox -l help -d 'print a short usage summary and exit'
 complete -c outbox -l store-password -d "store the account's password in the keyring"
 complete -c outbox -l delete-password -d "remove the account's password from the keyring"
 complete -c outbox -l password-source -d "say where the account's password comes from"
+complete -c outbox -l authorize -d "sign in to the account's OAuth2 provider and keep the token"
 complete -c outbox -l json -d 'list the queue as JSON'
 complete -c outbox -l remove -x -a '(__fish_outbox_queue_ids)' -d 'delete a queued message'
 complete -c outbox -l hold -x -a '(__fish_outbox_queue_ids)' -d 'hold a queued message'
@@ -156,6 +157,14 @@ complete -c outbox -l auth -a 'auto on off plain login cram-md5 scram-sha-1 scra
 complete -c outbox -l user -x -a '(__fish_complete_users)' -d 'the user name for authentication'
 complete -c outbox -l passwordeval -x -a '(__fish_complete_command)' -d 'a command whose output is the password'
 complete -c outbox -l allow-plaintext-auth -a $onoff -d 'allow a named mechanism without TLS'
+complete -c outbox -l oauth2-provider -x -a 'google microsoft custom' -d 'where the OAuth2 token comes from'
+complete -c outbox -l oauth2-client-id -x -d 'the OAuth2 client ID you registered'
+complete -c outbox -l oauth2-tenant -x -a 'common organizations' -d 'the Microsoft Entra tenant'
+complete -c outbox -l oauth2-authorize-url -x -d 'the OAuth2 authorization endpoint'
+complete -c outbox -l oauth2-device-url -x -d 'the OAuth2 device authorization endpoint'
+complete -c outbox -l oauth2-token-url -x -d 'the OAuth2 token endpoint'
+complete -c outbox -l oauth2-scope -x -d 'the OAuth2 scopes'
+complete -c outbox -l oauth2-tls-trust-file -r -F -a system -d 'the CA certificates for the OAuth2 endpoints'
 complete -c outbox -l from -x -d 'the envelope sender'
 complete -c outbox -l from-full-name -x -d 'the full name in a generated From: header'
 complete -c outbox -l allow-from-override -a $onoff -d 'let -f override from'

@@ -13,12 +13,14 @@
 #include "deliver.h"
 #include "i18n.h"
 #include "message.h"
+#include "oauth2.h"
 #include "secret.h"
 #include "session.h"
 #include "smtp.h"
 #include "submit.h"
 #include "watch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -98,17 +100,37 @@ admin_delete_password(const struct request *r, struct buf *out, struct error *e)
 	return rc;
 }
 
+static int
+password_source(const struct account *a, struct buf *out, struct error *e)
+{
+	struct secret_source src;
+
+	deliver_secret_source(a, &src);
+	return secret_describe(&src, out, e);
+}
+
+static int
+token_source(const struct account *a, struct buf *out, struct error *e)
+{
+	struct oauth2_client c;
+	int rc;
+
+	oauth2_client_init(&c, a);
+	rc = oauth2_describe(&c, out, e);
+	oauth2_client_free(&c);
+	return rc;
+}
+
 int
 admin_password_source(const struct request *r, struct buf *out, struct error *e)
 {
 	struct session s = {0};
-	struct secret_source src;
 	int rc = -1;
 
 	if (session_open(&s, r, e) == 0 && session_pick_account(&s, r->envelope_from, e) == 0) {
-		deliver_secret_source(s.account, &src);
 		buf_printf(out, "%s %s\n", _("account:"), s.account->name);
-		rc = secret_describe(&src, out, e);
+		rc = oauth2_enabled(s.account) ? token_source(s.account, out, e)
+					       : password_source(s.account, out, e);
 	}
 	session_close(&s);
 	return rc;
@@ -250,4 +272,41 @@ admin_watch(const struct request *r, struct error *e)
 	if (session_refuse_one_off(r, e) < 0)
 		return -1;
 	return watch_run(&p, flush_when_up, &flush, e);
+}
+
+/* What --authorize has to show goes to standard error at once, as the
+ * command waits for the person to act on it. */
+static void
+say_on_stderr(const char *line)
+{
+	fprintf(stderr, "%s\n", line);
+	fflush(stderr);
+}
+
+int
+admin_authorize(const struct request *r, struct buf *out, struct error *e)
+{
+	struct session s = {0};
+	struct oauth2_client c;
+	int rc = -1;
+
+	if (session_open(&s, r, e) == 0 && session_pick_account(&s, r->envelope_from, e) == 0) {
+		if (!oauth2_enabled(s.account)) {
+			rc = error_set(e, ST_CONFIG,
+				       _("account %s has no oauth2_provider; set it (and "
+					 "oauth2_client_id) to use --authorize"),
+				       s.account->name);
+		} else {
+			oauth2_client_init(&c, s.account);
+			rc = oauth2_authorize(&c, say_on_stderr, e);
+			if (rc == 0)
+				buf_printf(out,
+					   _("authorized: the OAuth2 tokens for %s at %s are in "
+					     "the keyring\n"),
+					   c.user, c.host);
+			oauth2_client_free(&c);
+		}
+	}
+	session_close(&s);
+	return rc;
 }

@@ -27,6 +27,10 @@ int admin_delete_password(const struct request *r, struct buf *out, struct error
 /* --password-source: where the account's password would come from. */
 int admin_password_source(const struct request *r, struct buf *out, struct error *e);
 
+/* --authorize: signs in to the account's OAuth2 provider (the person at
+ * the terminal opens a URL) and keeps the tokens in the keyring. */
+int admin_authorize(const struct request *r, struct buf *out, struct error *e);
+
 /* --watch: flush whenever the network comes up, until SIGTERM. */
 int admin_watch(const struct request *r, struct error *e);
 

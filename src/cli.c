@@ -247,6 +247,7 @@ enum {
 	LONG_WATCH,
 	LONG_TEST,
 	LONG_SEND,
+	LONG_AUTHORIZE,
 	LONG_KEYWORD_BASE = 512,
 };
 
@@ -271,6 +272,7 @@ static const struct option fixed_long[] = {
 	{"watch", no_argument, NULL, LONG_WATCH},
 	{"test", no_argument, NULL, LONG_TEST},
 	{"send", no_argument, NULL, LONG_SEND},
+	{"authorize", no_argument, NULL, LONG_AUTHORIZE},
 };
 
 /* Long options that only pick a mode. */
@@ -285,6 +287,7 @@ static const struct {
 	{LONG_PASSWORD_SOURCE, CLI_PASSWORD_SOURCE},
 	{LONG_WATCH, CLI_WATCH},
 	{LONG_TEST, CLI_TEST},
+	{LONG_AUTHORIZE, CLI_AUTHORIZE},
 };
 #define N_FIXED_LONG (sizeof fixed_long / sizeof fixed_long[0])
 
@@ -576,12 +579,12 @@ cli_help(void)
 		"  --test, --send     log in to the server; with --send, also send a test message\n"
 		"  --KEYWORD=VALUE    override a configuration keyword (--host, --port...)\n"
 		"  --store-password, --delete-password, --password-source  the keyring\n"
+		"  --authorize        sign in to the account's OAuth2 provider once\n"
 		"  -q[I|R|S...], -bp, mailq  flush the queue, list it (--json for programs)\n"
 		"  --remove, --hold, --release, --requeue=ID  edit the queue\n"
 		"  --watch            flush the queue whenever the network comes up\n"
 		"  -bm send (default), -bs SMTP on stdin and stdout, -bi, newaliases: nothing\n"
 		"  -i, -oi, -oX, -A, -G, -h, -L, -m, -n, -O, -U  accepted and ignored\n"
 		"  --version, --help\n"
-		"\n"
 		"Every flag, keyword and exit status: man outbox, man outbox.conf\n");
 }

@@ -28,6 +28,7 @@ enum cli_mode {
 	CLI_QUEUE_EDIT,      /* --remove, --hold, --release, --requeue */
 	CLI_WATCH,           /* --watch */
 	CLI_TEST,            /* --test [--send] */
+	CLI_AUTHORIZE,       /* --authorize */
 };
 
 enum cli_delivery { DELIVER_FOREGROUND, DELIVER_BACKGROUND, DELIVER_QUEUE };

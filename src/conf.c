@@ -110,6 +110,43 @@ const struct conf_keyword_info conf_keywords[KW__COUNT] = {
 				     .argument = "[on|off]",
 				     .description = N_("allow a mechanism named in auth over a "
 						       "connection without TLS")},
+	[KW_OAUTH2_PROVIDER] = {"oauth2_provider", CT_CHOICE, .connection = true,
+				.choices = "google|microsoft|custom",
+				.argument = "[google|microsoft|custom]",
+				.description =
+					N_("get and refresh the OAuth2 token for auth xoauth2 "
+					   "or oauthbearer with these endpoints")},
+	[KW_OAUTH2_CLIENT_ID] = {"oauth2_client_id", CT_STRING, .connection = true,
+				 .argument = "[id]",
+				 .description = N_("the OAuth2 client ID you registered with the "
+						   "provider")},
+	[KW_OAUTH2_CLIENT_SECRET] = {"oauth2_client_secret", CT_STRING, .connection = true,
+				     .secret = true, .argument = "[secret]",
+				     .description =
+					     N_("the OAuth2 client's secret, if the provider "
+						"gave it one")},
+	[KW_OAUTH2_TENANT] = {"oauth2_tenant", CT_STRING, .connection = true,
+			      .default_value = "common", .argument = "[tenant]",
+			      .description = N_("the Microsoft Entra tenant: common, "
+						"organizations, a domain or a tenant ID")},
+	[KW_OAUTH2_AUTHORIZE_URL] = {"oauth2_authorize_url", CT_STRING, .connection = true,
+				     .argument = "[url]",
+				     .description = N_("the provider's authorization endpoint "
+						       "(browser sign-in)")},
+	[KW_OAUTH2_DEVICE_URL] = {"oauth2_device_url", CT_STRING, .connection = true,
+				  .argument = "[url]",
+				  .description =
+					  N_("the provider's device authorization endpoint")},
+	[KW_OAUTH2_TOKEN_URL] = {"oauth2_token_url", CT_STRING, .connection = true,
+				 .argument = "[url]",
+				 .description = N_("the provider's token endpoint")},
+	[KW_OAUTH2_SCOPE] = {"oauth2_scope", CT_STRING, .connection = true, .argument = "[scopes]",
+			     .description = N_("the OAuth2 scopes to ask for, separated by "
+					       "spaces")},
+	[KW_OAUTH2_TLS_TRUST_FILE] = {"oauth2_tls_trust_file", CT_PATH, .connection = true,
+				      .default_value = "system", .argument = "[file|system]",
+				      .description = N_("the CA certificates to trust for the "
+							"OAuth2 endpoints (PEM)")},
 	[KW_FROM] = {"from", CT_STRING, .argument = "address",
 		     .description = N_("the envelope sender; a glob also selects this account for "
 				       "-f")},
@@ -320,6 +357,56 @@ account_set(struct account *a, enum conf_keyword k, const char *value, const cha
 	return 0;
 }
 
+static const enum conf_keyword oauth2_urls[] = {KW_OAUTH2_AUTHORIZE_URL, KW_OAUTH2_DEVICE_URL,
+						KW_OAUTH2_TOKEN_URL};
+
+/* The OAuth2 keywords: a provider with a mechanism that carries a token,
+ * a user and a client; https endpoints, all of them for a custom one. */
+static int
+check_oauth2(const struct account *a, struct error *e)
+{
+	const char *provider = account_get(a, KW_OAUTH2_PROVIDER);
+	const char *auth = account_get(a, KW_AUTH);
+
+	if (provider == NULL)
+		return account_get(a, KW_OAUTH2_CLIENT_ID) == NULL
+			       ? 0
+			       : error_set(e, ST_CONFIG,
+					   _("account %s (%s): oauth2_client_id is set but "
+					     "oauth2_provider is not; add 'oauth2_provider "
+					     "google|microsoft|custom'"),
+					   a->name, a->file);
+	if (strcmp(auth, "xoauth2") != 0 && strcmp(auth, "oauthbearer") != 0)
+		return error_set(e, ST_CONFIG,
+				 _("account %s (%s): oauth2_provider needs 'auth xoauth2' or "
+				   "'auth oauthbearer'"),
+				 a->name, a->file);
+	if (account_get(a, KW_USER) == NULL || account_get(a, KW_OAUTH2_CLIENT_ID) == NULL)
+		return error_set(e, ST_CONFIG,
+				 _("account %s (%s): oauth2_provider needs 'user' and "
+				   "'oauth2_client_id' (register your own client, see "
+				   "outbox.conf(5))"),
+				 a->name, a->file);
+	for (size_t i = 0; i < sizeof oauth2_urls / sizeof oauth2_urls[0]; i++) {
+		const char *url = account_get(a, oauth2_urls[i]);
+
+		if (url != NULL && strncmp(url, "https://", 8) != 0)
+			return error_set(e, ST_CONFIG,
+					 _("account %s (%s): %s must be an https:// URL"), a->name,
+					 a->file, conf_keywords[oauth2_urls[i]].name);
+	}
+	if (strcmp(provider, "custom") == 0 && (account_get(a, KW_OAUTH2_TOKEN_URL) == NULL ||
+						account_get(a, KW_OAUTH2_SCOPE) == NULL ||
+						(account_get(a, KW_OAUTH2_AUTHORIZE_URL) == NULL &&
+						 account_get(a, KW_OAUTH2_DEVICE_URL) == NULL)))
+		return error_set(
+			e, ST_CONFIG,
+			_("account %s (%s): oauth2_provider custom needs oauth2_token_url, "
+			  "oauth2_scope and oauth2_authorize_url or oauth2_device_url"),
+			a->name, a->file);
+	return 0;
+}
+
 int
 account_check(const struct account *a, struct error *e)
 {
@@ -346,7 +433,7 @@ account_check(const struct account *a, struct error *e)
 				 _("account %s (%s): tls_fingerprint cannot be used with "
 				   "tls_certcheck off"),
 				 a->name, a->file);
-	return 0;
+	return check_oauth2(a, e);
 }
 
 int

@@ -50,6 +50,15 @@ enum conf_keyword {
 	KW_PASSWORD,
 	KW_PASSWORDEVAL,
 	KW_ALLOW_PLAINTEXT_AUTH,
+	KW_OAUTH2_PROVIDER,
+	KW_OAUTH2_CLIENT_ID,
+	KW_OAUTH2_CLIENT_SECRET,
+	KW_OAUTH2_TENANT,
+	KW_OAUTH2_AUTHORIZE_URL,
+	KW_OAUTH2_DEVICE_URL,
+	KW_OAUTH2_TOKEN_URL,
+	KW_OAUTH2_SCOPE,
+	KW_OAUTH2_TLS_TRUST_FILE,
 	KW_FROM,
 	KW_FROM_FULL_NAME,
 	KW_ALLOW_FROM_OVERRIDE,
@@ -149,7 +158,10 @@ int account_set(struct account *a, enum conf_keyword k, const char *value, const
 		struct error *e);
 /* Checks that the account can be used: host or socket, a port, no
  * proxy_host with socket, the client certificate and key together, no
- * fingerprint with tls_certcheck off.  The error names the account; class ST_CONFIG. */
+ * fingerprint with tls_certcheck off, OAuth2 settings that fit together (a
+ * provider with auth xoauth2 or oauthbearer, a user and a client ID;
+ * https:// endpoints; a custom provider's token URL, scope and authorize or
+ * device URL).  The error names the account; class ST_CONFIG. */
 int account_check(const struct account *a, struct error *e);
 /* Appends one "keyword = value  (source)" line per keyword for --pretend,
  * secrets shown as "********".  -1 if out's bound was reached. */

@@ -480,8 +480,9 @@ parse_line(struct parser *p, char *line, bool from_eval, struct error *e)
 	}
 	if (conf_value_check(k, arg, p->c->home, &value, e) < 0)
 		return -1;
-	/* A password printed by eval is not stored in the file. */
-	if (k == KW_PASSWORD && *value != '\0' && !from_eval)
+	/* A password (or client secret) printed by eval is not stored in the
+	 * file. */
+	if (conf_keywords[k].secret && *value != '\0' && !from_eval)
 		p->has_password = true;
 	parser_store(p, k, value);
 	return 0;

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "message.h"
 #include "notice.h"
+#include "oauth2.h"
 #include "progress.h"
 
 #include <errno.h>
@@ -76,9 +77,17 @@ static int
 get_password(void *ctx, char **password, struct error *e)
 {
 	struct secret_source src;
+	struct oauth2_client c;
+	int rc;
 
-	deliver_secret_source(ctx, &src);
-	return secret_get_password(&src, password, e);
+	if (!oauth2_enabled(ctx)) {
+		deliver_secret_source(ctx, &src);
+		return secret_get_password(&src, password, e);
+	}
+	oauth2_client_init(&c, ctx);
+	rc = oauth2_access_token(&c, password, e);
+	oauth2_client_free(&c);
+	return rc;
 }
 
 static void
@@ -337,6 +346,8 @@ deliver_held_advice(const struct deliver_ctx *c, const struct account *a, const 
 
 	if (e->status != ST_ACCOUNT || c->last_code < 500 || user == NULL)
 		return xstrdup(_("fix it and run 'outbox -q'"));
+	if (oauth2_enabled(a))
+		return xasprintf(_("run 'outbox -a %s --authorize', then 'outbox -q'"), a->name);
 	if (account_get(a, KW_PASSWORDEVAL) != NULL)
 		return xasprintf(_("check what the passwordeval command of account %s gives for "
 				   "user %s, then run 'outbox -q'"),

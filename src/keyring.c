@@ -348,7 +348,8 @@ keyring_connect(struct keyring *k)
 }
 
 static GHashTable *
-keyring_attributes(const struct keyring_kind *kind, const char *host, const char *user)
+keyring_attributes(const struct keyring_kind *kind, const char *host, const char *service,
+		   const char *user)
 {
 	GHashTable *t = g_hash_table_new(g_str_hash, g_str_equal);
 
@@ -356,7 +357,7 @@ keyring_attributes(const struct keyring_kind *kind, const char *host, const char
 	 * functions never changes them. */
 	g_hash_table_insert(t, (gpointer)(uintptr_t)kind->host_attr, (gpointer)(uintptr_t)host);
 	g_hash_table_insert(t, (gpointer)(uintptr_t)kind->service_attr,
-			    (gpointer)(uintptr_t) "smtp");
+			    (gpointer)(uintptr_t)service);
 	g_hash_table_insert(t, (gpointer)(uintptr_t) "user", (gpointer)(uintptr_t)user);
 	return t;
 }
@@ -365,9 +366,9 @@ keyring_attributes(const struct keyring_kind *kind, const char *host, const char
  * unlocking anything (an unlock could wait for a prompt). */
 static int
 keyring_search(struct keyring *k, const struct keyring_kind *kind, const char *host,
-	       const char *user, bool load_secrets, GList **items)
+	       const char *service, const char *user, bool load_secrets, GList **items)
 {
-	GHashTable *attrs = keyring_attributes(kind, host, user);
+	GHashTable *attrs = keyring_attributes(kind, host, service, user);
 	GError *err = NULL;
 	GAsyncResult *r;
 
@@ -486,7 +487,8 @@ keyring_lookup(const struct secret_source *src, bool fetch, struct secret_lookup
 		GList *items = NULL;
 		SecretItem *item;
 
-		if (keyring_search(&k, &keyring_kinds[i], src->host, src->user, fetch, &items) < 0)
+		if (keyring_search(&k, &keyring_kinds[i], src->host, "smtp", src->user, fetch,
+				   &items) < 0)
 			goto failed;
 		item = keyring_pick(items, &locked);
 		if (item != NULL && (!fetch || keyring_take_secret(item, &lk->password)))
@@ -564,41 +566,31 @@ keyring_error(const struct keyring *k, const char *host, const char *user, struc
 	return -1;
 }
 
-int
-secret_store(const char *host, const char *user, const char *password, struct error *e)
+/* Stores value as the item host, service, user under outbox's schema,
+ * replacing the one there; what is stored is named in messages. */
+static int
+keyring_put(const char *host, const char *service, const char *user, const char *label,
+	    const char *value, const char *what, struct error *e)
 {
 	struct keyring k;
 	GHashTable *attrs;
-	SecretValue *value;
+	SecretValue *secret;
 	GError *err = NULL;
 	GAsyncResult *r;
-	const char *why;
-	char *label;
 	int rc = 0;
 
-	if (host == NULL || *host == '\0' || user == NULL || *user == '\0')
-		return error_set(e, ST_CONFIG,
-				 _("the account needs 'host' and 'user' to store a password"));
-	if ((why = keyring_load()) != NULL)
-		return error_set(e, ST_ACCOUNT, _("the keyring is unavailable: %s"), why);
-	if (!usable_for_keyring(host, user))
-		return error_set(e, ST_CONFIG,
-				 _("the keyring cannot hold host %s or user %s: not UTF-8"), host,
-				 user);
 	keyring_begin(&k, KEYRING_CHANGE_MS);
 	if (keyring_connect(&k) < 0) {
 		rc = keyring_error(&k, host, user, e);
 		keyring_end(&k);
 		return rc;
 	}
-	attrs = keyring_attributes(&keyring_kinds[0], host, user);
-	value = secret_value_new(password, -1, "text/plain");
-	label = xasprintf("outbox: %s@%s", user, host);
+	attrs = keyring_attributes(&keyring_kinds[0], host, service, user);
+	secret = secret_value_new(value, -1, "text/plain");
 	secret_service_store(k.service, &store_schema, attrs, SECRET_COLLECTION_DEFAULT, label,
-			     value, k.cancel, keyring_done, &k);
-	secret_value_unref(value);
+			     secret, k.cancel, keyring_done, &k);
+	secret_value_unref(secret);
 	g_hash_table_unref(attrs);
-	free(label);
 	r = keyring_wait(&k);
 	if (r == NULL) {
 		rc = keyring_failed(&k, NULL);
@@ -609,13 +601,113 @@ secret_store(const char *host, const char *user, const char *password, struct er
 			rc = keyring_failed(&k, err);
 	}
 	if (rc < 0 && k.state == KR_TIMEOUT)
-		error_set(e, ST_ACCOUNT, _("the keyring did not store the password within %d s"),
+		error_set(e, ST_ACCOUNT, _("the keyring did not store %s within %d s"), what,
 			  KEYRING_CHANGE_MS / 1000);
 	else if (rc < 0)
-		error_set(e, ST_ACCOUNT, _("the keyring did not store the password: %.300s"),
+		error_set(e, ST_ACCOUNT, _("the keyring did not store %s: %.300s"), what,
 			  k.why != NULL ? k.why : "?");
 	keyring_end(&k);
 	return rc;
+}
+
+int
+secret_store(const char *host, const char *user, const char *password, struct error *e)
+{
+	const char *why;
+	char *label;
+	int rc;
+
+	if (host == NULL || *host == '\0' || user == NULL || *user == '\0')
+		return error_set(e, ST_CONFIG,
+				 _("the account needs 'host' and 'user' to store a password"));
+	if ((why = keyring_load()) != NULL)
+		return error_set(e, ST_ACCOUNT, _("the keyring is unavailable: %s"), why);
+	if (!usable_for_keyring(host, user))
+		return error_set(e, ST_CONFIG,
+				 _("the keyring cannot hold host %s or user %s: not UTF-8"), host,
+				 user);
+	label = xasprintf("outbox: %s@%s", user, host);
+	rc = keyring_put(host, "smtp", user, label, password, _("the password"), e);
+	free(label);
+	return rc;
+}
+
+/* Why an item could not be read or written, naming its attributes. */
+static int
+keyring_item_error(enum keyring_state state, const char *why, const char *host, const char *service,
+		   const char *user, struct error *e)
+{
+	switch (state) {
+	case KR_NO_BUS:
+		return error_set(e, ST_ACCOUNT,
+				 _("keyring unavailable (no D-Bus session, as under cron) for "
+				   "host=%s service=%s user=%s"),
+				 host, service, user);
+	case KR_LOCKED:
+		return error_set(e, ST_ACCOUNT,
+				 _("the keyring is locked, so item host=%s service=%s user=%s "
+				   "cannot be read; unlock it"),
+				 host, service, user);
+	case KR_TIMEOUT:
+		return error_set(e, ST_ACCOUNT,
+				 _("the keyring did not answer within %u s for host=%s service=%s "
+				   "user=%s"),
+				 KEYRING_LOOKUP_MS / 1000, host, service, user);
+	default:
+		return error_set(e, ST_ACCOUNT,
+				 _("keyring unavailable (%.200s) for host=%s service=%s user=%s"),
+				 why != NULL ? why : "?", host, service, user);
+	}
+}
+
+int
+secret_item_get(const char *host, const char *service, const char *user, char **out,
+		struct error *e)
+{
+	struct keyring k;
+	GList *items = NULL;
+	SecretItem *item;
+	bool locked = false;
+	const char *why = keyring_load();
+	int rc = 0;
+
+	*out = NULL;
+	if (why != NULL)
+		return keyring_item_error(KR_UNREACHABLE, why, host, service, user, e);
+	if (!usable_for_keyring(host, user))
+		return error_set(e, ST_CONFIG,
+				 _("the keyring cannot hold host %s or user %s: not UTF-8"), host,
+				 user);
+	keyring_begin(&k, KEYRING_LOOKUP_MS);
+	if (keyring_connect(&k) < 0 ||
+	    keyring_search(&k, &keyring_kinds[0], host, service, user, true, &items) < 0) {
+		rc = keyring_item_error(k.state, k.why, host, service, user, e);
+		keyring_end(&k);
+		return rc;
+	}
+	item = keyring_pick(items, &locked);
+	if (item != NULL && !keyring_take_secret(item, out))
+		item = NULL;
+	g_list_free_full(items, g_object_unref);
+	if (item == NULL && (locked || keyring_any_collection_locked(&k)))
+		rc = keyring_item_error(KR_LOCKED, NULL, host, service, user, e);
+	keyring_end(&k);
+	return rc;
+}
+
+int
+secret_item_put(const char *host, const char *service, const char *user, const char *label,
+		const char *value, struct error *e)
+{
+	const char *why = keyring_load();
+
+	if (why != NULL)
+		return keyring_item_error(KR_UNREACHABLE, why, host, service, user, e);
+	if (!usable_for_keyring(host, user))
+		return error_set(e, ST_CONFIG,
+				 _("the keyring cannot hold host %s or user %s: not UTF-8"), host,
+				 user);
+	return keyring_put(host, service, user, label, value, label, e);
 }
 
 /* Deletes the unlocked items among items; counts them and notes locked
@@ -667,7 +759,7 @@ secret_delete(const char *host, const char *user, struct error *e)
 	for (size_t i = 0; i < KEYRING_KINDS && rc == 0; i++) {
 		GList *items = NULL;
 
-		rc = keyring_search(&k, &keyring_kinds[i], host, user, false, &items);
+		rc = keyring_search(&k, &keyring_kinds[i], host, "smtp", user, false, &items);
 		if (rc == 0)
 			rc = keyring_delete_items(&k, items, &deleted, &locked);
 		g_list_free_full(items, g_object_unref);

@@ -110,6 +110,7 @@ static const struct {
 	{CLI_QUEUE_EDIT, mailq_edit, false},
 	{CLI_WATCH, watch, false},
 	{CLI_TEST, admin_test, true},
+	{CLI_AUTHORIZE, admin_authorize, false},
 };
 
 static int

@@ -41,6 +41,20 @@ int secret_describe(const struct secret_source *src, struct buf *out, struct err
  * attributes host, service=smtp, user; replaces an existing item. */
 int secret_store(const char *host, const char *user, const char *password, struct error *e);
 
+/* The secret of the keyring item with the attributes host, service and
+ * user (any schema), newly allocated in *out; *out is NULL (and 0 is
+ * returned) when there is no such item.  ST_ACCOUNT when the keyring
+ * cannot be read (no D-Bus session, locked, no answer within 5 s), the
+ * message naming the attributes. */
+int secret_item_get(const char *host, const char *service, const char *user, char **out,
+		    struct error *e);
+
+/* Stores value as the item host, service, user under outbox's schema,
+ * replacing the one there; label names it in the keyring's user interface
+ * and in messages. */
+int secret_item_put(const char *host, const char *service, const char *user, const char *label,
+		    const char *value, struct error *e);
+
 /* Deletes the keyring items for host and user (outbox's, msmtp's and the
  * GNOME network-password ones).  Nothing to delete is an ST_ACCOUNT error. */
 int secret_delete(const char *host, const char *user, struct error *e);

@@ -17,6 +17,7 @@
 #include "smtp_private.h"
 
 #include "i18n.h"
+#include "oauth2.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -393,6 +394,35 @@ ehlo_replied(struct smtp_session *s, const struct reply *r)
 	return S_HELO;
 }
 
+/* Microsoft 365's refusal when SMTP AUTH is off for the tenant or mailbox,
+ * and what turns it on. */
+#define MS_SMTP_AUTH_OFF "SmtpClientAuthentication is disabled"
+
+/* AUTH refused: the reply, and what an OAuth error challenge (RFC 7628
+ * 3.2.2, XOAUTH2's base64 JSON) or Microsoft's text means. */
+static enum smtp_state
+auth_failed(struct smtp_session *s, const struct reply *r)
+{
+	enum smtp_state next = fail_reply(s, r, "AUTH");
+	struct buf json, why;
+
+	buf_init(&json, 0);
+	buf_init(&why, 0);
+	if (s->sasl.mech->named_only && s->sasl.mech->needs_password && s->challenge.len > 0 &&
+	    base64_decode(s->challenge.data, s->challenge.len, &json) == 0 && json.len > 0 &&
+	    oauth2_explain_challenge(json.data, json.len, &why) == 0)
+		error_prefix(s->result, "%s", why.data);
+	if (strstr(r->text, MS_SMTP_AUTH_OFF) != NULL)
+		error_prefix(s->result, "%s",
+			     _("Microsoft 365 has SMTP AUTH turned off for this mailbox or "
+			       "tenant: an administrator must allow it (admin center: the user's "
+			       "Mail > Manage email apps > Authenticated SMTP, or "
+			       "Set-CASMailbox -SmtpClientAuthenticationDisabled $false)"));
+	buf_free(&json);
+	buf_free(&why);
+	return next;
+}
+
 /* The reply to AUTH or to a response: a 334 challenge is kept for the
  * next response. */
 static enum smtp_state
@@ -404,7 +434,7 @@ auth_replied(struct smtp_session *s, const struct reply *r)
 		return S_AUTH_RESPONSE;
 	}
 	if (r->code / 100 != 2)
-		return fail_reply(s, r, "AUTH");
+		return auth_failed(s, r);
 	if (!sasl_complete(&s->sasl))
 		return fail(s, ST_ACCOUNT,
 			    _("the server accepted AUTH %s without proving that it knows the "

@@ -4,7 +4,7 @@
 set -eu
 
 packages="autoconf automake autopoint gettext pkg-config make gcc clang-format
-libgnutls28-dev libsecret-1-dev libidn2-dev
+libgnutls28-dev libsecret-1-dev libidn2-dev libcurl4-gnutls-dev libjson-c-dev
 python3-aiosmtpd gnutls-bin groff-base mandoc strace locales
 dbus gnome-keyring libsecret-tools
 postfix sasl2-bin libsasl2-modules

@@ -51,6 +51,7 @@ sendmail|sendmail --tls-tr
 mailq|mailq --js
 short|outbox -
 long|outbox --
+oauth2|outbox --oauth2-provider=
 EOQ
 
 # Every option the bash completion names in its lists, '=' removed.
@@ -98,8 +99,11 @@ check() {
 	_c_missing=$(comm -23 "$T/options" "$_c_dir/all" | tr '\n' ' ')
 	t_is "$_c_sh: offers every option of the bash completion's lists" \
 		"" "$_c_missing"
-	t_unlike "$_c_sh: never offers --password or --eval" \
-		"$_c_dir/all" '^--(password|eval)$'
+	t_unlike "$_c_sh: never offers --password, --oauth2-client-secret or --eval" \
+		"$_c_dir/all" '^--(password|oauth2-client-secret|eval)$'
+	t_like "$_c_sh: --oauth2-provider= offers microsoft" \
+		"$_c_dir/oauth2" '^(--oauth2-provider=)?microsoft$'
+	t_like "$_c_sh: offers --authorize" "$_c_dir/all" '^--authorize$'
 }
 
 # ---- bash: _outbox with the words as readline splits them ('=' is in

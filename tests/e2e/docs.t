@@ -52,7 +52,7 @@ bash -c '. "$1"; COMP_WORDS=(outbox --); COMP_CWORD=1; _outbox; printf "%s\n" "$
 for k in $keywords; do
 	opt=$(echo "$k" | tr _ -)
 	case $k in
-	password | eval)
+	password | oauth2_client_secret | eval)
 		t_unlike "completion never offers --$opt" "$T/offered" "^--$opt=?\$"
 		;;
 	*)

@@ -31,6 +31,8 @@ import re
 import signal
 import ssl
 import sys
+import urllib.parse
+import urllib.request
 import warnings
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, auth_mechanism
@@ -116,8 +118,12 @@ class ServerState:
                 raise ValueError("--oauth-token wants USER:TOKEN, got %r"
                                  % pair)
             self.tokens[user.encode()].add(token.encode())
+        self.introspect = args.oauth_introspect
+        self.introspect_ctx = (ssl.create_default_context(
+            cafile=args.oauth_ca) if args.oauth_introspect else None)
         self.mechs = args.auth_mech
         self.auth_enabled = bool(self.users or self.tokens
+                                 or self.introspect
                                  or "EXTERNAL" in self.mechs)
         try:
             self.scram = saslserver.ScramStore(self.users,
@@ -404,13 +410,29 @@ class TestSMTP(SMTP):
             return None
 
     def _token_owner(self, user, token):
-        """USER (or, when None, whoever owns TOKEN) if TOKEN is valid."""
+        """USER (or, when None, whoever owns TOKEN) if TOKEN is valid:
+        one of --oauth-token, or one the --oauth-introspect server issued
+        and that has not expired."""
+        if self.state.introspect:
+            return self._introspect(user, token)
         owners = [u for u, tokens in self.state.tokens.items()
                   if token in tokens and user in (None, u)]
         if not owners:
             raise AuthFailure("bearer token not valid for %s" % (
                 text(user) if user is not None else "any user"))
         return owners[0]
+
+    def _introspect(self, user, token):
+        url = "%s?%s" % (self.state.introspect, urllib.parse.urlencode(
+            {"token": token.decode("ascii", "replace")}))
+        with urllib.request.urlopen(url, context=self.state.introspect_ctx,
+                                    timeout=10) as r:
+            doc = json.load(r)
+        owner = (doc.get("user") or "").encode()
+        if not doc.get("active") or user not in (None, owner):
+            raise AuthFailure("bearer token not active for %s" % (
+                text(user) if user is not None else "any user"))
+        return owner
 
     @auth_mechanism("CRAM-MD5")
     async def auth_CRAM_MD5(self, _, args):
@@ -761,6 +783,11 @@ def parse_args(argv):
                    metavar="MECH[,MECH...]",
                    help="offer these (repeatable; default PLAIN,LOGIN): "
                    + ",".join(MECHANISMS))
+    p.add_argument("--oauth-introspect", metavar="URL",
+                   help="accept the bearer tokens this oauth2server.py "
+                   "/introspect URL says are active (instead of --oauth-token)")
+    p.add_argument("--oauth-ca", metavar="FILE",
+                   help="the CA that --oauth-introspect's certificate has")
     p.add_argument("--oauth-token", action="append", default=[],
                    metavar="USER:TOKEN",
                    help="a valid bearer token for XOAUTH2/OAUTHBEARER")

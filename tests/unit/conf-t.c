@@ -116,6 +116,16 @@ static const struct {
 	{"password", "s3cret pass", "s3cret pass"},
 	{"passwordeval", "pass show mail", "pass show mail"},
 	{"allow_plaintext_auth", "on", "on"},
+	{"oauth2_provider", "Microsoft", "microsoft"},
+	{"oauth2_provider", "", NULL},
+	{"oauth2_client_id", "123-abc.apps.example", "123-abc.apps.example"},
+	{"oauth2_client_secret", "GOCSPX-x", "GOCSPX-x"},
+	{"oauth2_tenant", "example.onmicrosoft.com", "example.onmicrosoft.com"},
+	{"oauth2_authorize_url", "https://a.example/auth", "https://a.example/auth"},
+	{"oauth2_device_url", "https://a.example/device", "https://a.example/device"},
+	{"oauth2_token_url", "https://a.example/token", "https://a.example/token"},
+	{"oauth2_scope", "https://mail.example/ offline", "https://mail.example/ offline"},
+	{"oauth2_tls_trust_file", "/etc/ssl/ca.pem", "/etc/ssl/ca.pem"},
 	{"from", "*@example.org", "*@example.org"},
 	{"from_full_name", "Jane Doe", "Jane Doe"},
 	{"allow_from_override", "off", "off"},
@@ -492,6 +502,24 @@ static const struct {
 	 "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:"
 	 "dd:ee:ff\n",
 	 "587", "tls_fingerprint"},
+	{"auth xoauth2\nuser u\noauth2_provider google\noauth2_client_id c\n", "587", NULL},
+	{"auth oauthbearer\nuser u\noauth2_provider microsoft\noauth2_client_id c\n", "587", NULL},
+	{"auth plain\nuser u\noauth2_provider google\noauth2_client_id c\n", "587",
+	 "'auth xoauth2'"},
+	{"auth xoauth2\nuser u\noauth2_provider google\n", "587", "oauth2_client_id"},
+	{"auth xoauth2\noauth2_provider google\noauth2_client_id c\n", "587", "'user'"},
+	{"oauth2_client_id c\n", "587", "oauth2_provider is not"},
+	{"auth xoauth2\nuser u\noauth2_provider custom\noauth2_client_id c\n", "587",
+	 "oauth2_token_url"},
+	{"auth xoauth2\nuser u\noauth2_provider custom\noauth2_client_id c\n"
+	 "oauth2_token_url https://t/\noauth2_scope s\n",
+	 "587", "oauth2_device_url"},
+	{"auth xoauth2\nuser u\noauth2_provider custom\noauth2_client_id c\n"
+	 "oauth2_token_url https://t/\noauth2_scope s\noauth2_device_url https://d/\n",
+	 "587", NULL},
+	{"auth xoauth2\nuser u\noauth2_provider custom\noauth2_client_id c\n"
+	 "oauth2_token_url http://t/\noauth2_scope s\noauth2_device_url https://d/\n",
+	 "587", "oauth2_token_url must be an https"},
 };
 
 static void
