@@ -195,8 +195,17 @@ tokens_load(const struct oauth2_client *c, struct oauth2_tokens *t, bool *found,
 
 	*found = false;
 	memset(t, 0, sizeof *t);
-	if (secret_item_get(c->host, OAUTH2_SERVICE, c->user, &text, e) < 0)
-		return -1;
+	if (secret_item_get(c->host, OAUTH2_SERVICE, c->user, &text, e) < 0) {
+		/* Where the built-in OAuth2 cannot keep its tokens, a helper can
+		 * (outbox.conf(5), OAUTH2). */
+		char why[ERROR_MSG_MAX];
+
+		memcpy(why, e->msg, sizeof why);
+		return error_set(e, e->status,
+				 _("%s; without a keyring, get the token from an OAuth2 helper "
+				   "with passwordeval instead of the oauth2_ keywords"),
+				 why);
+	}
 	if (text == NULL)
 		return 0;
 	*found = oauth2_tokens_parse(text, strlen(text), t) == 0 && t->refresh_token != NULL;

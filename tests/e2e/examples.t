@@ -3,8 +3,8 @@
 # they are: outbox --pretend reads each (copied with mode 0600, as a user
 # would install it) and shows the host, port, TLS and authentication the
 # file means; -a picks each account of a file with several, -f picks an
-# account by its from pattern, and the OAuth2 examples get their token
-# from passwordeval without running it.  No connection is made.
+# account by its from pattern, and the OAuth2 examples use the built-in
+# OAuth2 (their tokens in the keyring).  No connection is made.
 . "${top_srcdir:-.}/tests/e2e/lib.sh"
 
 e2e_setup
@@ -63,18 +63,22 @@ pretend gmail-app-password.conf gmail "-a gmail" \
 
 pretend gmail-oauth2.conf gmail "-a gmail" \
 	host=smtp.gmail.com port=587 tls=on tls_starttls=on auth=xoauth2 \
-	user=jane.doe@gmail.com \
-	passwordeval="python3 ~/bin/mutt_oauth2.py ~/.local/share/outbox/gmail.tokens"
+	user=jane.doe@gmail.com oauth2_provider=google \
+	oauth2_client_id=1234567890-abc.apps.googleusercontent.com \
+	oauth2_client_secret="********" passwordeval="(not set)"
 
 pretend microsoft365-oauth2.conf m365 "-a m365" \
 	host=smtp.office365.com port=587 tls=on tls_starttls=on auth=xoauth2 \
-	user=jane@example.com from=jane@example.com \
-	passwordeval="python3 ~/bin/mutt_oauth2.py ~/.local/share/outbox/m365.tokens"
+	user=jane@example.com from=jane@example.com oauth2_provider=microsoft \
+	oauth2_tenant=11111111-2222-3333-4444-555555555555 \
+	oauth2_client_id=00000000-0000-0000-0000-000000000000
 
+# No D-Bus session here: the built-in OAuth2 says where its tokens live
+# and what to do without a keyring.
 for f in gmail-oauth2.conf microsoft365-oauth2.conf; do
-	t_ok "$f: --password-source names passwordeval" \
-		"$OUTBOX" -C "$T/$f" --password-source
-	t_like "$f: the token comes from passwordeval" "$OUT" 'passwordeval'
+	run "$OUTBOX" -C "$T/$f" --password-source
+	t_like "$f: --password-source names the keyring item" "$ERR" 'service=oauth2'
+	t_like "$f: and the way without a keyring" "$ERR" 'OAuth2 helper with passwordeval'
 done
 
 pretend fastmail.conf default "" \
