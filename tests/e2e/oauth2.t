@@ -109,6 +109,9 @@ oauth2_device_url $AUTH/device
 
 account ms : default
 port $(server_port ms)
+
+account bearer : default
+auth oauthbearer
 EOC
 
 # item: the keyring item's text, outbox's own item when the test's
@@ -177,6 +180,12 @@ t_like "... and an access token" "$T/item.now" "^access_token at-"
 
 sent "send with the cached token"
 t_is "... no refresh was needed" 0 "$(refreshes)"
+t_exit "auth oauthbearer, the same token: exit 0" 0 "$OUTBOX" -a bearer -v bob@example.net <"$T/msg"
+n=$((n + 1))
+wait_messages srv "$n" 5 || diag "the OAUTHBEARER message did not arrive"
+t_is "... authenticated as $USER_ADDR" "$USER_ADDR" "$(env_field srv "$n" auth)"
+t_like "... with OAUTHBEARER" "$ERR" '^--> AUTH OAUTHBEARER <redacted>'
+no_tokens "auth oauthbearer"
 t_exit "--password-source: exit 0" 0 "$OUTBOX" --password-source
 t_like "... names the keyring item and the expiry" "$OUT" \
 	"token: OAuth2 \\(custom, $AUTH/token\\), keyring item host=127.0.0.1 service=oauth2 user=$USER_ADDR; the access token expires in [0-9]+ min"
