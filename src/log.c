@@ -53,17 +53,22 @@ log_status(const char *line)
 {
 	size_t n = line != NULL ? strlen(line) : 0;
 
+	struct buf b;
+
 	if (!log_interactive())
 		return;
 	/* Back to the start of the line; spaces over what is longer than
-	 * the new text. */
-	fputc('\r', stderr);
-	fputs(line != NULL ? line : "", stderr);
+	 * the new text; one write, so the terminal never shows half of it. */
+	buf_init(&b, 0);
+	buf_printf(&b, "\r%s", line != NULL ? line : "");
 	for (size_t i = n; i < status_len; i++)
-		fputc(' ', stderr);
+		buf_puts(&b, " ");
 	if (n < status_len)
-		fprintf(stderr, "\r%s", line != NULL ? line : "");
+		buf_printf(&b, "\r%s", line != NULL ? line : "");
+	if (b.data != NULL)
+		fwrite(b.data, 1, b.len, stderr);
 	fflush(stderr);
+	buf_free(&b);
 	status_len = n;
 }
 
