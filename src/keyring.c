@@ -610,22 +610,34 @@ keyring_put(const char *host, const char *service, const char *user, const char 
 	return rc;
 }
 
-int
-secret_store(const char *host, const char *user, const char *password, struct error *e)
+/* Before storing or deleting: a host and a user, names the keyring can
+ * hold, and the keyring library.  missing is the error without host or
+ * user. */
+static int
+keyring_ready(const char *host, const char *user, const char *missing, struct error *e)
 {
 	const char *why;
-	char *label;
-	int rc;
 
 	if (host == NULL || *host == '\0' || user == NULL || *user == '\0')
-		return error_set(e, ST_CONFIG,
-				 _("the account needs 'host' and 'user' to store a password"));
+		return error_set(e, ST_CONFIG, "%s", missing);
 	if ((why = keyring_load()) != NULL)
 		return error_set(e, ST_ACCOUNT, _("the keyring is unavailable: %s"), why);
 	if (!usable_for_keyring(host, user))
 		return error_set(e, ST_CONFIG,
 				 _("the keyring cannot hold host %s or user %s: not UTF-8"), host,
 				 user);
+	return 0;
+}
+
+int
+secret_store(const char *host, const char *user, const char *password, struct error *e)
+{
+	char *label;
+	int rc;
+
+	if (keyring_ready(host, user, _("the account needs 'host' and 'user' to store a password"),
+			  e) < 0)
+		return -1;
 	label = xasprintf("outbox: %s@%s", user, host);
 	rc = keyring_put(host, "smtp", user, label, password, _("the password"), e);
 	free(label);
@@ -742,18 +754,11 @@ secret_delete(const char *host, const char *user, struct error *e)
 	struct keyring k;
 	int deleted = 0;
 	bool locked = false;
-	const char *why;
 	int rc = 0;
 
-	if (host == NULL || *host == '\0' || user == NULL || *user == '\0')
-		return error_set(e, ST_CONFIG,
-				 _("the account needs 'host' and 'user' to delete a password"));
-	if ((why = keyring_load()) != NULL)
-		return error_set(e, ST_ACCOUNT, _("the keyring is unavailable: %s"), why);
-	if (!usable_for_keyring(host, user))
-		return error_set(e, ST_ACCOUNT,
-				 _("the keyring cannot hold host %s or user %s: not UTF-8"), host,
-				 user);
+	if (keyring_ready(host, user, _("the account needs 'host' and 'user' to delete a password"),
+			  e) < 0)
+		return -1;
 	keyring_begin(&k, KEYRING_CHANGE_MS);
 	rc = keyring_connect(&k);
 	for (size_t i = 0; i < KEYRING_KINDS && rc == 0; i++) {

@@ -697,7 +697,7 @@ buf_append_encoded_words(struct buf *b, const char *s, size_t n, size_t max_text
 	}
 }
 
-static int
+int
 hex_digit_value(char c)
 {
 	if (c >= '0' && c <= '9')

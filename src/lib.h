@@ -131,6 +131,9 @@ int base64_decode(const char *in, size_t n, struct buf *out);
  * out holds 2n + 1 bytes without sep, 3n (at least 1) with one. */
 void hex_encode(const unsigned char *in, size_t n, bool upper, char sep, char *out);
 
+/* The value of one hexadecimal digit (either case), or -1. */
+int hex_digit_value(char c);
+
 /* Reads fd to end of file, appending to b, whose max bounds it (buf_init).
  * EINTR is retried.  0, or -1 with errno: EFBIG when there is more than b
  * may hold (b then holds what was read before that).  With secret, the

@@ -868,18 +868,6 @@ oauth2_authorize(const struct oauth2_client *c, oauth2_say_fn say, struct error 
 
 /* ---- the redirect request ---- */
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes s (n bytes, '+' a space); NULL when malformed or when
  * it decodes to a control character. */
 static char *
@@ -892,8 +880,8 @@ url_decode(const char *s, size_t n)
 		int c = (unsigned char)s[i];
 
 		if (c == '%') {
-			int hi = i + 2 < n ? hex_value(s[i + 1]) : -1;
-			int lo = i + 2 < n ? hex_value(s[i + 2]) : -1;
+			int hi = i + 2 < n ? hex_digit_value(s[i + 1]) : -1;
+			int lo = i + 2 < n ? hex_digit_value(s[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0)
 				goto bad;

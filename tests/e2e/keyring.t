@@ -15,54 +15,13 @@
 
 require_outbox
 require_server
-for _tool in dbus-run-session dbus-send gnome-keyring-daemon secret-tool setsid; do
-	command -v "$_tool" >/dev/null 2>&1 || skip_all "$_tool is not installed"
-done
-
-if [ -z "${KEYRING_T_INNER:-}" ]; then
-	KEYRING_T_INNER=1
-	export KEYRING_T_INNER
-	exec setsid -w dbus-run-session -- sh "$0"
-fi
-
-bus=${DBUS_SESSION_BUS_ADDRESS:-}
+keyring_session
 e2e_setup
-[ -n "$bus" ] || bail "dbus-run-session did not set DBUS_SESSION_BUS_ADDRESS"
-DBUS_SESSION_BUS_ADDRESS=$bus
-export DBUS_SESSION_BUS_ADDRESS
 e2e_certs
 plan_lazy
 
 # ------------------------------------------------------------ keyring ---
-GKD_PID=
-keyring_stop() {
-	[ -n "$GKD_PID" ] || return 0
-	kill -CONT "$GKD_PID" 2>/dev/null || :
-	kill -TERM "$GKD_PID" 2>/dev/null || :
-	wait "$GKD_PID" 2>/dev/null || :
-	GKD_PID=
-}
-trap 'keyring_stop; _e2e_cleanup' EXIT
-
-secrets_owned() {
-	dbus-send --session --print-reply --dest=org.freedesktop.DBus / \
-		org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets \
-		2>/dev/null | grep -q 'boolean true'
-}
-
-printf 'keyring-unlock-pw' >"$T/unlock"
-gnome-keyring-daemon --foreground --unlock --components=secrets \
-	<"$T/unlock" >"$T/gkd.out" 2>&1 &
-GKD_PID=$!
-i=0
-until secrets_owned; do
-	if [ "$i" -ge 200 ] || ! _e2e_alive "$GKD_PID"; then
-		diag_file "$T/gkd.out"
-		bail "gnome-keyring-daemon did not come up"
-	fi
-	sleep 0.05
-	i=$((i + 1))
-done
+keyring_start
 
 # ------------------------------------------------------------- server ---
 PW=kr-Pw.4711
@@ -268,11 +227,11 @@ t_like "no D-Bus: --password-source says so" "$OUT" \
 	"^password: not found: keyring unavailable \\(no D-Bus session"
 
 # --- a daemon that does not answer -------------------------------------
-kill -STOP "$GKD_PID"
+kill -STOP "$KEYRING_PID"
 start=$(date +%s)
 refused "keyring daemon stopped" "did not answer within [0-9]+ s"
 t_ok "the lookup gave up within 15 s" test $(($(date +%s) - start)) -le 15
-kill -CONT "$GKD_PID"
+kill -CONT "$KEYRING_PID"
 delivered "keyring daemon continued"
 
 # --- locked keyring ------------------------------------------------------

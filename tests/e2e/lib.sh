@@ -426,6 +426,55 @@ hostile_start() {
 	return $_e2e_rc
 }
 
+# keyring_session: before e2e_setup: skip without the keyring tools, else
+# run this test again inside its own session bus (dbus-run-session) and
+# its own session (setsid: no controlling terminal, so outbox never
+# prompts).  keyring_start then starts the keyring in that bus.
+keyring_session() {
+	for _e2e_t in dbus-run-session dbus-send gnome-keyring-daemon secret-tool setsid; do
+		command -v "$_e2e_t" >/dev/null 2>&1 || skip_all "$_e2e_t is not installed"
+	done
+	if [ -z "${E2E_KEYRING_INNER:-}" ]; then
+		E2E_KEYRING_INNER=1
+		export E2E_KEYRING_INNER
+		exec setsid -w dbus-run-session -- sh "$0"
+	fi
+	E2E_BUS=${DBUS_SESSION_BUS_ADDRESS:-}
+}
+
+# keyring_start: after e2e_setup: gnome-keyring-daemon, unlocked, in the
+# session bus of keyring_session (its PID in KEYRING_PID; keyring_stop
+# stops it, and so does the end of the test).
+keyring_start() {
+	[ -n "${E2E_BUS:-}" ] || bail "dbus-run-session did not set DBUS_SESSION_BUS_ADDRESS"
+	DBUS_SESSION_BUS_ADDRESS=$E2E_BUS
+	export DBUS_SESSION_BUS_ADDRESS
+	trap 'keyring_stop; _e2e_cleanup' EXIT
+	printf 'keyring-unlock-pw' >"$T/unlock"
+	gnome-keyring-daemon --foreground --unlock --components=secrets \
+		<"$T/unlock" >"$T/gkd.out" 2>&1 &
+	KEYRING_PID=$!
+	_e2e_i=0
+	until dbus-send --session --print-reply --dest=org.freedesktop.DBus / \
+		org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets \
+		2>/dev/null | grep -q 'boolean true'; do
+		if [ "$_e2e_i" -ge 200 ] || ! _e2e_alive "$KEYRING_PID"; then
+			diag_file "$T/gkd.out"
+			bail "gnome-keyring-daemon did not come up"
+		fi
+		sleep 0.05
+		_e2e_i=$((_e2e_i + 1))
+	done
+}
+
+keyring_stop() {
+	[ -n "${KEYRING_PID:-}" ] || return 0
+	kill -CONT "$KEYRING_PID" 2>/dev/null || :
+	kill -TERM "$KEYRING_PID" 2>/dev/null || :
+	wait "$KEYRING_PID" 2>/dev/null || :
+	KEYRING_PID=
+}
+
 # throttle_start NAME PORT RATE: a slow link to the server on PORT, at
 # most RATE bytes a second towards it (tests/server/throttle.py); stop it
 # with server_stop NAME, its port is server_port NAME.

@@ -20,44 +20,11 @@
 
 require_outbox
 require_server
-for _tool in dbus-run-session dbus-send gnome-keyring-daemon secret-tool setsid; do
-	command -v "$_tool" >/dev/null 2>&1 || skip_all "$_tool is not installed"
-done
-
-if [ -z "${OAUTH2_T_INNER:-}" ]; then
-	OAUTH2_T_INNER=1
-	export OAUTH2_T_INNER
-	exec setsid -w dbus-run-session -- sh "$0"
-fi
-
-bus=${DBUS_SESSION_BUS_ADDRESS:-}
+keyring_session
 e2e_setup
-[ -n "$bus" ] || bail "dbus-run-session did not set DBUS_SESSION_BUS_ADDRESS"
-DBUS_SESSION_BUS_ADDRESS=$bus
-export DBUS_SESSION_BUS_ADDRESS
 e2e_certs
 plan_lazy
-
-GKD_PID=
-keyring_stop() {
-	[ -n "$GKD_PID" ] || return 0
-	kill -TERM "$GKD_PID" 2>/dev/null || :
-	wait "$GKD_PID" 2>/dev/null || :
-	GKD_PID=
-}
-trap 'keyring_stop; _e2e_cleanup' EXIT
-printf 'pw' >"$T/unlock"
-gnome-keyring-daemon --foreground --unlock --components=secrets \
-	<"$T/unlock" >"$T/gkd.out" 2>&1 &
-GKD_PID=$!
-i=0
-until dbus-send --session --print-reply --dest=org.freedesktop.DBus / \
-	org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets \
-	2>/dev/null | grep -q 'boolean true'; do
-	[ "$i" -lt 200 ] && _e2e_alive "$GKD_PID" || bail "gnome-keyring-daemon did not come up"
-	sleep 0.05
-	i=$((i + 1))
-done
+keyring_start
 
 # ------------------------------------------------------------ servers ---
 OAUTH2_PY=$E2E_TOP/tests/server/oauth2server.py

@@ -153,6 +153,18 @@ test_hex(void)
 			   hexes[i].sep, out);
 		is_string(hexes[i].out, out, "hex_encode %zu", i);
 	}
+	{
+		static const char digits[] = "0123456789abcdefABCDEF";
+		static const int values[] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+					     11, 12, 13, 14, 15, 10, 11, 12, 13, 14, 15};
+
+		for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+			is_int(values[i], hex_digit_value(digits[i]), "hex_digit_value '%c'",
+			       digits[i]);
+		is_int(-1, hex_digit_value('g'), "hex_digit_value 'g'");
+		is_int(-1, hex_digit_value('/'), "hex_digit_value '/'");
+		is_int(-1, hex_digit_value('\0'), "hex_digit_value NUL");
+	}
 }
 
 static void
