@@ -519,9 +519,7 @@ try_url(const char *url, const char *address, const struct autoconfig_options *o
 	} else if (ac->n == 0) {
 		tried(ac, url, _("no SMTP server with TLS in the file"));
 	} else {
-		answer = xasprintf(_("%zu SMTP server(s)"), ac->n);
-		tried(ac, url, answer);
-		free(answer);
+		tried(ac, url, _("an SMTP server with TLS"));
 		ac->source = xstrdup(url);
 	}
 	buf_free(&body);

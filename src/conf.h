@@ -204,7 +204,8 @@ char *conf_default_user_file(const struct conf_paths *p);
 
 /* Appends text (whole lines) to the configuration file path without
  * changing a byte of what it holds: first a copy of it, byte for byte, as
- * PATH.bak-YYYYMMDD-HHMMSS (mode 0600; its name in *backup), then a blank
+ * PATH.bak-YYYYMMDD-HHMMSS (.1, .2... after it when taken; mode 0600;
+ * its name in *backup), then a blank
  * line and text, fsynced.  A missing file is created with mode 0600 (its
  * directory with 0700 when missing too) and *backup is NULL. */
 int conf_append(const char *path, const char *text, char **backup, struct error *e);

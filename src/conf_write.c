@@ -74,7 +74,14 @@ write_backup(const char *path, const struct buf *copy, char **backup, struct err
 
 	strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime_r(&now, &tm));
 	*backup = xasprintf("%s.bak-%s", path, stamp);
-	fd = open(*backup, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* Two runs in one second: PATH.bak-STAMP.1, .2... */
+	for (int i = 1;
+	     (fd = open(*backup, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 &&
+	     errno == EEXIST && i < 100;
+	     i++) {
+		free(*backup);
+		*backup = xasprintf("%s.bak-%s.%d", path, stamp, i);
+	}
 	if (fd < 0) {
 		rc = error_set(e, ST_CANTCREAT, _("cannot create the backup %s: %s"), *backup,
 			       strerror(errno));

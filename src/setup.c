@@ -342,7 +342,7 @@ decide_auth(struct setup *s, struct error *e)
 	if (auth != NULL && strcasecmp(auth, "xoauth2") != 0 &&
 	    strcasecmp(auth, "oauthbearer") != 0)
 		s->provider = NULL;
-	if (s->provider != NULL && !caps_offer_oauth2(&s->caps))
+	if (s->provider != NULL && !caps_offer_oauth2(&s->caps) && !s->use.oauth2)
 		s->provider = NULL;
 	if (s->provider == NULL) {
 		s->auth = auth != NULL                                    ? auth
@@ -489,9 +489,29 @@ account_request(const struct setup *s, struct request *t, enum cli_mode mode)
 	t->verbose = s->r->verbose;
 }
 
+/* A password piped in: the first line of standard input; *out is NULL
+ * when there is none (an empty input), which leaves it for later. */
+static int
+piped_password(char **out, struct error *e)
+{
+	struct buf b;
+	size_t n;
+
+	*out = NULL;
+	buf_init(&b, SETUP_PASSWORD_MAX);
+	if (read_to_eof(STDIN_FILENO, &b, true) < 0) {
+		buf_free(&b);
+		return error_set(e, ST_DATAERR, _("cannot read the password: %s"), strerror(errno));
+	}
+	n = b.data != NULL ? strcspn(b.data, "\r\n") : 0;
+	if (n > 0)
+		*out = xstrndup(b.data, n);
+	buf_free(&b);
+	return 0;
+}
+
 /* The password into the keyring: asked at a terminal, else read from
- * standard input; none piped in leaves it for later.  *stored says
- * whether there is one now. */
+ * standard input.  *stored says whether there is one now. */
 static int
 store_password(struct setup *s, bool *stored, struct error *e)
 {
@@ -501,9 +521,10 @@ store_password(struct setup *s, bool *stored, struct error *e)
 	*stored = false;
 	prompt = xasprintf(_("Password for %s at %s: "), s->user, s->use.host);
 	show(s->out);
-	rc = secret_read_new(prompt, &password, e);
+	rc = isatty(STDIN_FILENO) ? secret_read_new(prompt, &password, e)
+				  : piped_password(&password, e);
 	free(prompt);
-	if (rc == 0 && password[0] == '\0') {
+	if (rc == 0 && password == NULL) {
 		buf_printf(s->out,
 			   _("No password given: store it with 'outbox -a %s --store-password'.\n"),
 			   s->name);

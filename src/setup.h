@@ -13,6 +13,8 @@
 
 /* How long each lookup and each probe may take. */
 #define SETUP_TIMEOUT_MS 15000
+/* The most standard input may hold when the password is piped in. */
+#define SETUP_PASSWORD_MAX (64 * 1024)
 
 /* --configure: what it found and did goes to out as it goes (the steps
  * that worked stay there after a failure). */
