@@ -453,7 +453,8 @@ agreed(struct setup *s, bool *yes, struct error *e)
 		return -1;
 	}
 	free(question);
-	*yes = answer[0] == 'y' || answer[0] == 'Y';
+	/* The locale's yes (YESEXPR): [j/N] in German, [o/N] in French. */
+	*yes = rpmatch(answer) == 1;
 	if (!*yes)
 		buf_puts(s->out, _("Nothing was written.\n"));
 	return 0;
