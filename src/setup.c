@@ -111,6 +111,16 @@ setup_oauth2_provider(const char *host)
 	return NULL;
 }
 
+/* Text that goes into the file as one line's value: no control bytes. */
+static bool
+fits_a_line(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			return false;
+	return true;
+}
+
 /* ---- the file ---- */
 
 /* The user's outbox file (-C, else the one outbox reads, else the XDG
@@ -359,9 +369,9 @@ decide_auth(struct setup *s, struct error *e)
 		show(s->out);
 		if (ask(_("Your OAuth2 client ID: "), answer, sizeof answer, e) < 0)
 			return -1;
-		if (answer[0] != '\0')
+		if (answer[0] != '\0' && fits_a_line(answer))
 			s->client_id = xstrdup(answer);
-	} else if (id != NULL) {
+	} else if (id != NULL && fits_a_line(id)) {
 		s->client_id = xstrdup(id);
 	}
 	if (s->client_id == NULL)
@@ -405,7 +415,7 @@ build_block(struct setup *s, struct error *e)
 		if (written_by_setup(o->keyword) ||
 		    (o->keyword == KW_OAUTH2_PROVIDER && s->provider != NULL))
 			continue;
-		if (has_line_breaks(o->value, strlen(o->value)))
+		if (!fits_a_line(o->value))
 			return error_set(e, ST_USAGE, _("--%s: a value cannot hold a line break"),
 					 conf_keywords[o->keyword].name);
 		buf_printf(&s->block, "%s %s\n", conf_keywords[o->keyword].name, o->value);
@@ -415,13 +425,30 @@ build_block(struct setup *s, struct error *e)
 	return 0;
 }
 
-/* The block, parsed back by the parser that will read it. */
+/* The file as it will be, parsed by the parser that will read it: the
+ * block must fit after the user's lines (their defaults apply to it). */
 static int
 check_block(struct setup *s, struct error *e)
 {
 	struct conf *c = conf_new();
 	struct account *a;
-	int rc = conf_load_string(c, s->file, s->block.data, s->block.len, e);
+	struct buf all;
+	int fd, rc = 0;
+
+	buf_init(&all, 0);
+	if (!s->new_file) {
+		fd = open_for_reading(s->file);
+		rc = fd < 0 ? -1 : read_to_eof(fd, &all, false);
+		if (fd >= 0)
+			close(fd);
+	}
+	buf_puts(&all, "\n");
+	buf_puts(&all, s->block.data);
+	if (rc == 0)
+		rc = conf_load_string(c, s->file, all.data, all.len, e);
+	else
+		rc = error_set(e, ST_CONFIG, _("cannot read %s: %s"), s->file, strerror(errno));
+	buf_free(&all);
 
 	if (rc == 0) {
 		a = conf_find_account(c, s->name);
@@ -590,12 +617,14 @@ check_address(struct setup *s, struct error *e)
 				 _("--configure takes one address: outbox --configure "
 				   "alice@example.org"));
 	a = s->r->recipients.v[0];
-	if (strchr(a, '@') == NULL || strpbrk(a, " \t\r\n<>,;:\"") != NULL)
+	if (strchr(a, '@') == NULL || strpbrk(a, " <>,;:\"") != NULL || !fits_a_line(a))
 		return error_set(
 			e, ST_USAGE,
 			_("'%s' is not an address with an ASCII domain (user@example.org)"), a);
 	s->address = a;
 	s->name = s->r->account != NULL ? s->r->account : a;
+	if (!fits_a_line(s->name) || strpbrk(s->name, " \t") != NULL)
+		return error_set(e, ST_USAGE, _("-a: an account name is one word"));
 	return 0;
 }
 

@@ -18,7 +18,8 @@
 # bytes unchanged, the same name refused); a new file (0600, default
 # account); Google's OAuth2 chosen for smtp.gmail.com (client ID needed);
 # the non-interactive form (--yes, a piped password, the --test login);
-# --dry-run.
+# --dry-run; at a terminal (script(1)): asked, "no" writes nothing, "yes"
+# writes, asks the password twice, stores it and logs in.
 . "${top_srcdir:-.}/tests/e2e/lib.sh"
 
 require_outbox
@@ -291,5 +292,41 @@ run "$OUTBOX" --configure --yes -a second alice@a.test </dev/null
 t_is "-a another name, no password piped: exit 0" 0 "$status"
 t_like "... says how to store it" "$OUT" "outbox -a second --store-password"
 t_like "... written" "$CONF" '^account second$'
+
+run "$OUTBOX" --configure --dry-run -a 'two words' alice@a.test </dev/null
+t_is "an account name of two words: exit 64" 64 "$status"
+
+# ---------------------------------------------------------- a terminal ---
+# feed FILE REGEX TEXT: once FILE shows REGEX, TEXT is typed (a line).
+feed() {
+	_f_i=0
+	until grep -E -q -e "$2" "$1" 2>/dev/null; do
+		[ "$_f_i" -lt 400 ] || return 1
+		sleep 0.05
+		_f_i=$((_f_i + 1))
+	done
+	printf '%s\n' "$3"
+}
+if command -v script >/dev/null 2>&1; then
+	TTY_OUT=$T/tty.out
+	: >"$TTY_OUT"
+	feed "$TTY_OUT" 'Add this account' n |
+		script -qfec "'$OUTBOX' --configure carol@c.test" /dev/null >"$TTY_OUT" 2>&1
+	t_like "at a terminal: the account shown" "$TTY_OUT" '^host mail\.c\.test'
+	t_like "... asked" "$TTY_OUT" 'Add this account to .*\? \[y/N\]'
+	t_like "... answered no: nothing written" "$TTY_OUT" 'Nothing was written'
+	t_unlike "... and not in the file" "$CONF" 'carol'
+	: >"$TTY_OUT"
+	{
+		feed "$TTY_OUT" 'Add this account' y
+		feed "$TTY_OUT" 'Password for carol@c\.test at mail\.c\.test' pw-c
+		feed "$TTY_OUT" 'Retype' pw-c
+	} | script -qfec "'$OUTBOX' --configure carol@c.test" /dev/null >"$TTY_OUT" 2>&1
+	t_like "answered yes: written" "$CONF" '^account carol@c\.test$'
+	t_like "... the password asked and stored" "$TTY_OUT" 'Stored the password for carol@c\.test'
+	t_like "... the login works" "$TTY_OUT" 'Account carol@c\.test works'
+else
+	t_skip "at a terminal" "script(1) is not installed"
+fi
 
 done_testing
