@@ -124,6 +124,9 @@ complete -c outbox -l store-password -d "store the account's password in the key
 complete -c outbox -l delete-password -d "remove the account's password from the keyring"
 complete -c outbox -l password-source -d "say where the account's password comes from"
 complete -c outbox -l authorize -d "sign in to the account's OAuth2 provider and keep the token"
+complete -c outbox -l configure -d 'find the server of an address and add its account'
+complete -c outbox -l yes -d 'with --configure: write the account without asking'
+complete -c outbox -l dry-run -d 'with --configure: only show the account it would write'
 complete -c outbox -l json -d 'list the queue as JSON'
 complete -c outbox -l remove -x -a '(__fish_outbox_queue_ids)' -d 'delete a queued message'
 complete -c outbox -l hold -x -a '(__fish_outbox_queue_ids)' -d 'hold a queued message'

@@ -248,6 +248,9 @@ enum {
 	LONG_TEST,
 	LONG_SEND,
 	LONG_AUTHORIZE,
+	LONG_CONFIGURE,
+	LONG_YES,
+	LONG_DRY_RUN,
 	LONG_KEYWORD_BASE = 512,
 };
 
@@ -273,6 +276,9 @@ static const struct option fixed_long[] = {
 	{"test", no_argument, NULL, LONG_TEST},
 	{"send", no_argument, NULL, LONG_SEND},
 	{"authorize", no_argument, NULL, LONG_AUTHORIZE},
+	{"configure", no_argument, NULL, LONG_CONFIGURE},
+	{"yes", no_argument, NULL, LONG_YES},
+	{"dry-run", no_argument, NULL, LONG_DRY_RUN},
 };
 
 /* Long options that only pick a mode. */
@@ -288,6 +294,7 @@ static const struct {
 	{LONG_WATCH, CLI_WATCH},
 	{LONG_TEST, CLI_TEST},
 	{LONG_AUTHORIZE, CLI_AUTHORIZE},
+	{LONG_CONFIGURE, CLI_CONFIGURE},
 };
 #define N_FIXED_LONG (sizeof fixed_long / sizeof fixed_long[0])
 
@@ -449,6 +456,12 @@ long_option(struct request *r, int c, struct error *e)
 	case LONG_SEND:
 		r->send_test = true;
 		return true;
+	case LONG_YES:
+		r->yes = true;
+		return true;
+	case LONG_DRY_RUN:
+		r->dry_run = true;
+		return true;
 	case LONG_REMOVE:
 	case LONG_HOLD:
 	case LONG_RELEASE:
@@ -536,7 +549,7 @@ cli_parse(int argc, char **argv, struct request *r, struct error *e)
 	}
 	/* msmtp refuses this too: --host makes the command line the account,
 	 * so the account -a names would be silently ignored. */
-	if (r->host_given && r->account != NULL)
+	if (r->host_given && r->account != NULL && r->mode != CLI_CONFIGURE)
 		return error_set(e, ST_USAGE,
 				 _("-a %s cannot be used with --host, which makes the command line "
 				   "the account; drop one of them"),
@@ -544,6 +557,10 @@ cli_parse(int argc, char **argv, struct request *r, struct error *e)
 	add_recipients(r, argc, argv, optind);
 	if (r->send_test && r->mode != CLI_TEST)
 		return error_set(e, ST_USAGE, _("--send goes with --test: 'outbox --test --send'"));
+	if ((r->yes || r->dry_run) && r->mode != CLI_CONFIGURE)
+		return error_set(e, ST_USAGE,
+				 _("--yes and --dry-run go with --configure: 'outbox --configure "
+				   "--dry-run ADDRESS'"));
 	return 0;
 }
 
@@ -567,9 +584,8 @@ cli_help(void)
 		"Send a message through an SMTP submission server (sendmail compatible).\n"
 		"\n"
 		"  -t, --read-recipients  also read recipients from To, Cc and Bcc\n"
-		"  -f, -r ADDRESS     envelope sender ('<>' for none)\n"
+		"  -f, -r ADDRESS     envelope sender ('<>' for none); -F NAME  From's full name\n"
 		"  --read-envelope-from  take the envelope sender from the From header\n"
-		"  -F NAME            full name for a generated From header\n"
 		"  -a, --account=NAME use this account; -C, --file=FILE this configuration\n"
 		"  -N, -R, -V, -B     DSN notify, return, envelope id; body 8BITMIME or 7BIT\n"
 		"  -odi, -odb, -odq   deliver now, in the background, or only queue\n"
@@ -580,6 +596,7 @@ cli_help(void)
 		"  --KEYWORD=VALUE    override a configuration keyword (--host, --port...)\n"
 		"  --store-password, --delete-password, --password-source  the keyring\n"
 		"  --authorize        sign in to the account's OAuth2 provider once\n"
+		"  --configure ADDRESS, --yes, --dry-run  find the server, add an account\n"
 		"  -q[I|R|S...], -bp, mailq  flush the queue, list it (--json for programs)\n"
 		"  --remove, --hold, --release, --requeue=ID  edit the queue\n"
 		"  --watch            flush the queue whenever the network comes up\n"

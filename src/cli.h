@@ -29,6 +29,7 @@ enum cli_mode {
 	CLI_WATCH,           /* --watch */
 	CLI_TEST,            /* --test [--send] */
 	CLI_AUTHORIZE,       /* --authorize */
+	CLI_CONFIGURE,       /* --configure ADDRESS */
 };
 
 enum cli_delivery { DELIVER_FOREGROUND, DELIVER_BACKGROUND, DELIVER_QUEUE };
@@ -56,6 +57,8 @@ struct request {
 	const char *queue_filter;  /* -q's argument (I..., R..., S...) */
 	bool json;                 /* --json: machine-readable queue listing */
 	bool send_test;            /* --test --send: also send a test message */
+	bool yes;                  /* --configure --yes: write without asking */
+	bool dry_run;              /* --configure --dry-run: only show the account */
 	struct strlist remove;     /* --remove=ID */
 	struct strlist hold;       /* --hold=ID */
 	struct strlist release;    /* --release=ID */

@@ -600,21 +600,38 @@ conf_files_free(struct conf_files *f)
 	memset(f, 0, sizeof *f);
 }
 
+/* $XDG_CONFIG_HOME, else HOME/.config. */
+static char *
+config_home(const struct conf_paths *p, const char *home)
+{
+	const char *env_xdg = getenv("XDG_CONFIG_HOME");
+
+	if (p->xdg_config_home != NULL)
+		return xstrdup(p->xdg_config_home);
+	if (env_xdg != NULL && env_xdg[0] == '/') /* XDG: relative values are ignored */
+		return xstrdup(env_xdg);
+	return path_join(home, ".config");
+}
+
+char *
+conf_default_user_file(const struct conf_paths *p)
+{
+	char *home = p->home != NULL ? xstrdup(p->home) : conf_home_directory();
+	char *xdg = config_home(p, home), *file = path_join(xdg, "outbox/config");
+
+	free(xdg);
+	free(home);
+	return file;
+}
+
 int
 conf_find_files(const struct conf_paths *p, struct conf_files *f, struct error *e)
 {
 	char *home = p->home != NULL ? xstrdup(p->home) : conf_home_directory();
-	const char *env_xdg = getenv("XDG_CONFIG_HOME");
-	char *xdg;
+	char *xdg = config_home(p, home);
 	int rc = 0;
 
 	memset(f, 0, sizeof *f);
-	if (p->xdg_config_home != NULL)
-		xdg = xstrdup(p->xdg_config_home);
-	else if (env_xdg != NULL && env_xdg[0] == '/') /* XDG: relative values are ignored */
-		xdg = xstrdup(env_xdg);
-	else
-		xdg = path_join(home, ".config");
 	f->system = first_existing(
 		f, path_join(p->sysconfdir != NULL ? p->sysconfdir : SYSCONFDIR, "outbox.conf"),
 		NULL);

@@ -198,6 +198,17 @@ struct conf_files {
  * /etc/msmtprc.  A missing -C file is an error, missing others are not. */
 int conf_find_files(const struct conf_paths *p, struct conf_files *f, struct error *e);
 void conf_files_free(struct conf_files *f);
+/* $XDG_CONFIG_HOME/outbox/config: where a new user file goes (NULL when
+ * there is no home directory). */
+char *conf_default_user_file(const struct conf_paths *p);
+
+/* Appends text (whole lines) to the configuration file path without
+ * changing a byte of what it holds: first a copy of it, byte for byte, as
+ * PATH.bak-YYYYMMDD-HHMMSS (.1, .2... after it when taken; mode 0600;
+ * its name in *backup), then a blank
+ * line and text, fsynced.  A missing file is created with mode 0600 (its
+ * directory with 0700 when missing too) and *backup is NULL. */
+int conf_append(const char *path, const char *text, char **backup, struct error *e);
 
 /* Finds and reads the files: the system file first, then the user file,
  * whose accounts replace same-named system accounts.  No file at all is

@@ -14,6 +14,7 @@
 #include "status.h"
 #include "mailq.h"
 #include "session.h"
+#include "setup.h"
 #include "submit.h"
 
 #include <locale.h>
@@ -111,6 +112,7 @@ static const struct {
 	{CLI_WATCH, watch, false},
 	{CLI_TEST, admin_test, true},
 	{CLI_AUTHORIZE, admin_authorize, false},
+	{CLI_CONFIGURE, setup_configure, true},
 };
 
 static int

@@ -1,5 +1,6 @@
 /* oauth2_http.c - the only file that knows libcurl and json-c: POSTs to
- * the OAuth2 endpoints over HTTPS and reads their JSON answers.  Both
+ * the OAuth2 endpoints over HTTPS and reads their JSON answers, and GETs
+ * the autoconfig files of --configure (http.h).  Both
  * libraries are loaded with dlopen on first use, as keyring.c loads
  * libsecret, so that runs without OAuth2 start as fast as before.
  *
@@ -8,6 +9,7 @@
  * a server's AUTH error challenge (the same). */
 #include "config.h"
 
+#include "http.h"
 #include "oauth2.h"
 
 #include "i18n.h"
@@ -165,31 +167,22 @@ form_encode(const struct strlist *form)
 	return b.data;
 }
 
-int
-oauth2_http_post(const char *url, const char *trust_file, int timeout_ms,
-		 const struct strlist *form, struct buf *body, long *status, struct error *e)
+/* Sets what every request shares (HTTPS only, also after a redirect;
+ * the trust file; the deadline; the bounded body), performs it and
+ * cleans h up.  0 with *status, or -1 with e naming url. */
+static int
+http_perform(CURL *h, const char *url, const char *trust_file, int timeout_ms, struct buf *body,
+	     long *status, struct error *e)
 {
-	const char *why = library_load(&curl_library);
 	char errbuf[CURL_ERROR_SIZE] = "";
-	struct curl_slist *headers;
 	CURLcode rc;
-	char *fields;
-	CURL *h;
 
-	if (why != NULL)
-		return error_set(e, ST_CONFIG, _("OAuth2 needs libcurl: %s"), why);
-	h = (*p_curl_easy_init)();
-	if (h == NULL)
-		return error_set(e, ST_OSERR, _("libcurl could not start"));
-	fields = form_encode(form);
-	headers = (*p_curl_slist_append)(NULL, "Accept: application/json");
 	buf_init(body, HTTP_BODY_MAX);
 	(*p_curl_easy_setopt)(h, CURLOPT_URL, url);
 	(*p_curl_easy_setopt)(h, CURLOPT_PROTOCOLS_STR, "https");
+	(*p_curl_easy_setopt)(h, CURLOPT_REDIR_PROTOCOLS_STR, "https");
 	(*p_curl_easy_setopt)(h, CURLOPT_NOSIGNAL, 1L);
 	(*p_curl_easy_setopt)(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-	(*p_curl_easy_setopt)(h, CURLOPT_POSTFIELDS, fields);
-	(*p_curl_easy_setopt)(h, CURLOPT_HTTPHEADER, headers);
 	(*p_curl_easy_setopt)(h, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
 	(*p_curl_easy_setopt)(h, CURLOPT_WRITEFUNCTION, http_collect);
 	(*p_curl_easy_setopt)(h, CURLOPT_WRITEDATA, body);
@@ -200,15 +193,66 @@ oauth2_http_post(const char *url, const char *trust_file, int timeout_ms,
 	if (rc == CURLE_OK)
 		(*p_curl_easy_getinfo)(h, CURLINFO_RESPONSE_CODE, status);
 	(*p_curl_easy_cleanup)(h);
-	(*p_curl_slist_free_all)(headers);
-	/* The form holds a refresh token or a code. */
-	free_secret(fields);
 	if (rc != CURLE_OK) {
 		buf_free(body);
 		return error_set(e, http_failure_class(rc), "%s: %.300s", url,
 				 errbuf[0] != '\0' ? errbuf : (*p_curl_easy_strerror)(rc));
 	}
 	return 0;
+}
+
+/* A new libcurl handle, or NULL with e saying why (what names the user). */
+static CURL *
+http_start(const char *what, struct error *e)
+{
+	const char *why = library_load(&curl_library);
+	CURL *h;
+
+	if (why != NULL) {
+		error_set(e, ST_CONFIG, _("%s needs libcurl: %s"), what, why);
+		return NULL;
+	}
+	h = (*p_curl_easy_init)();
+	if (h == NULL)
+		error_set(e, ST_OSERR, _("libcurl could not start"));
+	return h;
+}
+
+int
+oauth2_http_post(const char *url, const char *trust_file, int timeout_ms,
+		 const struct strlist *form, struct buf *body, long *status, struct error *e)
+{
+	struct curl_slist *headers;
+	CURL *h = http_start("OAuth2", e);
+	char *fields;
+	int rc;
+
+	if (h == NULL)
+		return -1;
+	fields = form_encode(form);
+	headers = (*p_curl_slist_append)(NULL, "Accept: application/json");
+	(*p_curl_easy_setopt)(h, CURLOPT_POSTFIELDS, fields);
+	(*p_curl_easy_setopt)(h, CURLOPT_HTTPHEADER, headers);
+	rc = http_perform(h, url, trust_file, timeout_ms, body, status, e);
+	(*p_curl_slist_free_all)(headers);
+	/* The form holds a refresh token or a code. */
+	free_secret(fields);
+	return rc;
+}
+
+int
+http_get(const char *url, const char *trust_file, int timeout_ms, struct buf *body, long *status,
+	 struct error *e)
+{
+	CURL *h = http_start(_("the server lookup"), e);
+
+	if (h == NULL)
+		return -1;
+	/* Providers move their autoconfig files about (RFC 9110 15.4);
+	 * CURLOPT_REDIR_PROTOCOLS_STR keeps every hop on HTTPS. */
+	(*p_curl_easy_setopt)(h, CURLOPT_FOLLOWLOCATION, 1L);
+	(*p_curl_easy_setopt)(h, CURLOPT_MAXREDIRS, 3L);
+	return http_perform(h, url, trust_file, timeout_ms, body, status, e);
 }
 
 /* ---- JSON ---- */

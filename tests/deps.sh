@@ -4,13 +4,13 @@
 set -eu
 
 packages="autoconf automake autopoint gettext pkg-config make gcc clang-format
-libgnutls28-dev libsecret-1-dev libidn2-dev libcurl4-gnutls-dev libjson-c-dev
+libgnutls28-dev libsecret-1-dev libidn2-dev libcurl4-gnutls-dev libjson-c-dev libexpat1-dev
 python3-aiosmtpd gnutls-bin groff-base mandoc strace locales
 dbus gnome-keyring libsecret-tools
 postfix sasl2-bin libsasl2-modules
 git-email libmailtools-perl mutt bsd-mailx cron php-cli
 zsh fish bash-completion
-valgrind clang libclang-rt-14-dev dante-server"
+valgrind clang libclang-rt-14-dev dante-server dnsmasq-base"
 
 missing=
 for p in $packages; do
