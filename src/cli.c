@@ -9,6 +9,7 @@
 #include "cli.h"
 
 #include "i18n.h"
+#include "suggest.h"
 
 #include <ctype.h>
 #include <getopt.h>

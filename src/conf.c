@@ -13,6 +13,7 @@
 #include "conf_private.h"
 
 #include "i18n.h"
+#include "suggest.h"
 
 #include <errno.h>
 #include <fnmatch.h>

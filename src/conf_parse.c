@@ -15,6 +15,7 @@
 #include "conf_private.h"
 
 #include "i18n.h"
+#include "suggest.h"
 
 #include <errno.h>
 #include <stdarg.h>
