@@ -52,9 +52,13 @@ set -- -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -max_len=65536 \
 set -- "$@" "$work/$t/corpus" "$top/fuzz/corpus/$t"
 [ -d "$top/fuzz/crashers/$t" ] && set -- "$@" "$top/fuzz/crashers/$t"
 status=0
-nice -n 19 "fuzz/fuzz-$t" "$@" >"$work/$t/last.log" 2>&1 || status=$?
-execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/$t/last.log")
-cov=$(grep -o 'cov: [0-9]*' "$work/$t/last.log" | tail -1 | cut -d' ' -f2)
+# A log of this run's own, so that two runs of one target at once do not
+# mix their statistics; the last one to end becomes last.log.
+log=$work/$t/run.$$.log
+nice -n 19 "fuzz/fuzz-$t" "$@" >"$log" 2>&1 || status=$?
+execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+mv "$log" "$work/$t/last.log"
 echo "$(date -u +%FT%TZ) $t $secs ${execs:-?} ${cov:-?} exit=$status" >>"$work/runs.log"
 tail -1 "$work/runs.log"
 exit $status
