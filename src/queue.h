@@ -116,8 +116,26 @@ int queue_commit(struct queue *q, const struct queue_envelope *env, const char *
 		 size_t headers_len, int body_fd, off_t body_offset, struct queue_entry *out,
 		 struct error *e);
 
+/* seconds (10 hex digits), microseconds (5), random (8): sortable by time */
+#define QUEUE_ID_LEN 23
+
+/* Ids kept packed, two hex digits a byte (100,000 take 1.2 MB), so that
+ * a big queue is listed and flushed in little memory. */
+#define QUEUE_KEY_LEN ((QUEUE_ID_LEN + 1) / 2)
+struct queue_ids {
+	unsigned char (*v)[QUEUE_KEY_LEN];
+	size_t n, cap;
+};
+
 /* Lists the ids in msg/, sorted by age (oldest first). */
-int queue_ids(struct queue *q, struct strlist *ids, struct error *e);
+int queue_ids(struct queue *q, struct queue_ids *ids, struct error *e);
+/* The i-th id of ids as text. */
+void queue_ids_get(const struct queue_ids *ids, size_t i, char id[QUEUE_ID_LEN + 1]);
+void queue_ids_free(struct queue_ids *ids);
+
+/* Whether msg/ holds a message: 1 or 0 (it stops at the first), -1 with
+ * e set when it cannot be read. */
+int queue_has_messages(struct queue *q, struct error *e);
 
 /* Loads msg/ID and its state.  lock: take LOCK_EX|LOCK_NB first; returns
  * 1 (nothing loaded) when another process holds it or the message has
@@ -200,21 +218,24 @@ struct timespec queue_again_time(struct queue *q);
  * about each is added to notes. */
 void queue_sweep(struct queue *q, struct strlist *notes);
 
-/* Every entry of msg/ and failed/ for listing (not locked, fd -1; msg/
- * first, each part oldest first).  A damaged file, or an entry that is not
- * a regular file of the user's, is listed as damaged, not moved. */
-struct queue_listing {
-	struct queue_entry *entries;
-	size_t n;
-	bool *failed;      /* entries[i] is in failed/ */
-	bool *damaged;     /* entries[i] failed its checks: env is empty
-			      and st.reason says why */
-	struct buf *heads; /* the first bytes of entries[i]'s message (at most
-			      QUEUE_HEAD_MAX: its headers, for the Subject),
-			      empty when damaged */
+/* One entry of a listing: loaded but not locked (fd -1).  A damaged
+ * file, or an entry that is not a regular file of the user's, is listed
+ * as damaged (env empty, st.reason saying why), not moved. */
+struct queue_listed {
+	struct queue_entry *m;
+	bool failed;            /* in failed/ */
+	bool damaged;           /* failed its checks */
+	const struct buf *head; /* the first bytes of the message (at most
+				   QUEUE_HEAD_MAX: its headers, for the
+				   Subject), empty when damaged */
 };
 #define QUEUE_HEAD_MAX (16 * 1024)
-int queue_list(struct queue *q, struct queue_listing *out, struct error *e);
-void queue_listing_free(struct queue_listing *l);
+
+/* Hands every entry of msg/ and failed/ to fn in turn (msg/ first, each
+ * part oldest first), loading one at a time: only the ids of one part are
+ * kept in memory.  fn may take over what the entry owns (leaving it
+ * empty); it returns 0, or -1 with e set to stop the listing.  0, or -1. */
+typedef int (*queue_list_fn)(void *ctx, struct queue_listed *l, struct error *e);
+int queue_list(struct queue *q, queue_list_fn fn, void *ctx, struct error *e);
 
 #endif

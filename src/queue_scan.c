@@ -35,38 +35,129 @@ id_valid(const char *id)
 }
 
 static int
-id_compare(const void *a, const void *b)
+hex_value(char c)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return c <= '9' ? c - '0' : c - 'a' + 10;
 }
 
-/* The ids in sub/: names that are ids, optionally followed by suffix. */
-static int
-list_ids(struct queue *q, const char *sub, struct strlist *ids, struct error *e)
+/* id (valid) packed into key, in the same order. */
+static void
+id_pack(const char *id, unsigned char key[QUEUE_KEY_LEN])
+{
+	memset(key, 0, QUEUE_KEY_LEN);
+	for (size_t i = 0; i < QUEUE_ID_LEN; i++)
+		key[i / 2] |= (unsigned char)(hex_value(id[i]) << (i % 2 ? 0 : 4));
+}
+
+void
+queue_ids_get(const struct queue_ids *ids, size_t i, char id[QUEUE_ID_LEN + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t k = 0; k < QUEUE_ID_LEN; k++)
+		id[k] = digits[(ids->v[i][k / 2] >> (k % 2 ? 0 : 4)) & 0xf];
+	id[QUEUE_ID_LEN] = '\0';
+}
+
+void
+queue_ids_free(struct queue_ids *ids)
+{
+	free(ids->v);
+	memset(ids, 0, sizeof *ids);
+}
+
+static void
+key_swap(unsigned char *a, unsigned char *b)
+{
+	unsigned char t[QUEUE_KEY_LEN];
+
+	memcpy(t, a, QUEUE_KEY_LEN);
+	memcpy(a, b, QUEUE_KEY_LEN);
+	memcpy(b, t, QUEUE_KEY_LEN);
+}
+
+static void
+sift_down(struct queue_ids *ids, size_t root, size_t n)
+{
+	for (size_t child; (child = 2 * root + 1) < n; root = child) {
+		if (child + 1 < n && memcmp(ids->v[child], ids->v[child + 1], QUEUE_KEY_LEN) < 0)
+			child++;
+		if (memcmp(ids->v[root], ids->v[child], QUEUE_KEY_LEN) >= 0)
+			return;
+		key_swap(ids->v[root], ids->v[child]);
+	}
+}
+
+/* Heapsort: in place, where qsort() may allocate a copy of the array. */
+static void
+ids_sort(struct queue_ids *ids)
+{
+	for (size_t i = ids->n / 2; i-- > 0;)
+		sift_down(ids, i, ids->n);
+	for (size_t end = ids->n; end-- > 1;) {
+		key_swap(ids->v[0], ids->v[end]);
+		sift_down(ids, 0, end);
+	}
+}
+
+static DIR *
+open_part(struct queue *q, const char *sub, struct error *e)
 {
 	int fd = openat(q->dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
 
 	if (d == NULL) {
 		if (fd >= 0)
 			close(fd);
-		return error_set(e, ST_CANTCREAT, _("cannot read %s/%s: %s"), q->dir, sub,
-				 strerror(errno));
+		error_set(e, ST_CANTCREAT, _("cannot read %s/%s: %s"), q->dir, sub,
+			  strerror(errno));
 	}
-	while ((de = readdir(d)) != NULL)
-		if (id_valid(de->d_name))
-			strlist_add(ids, de->d_name);
+	return d;
+}
+
+/* The ids in sub/: names that are ids, sorted. */
+static int
+list_ids(struct queue *q, const char *sub, struct queue_ids *ids, struct error *e)
+{
+	DIR *d = open_part(q, sub, e);
+	struct dirent *de;
+
+	memset(ids, 0, sizeof *ids);
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (!id_valid(de->d_name))
+			continue;
+		if (ids->n == ids->cap) {
+			ids->cap = ids->cap ? 2 * ids->cap : 64;
+			ids->v = xrealloc(ids->v, ids->cap * sizeof *ids->v);
+		}
+		id_pack(de->d_name, ids->v[ids->n++]);
+	}
 	closedir(d);
-	if (ids->n > 0)
-		qsort(ids->v, ids->n, sizeof ids->v[0], id_compare);
+	ids_sort(ids);
 	return 0;
 }
 
 int
-queue_ids(struct queue *q, struct strlist *ids, struct error *e)
+queue_ids(struct queue *q, struct queue_ids *ids, struct error *e)
 {
 	return list_ids(q, "msg", ids, e);
+}
+
+int
+queue_has_messages(struct queue *q, struct error *e)
+{
+	DIR *d = open_part(q, "msg", e);
+	struct dirent *de;
+	int any = 0;
+
+	if (d == NULL)
+		return -1;
+	while (any == 0 && (de = readdir(d)) != NULL)
+		any = id_valid(de->d_name);
+	closedir(d);
+	return any;
 }
 
 /* What a queue entry may be instead of one of the user's regular files,
@@ -86,6 +177,20 @@ static const struct {
 	[ENTRY_FOREIGN] = {"not-yours", N_("a file owned by another user")},
 };
 
+/* The effective uid, asked once. */
+static uid_t
+owner(void)
+{
+	static uid_t uid;
+	static bool known;
+
+	if (!known) {
+		uid = geteuid();
+		known = true;
+	}
+	return uid;
+}
+
 static enum entry_kind
 entry_kind(const struct stat *st)
 {
@@ -97,7 +202,7 @@ entry_kind(const struct stat *st)
 		return ENTRY_FIFO;
 	if (!S_ISREG(st->st_mode))
 		return ENTRY_SPECIAL;
-	return st->st_uid == geteuid() ? ENTRY_OK : ENTRY_FOREIGN;
+	return st->st_uid == owner() ? ENTRY_OK : ENTRY_FOREIGN;
 }
 
 /* Opens path read-only when it is a regular file of the user's.  The name
@@ -488,91 +593,83 @@ read_head(const struct queue_entry *m, struct buf *head)
 	free(p);
 }
 
-/* Adds the entries of sub/ to the listing. */
+/* Loads sub/ID for the listing into l (and its head): 0, 1 when it is
+ * gone or busy, -1 on a read error. */
 static int
-list_part(struct queue *q, const char *sub, bool failed, struct queue_listing *l, struct error *e)
+list_load(struct queue *q, const char *sub, const char *id, struct queue_listed *l,
+	  struct buf *head, struct error *e)
 {
-	struct strlist ids;
+	char *state_path = l->failed ? xasprintf("failed/%s.state", id) : xasprintf("state/%s", id);
+	const char *why = NULL;
+	enum entry_kind kind;
+	enum load_result r = load_entry(q, sub, state_path, id, false, l->m, &why, &kind);
 
-	strlist_init(&ids);
+	free(state_path);
+	if (r == LOAD_UNSAFE_STATE && l->failed) {
+		/* --release, which its reason suggests, is for msg/ */
+		queue_envelope_free(&l->m->env);
+		queue_state_free(&l->m->st);
+		r = LOAD_UNSAFE;
+	}
+	if (r == LOAD_UNSAFE) {
+		r = LOAD_DAMAGED;
+		why = _(entry_kinds[kind].what);
+	}
+	if (r == LOAD_BUSY)
+		return 1;
+	if (r == LOAD_ERROR)
+		return error_set(e, ST_CANTCREAT, _("cannot read %s/%s/%s: %s"), q->dir, sub, id,
+				 strerror(errno));
+	l->damaged = r == LOAD_DAMAGED;
+	if (!l->damaged)
+		read_head(l->m, head);
+	if (l->m->fd >= 0)
+		close(l->m->fd);
+	l->m->fd = -1;
+	if (l->damaged) {
+		char *detail = xasprintf(_("damaged: %s"), why);
+
+		queue_reason_set(&l->m->st, REASON_DAMAGED, detail);
+		free(detail);
+	}
+	return 0;
+}
+
+/* Hands the entries of sub/ to fn, one at a time. */
+static int
+list_part(struct queue *q, const char *sub, bool failed, queue_list_fn fn, void *ctx,
+	  struct error *e)
+{
+	struct queue_ids ids;
+	struct buf head;
+	int rc = 0;
+
 	if (list_ids(q, sub, &ids, e) < 0)
 		return -1;
-	for (size_t i = 0; i < ids.n; i++) {
-		char *state_path = failed ? xasprintf("failed/%s.state", ids.v[i])
-					  : xasprintf("state/%s", ids.v[i]);
+	buf_init(&head, 0);
+	for (size_t i = 0; rc == 0 && i < ids.n; i++) {
+		char id[QUEUE_ID_LEN + 1];
 		struct queue_entry m;
-		const char *why = NULL;
-		enum entry_kind kind;
-		enum load_result r =
-			load_entry(q, sub, state_path, ids.v[i], false, &m, &why, &kind);
+		struct queue_listed l = {.m = &m, .failed = failed, .head = &head};
 
-		free(state_path);
-		if (r == LOAD_UNSAFE_STATE && failed) {
-			/* --release, which its reason suggests, is for msg/ */
-			queue_envelope_free(&m.env);
-			queue_state_free(&m.st);
-			r = LOAD_UNSAFE;
-		}
-		if (r == LOAD_UNSAFE) {
-			r = LOAD_DAMAGED;
-			why = _(entry_kinds[kind].what);
-		}
-		if (r == LOAD_BUSY) {
-			queue_entry_free(&m);
-			continue;
-		}
-		if (r == LOAD_ERROR) {
-			error_set(e, ST_CANTCREAT, _("cannot read %s/%s/%s: %s"), q->dir, sub,
-				  ids.v[i], strerror(errno));
-			queue_entry_free(&m);
-			strlist_free(&ids);
-			return -1;
-		}
-		l->heads = xrealloc(l->heads, (l->n + 1) * sizeof *l->heads);
-		buf_init(&l->heads[l->n], 0);
-		if (r != LOAD_DAMAGED)
-			read_head(&m, &l->heads[l->n]);
-		if (m.fd >= 0)
-			close(m.fd);
-		m.fd = -1;
-		l->entries = xrealloc(l->entries, (l->n + 1) * sizeof *l->entries);
-		l->failed = xrealloc(l->failed, (l->n + 1) * sizeof *l->failed);
-		l->damaged = xrealloc(l->damaged, (l->n + 1) * sizeof *l->damaged);
-		l->failed[l->n] = failed;
-		l->damaged[l->n] = r == LOAD_DAMAGED;
-		if (r == LOAD_DAMAGED) {
-			char *detail = xasprintf(_("damaged: %s"), why);
-
-			queue_reason_set(&m.st, REASON_DAMAGED, detail);
-			free(detail);
-		}
-		l->entries[l->n++] = m;
+		queue_ids_get(&ids, i, id);
+		buf_reset(&head);
+		rc = list_load(q, sub, id, &l, &head, e);
+		if (rc == 0)
+			rc = fn(ctx, &l, e);
+		else if (rc == 1)
+			rc = 0;
+		queue_entry_free(&m);
 	}
-	strlist_free(&ids);
-	return 0;
+	buf_free(&head);
+	queue_ids_free(&ids);
+	return rc;
 }
 
 int
-queue_list(struct queue *q, struct queue_listing *out, struct error *e)
+queue_list(struct queue *q, queue_list_fn fn, void *ctx, struct error *e)
 {
-	memset(out, 0, sizeof *out);
-	if (list_part(q, "msg", false, out, e) < 0 || list_part(q, "failed", true, out, e) < 0) {
-		queue_listing_free(out);
+	if (list_part(q, "msg", false, fn, ctx, e) < 0)
 		return -1;
-	}
-	return 0;
-}
-
-void
-queue_listing_free(struct queue_listing *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		queue_entry_free(&l->entries[i]);
-		buf_free(&l->heads[i]);
-	}
-	free(l->entries);
-	free(l->heads);
-	free(l->failed);
-	free(l->damaged);
-	memset(l, 0, sizeof *l);
+	return list_part(q, "failed", true, fn, ctx, e);
 }

@@ -109,6 +109,64 @@ exists(const struct queue *q, const char *sub, const char *name)
 	return there;
 }
 
+/* queue_ids() as text. */
+static int
+ids_of(struct queue *q, struct strlist *out, struct error *e)
+{
+	struct queue_ids ids;
+
+	strlist_init(out);
+	if (queue_ids(q, &ids, e) < 0)
+		return -1;
+	for (size_t i = 0; i < ids.n; i++) {
+		char id[QUEUE_ID_LEN + 1];
+
+		queue_ids_get(&ids, i, id);
+		strlist_add(out, id);
+	}
+	queue_ids_free(&ids);
+	return 0;
+}
+
+/* A listing gathered from queue_list(), entry by entry, as the tests look
+ * at it. */
+struct listing {
+	struct queue_entry entries[16];
+	bool failed[16], damaged[16];
+	size_t n;
+};
+
+static int
+collect(void *ctx, struct queue_listed *it, struct error *e)
+{
+	struct listing *l = ctx;
+
+	(void)e;
+	if (l->n == sizeof l->entries / sizeof l->entries[0])
+		bail("more than %zu entries listed", l->n);
+	l->failed[l->n] = it->failed;
+	l->damaged[l->n] = it->damaged;
+	l->entries[l->n++] = *it->m;
+	memset(it->m, 0, sizeof *it->m);
+	it->m->fd = -1;
+	return 0;
+}
+
+static int
+list_all(struct queue *q, struct listing *l, struct error *e)
+{
+	l->n = 0;
+	return queue_list(q, collect, l, e);
+}
+
+static void
+listing_free(struct listing *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		queue_entry_free(&l->entries[i]);
+	l->n = 0;
+}
+
 static void
 test_ids(void)
 {
@@ -131,10 +189,13 @@ test_ids(void)
 	struct error e;
 
 	open_queue(&q);
+	is_int(0, queue_has_messages(&q, &e), "an empty msg/ has no messages");
+	make_file(&q, "msg", "notes.txt", "");
+	is_int(0, queue_has_messages(&q, &e), "nor one with a name that is no id");
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		make_file(&q, "msg", names[i].name, "");
-	strlist_init(&ids);
-	is_int(0, queue_ids(&q, &ids, &e), "queue_ids");
+	is_int(1, queue_has_messages(&q, &e), "one with ids has");
+	is_int(0, ids_of(&q, &ids, &e), "queue_ids");
 	is_int(4, (long)ids.n, "only the names that are ids");
 	for (size_t i = 0; i < ids.n && i < 4; i++)
 		is_string(order[i], ids.v[i], "oldest first: %zu", i);
@@ -145,8 +206,7 @@ test_ids(void)
 	queue_close(&q);
 
 	open_queue(&q);
-	strlist_init(&ids);
-	is_int(0, queue_ids(&q, &ids, &e), "an empty queue");
+	is_int(0, ids_of(&q, &ids, &e), "an empty queue");
 	is_int(0, (long)ids.n, "has no ids");
 	strlist_free(&ids);
 	queue_close(&q);
@@ -161,7 +221,7 @@ struct listed {
 };
 
 static void
-check_listing(const struct queue_listing *l, const struct listed *want, size_t n)
+check_listing(const struct listing *l, const struct listed *want, size_t n)
 {
 	is_int((long)n, (long)l->n, "queue_list: %zu entries", n);
 	for (size_t i = 0; i < n && i < l->n; i++) {
@@ -184,7 +244,7 @@ test_list(void)
 {
 	char good[64], gone[64], bad_state[64];
 	const char *garbage = "10000000000000000000001", *link = "10000000000000000000002";
-	struct queue_listing l;
+	struct listing l;
 	struct queue_entry m;
 	struct queue q;
 	struct error e;
@@ -223,9 +283,9 @@ test_list(void)
 			{"failed, state a directory", bad_state, true, true, "directory"},
 		};
 
-		is_int(0, queue_list(&q, &l, &e), "queue_list with damaged entries");
+		is_int(0, list_all(&q, &l, &e), "queue_list with damaged entries");
 		check_listing(&l, want, sizeof want / sizeof want[0]);
-		queue_listing_free(&l);
+		listing_free(&l);
 	}
 	ok(exists(&q, "msg", garbage) && exists(&q, "msg", link),
 	   "listing moves nothing out of msg/");
