@@ -64,8 +64,11 @@ flush_one(struct deliver_ctx *c, const struct flush_filter *f, struct slots *slo
 	struct error e;
 	time_t now = time(NULL);
 	long max_age;
-	int rc = queue_load(c->q, id, true, &m, &e);
+	int rc;
 
+	if (queue_not_due(c->q, id, now, f->force))
+		return;
+	rc = queue_load(c->q, id, true, &m, &e);
 	if (rc < 0)
 		log_error("%s", e.msg);
 	if (rc != 0)

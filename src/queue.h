@@ -154,6 +154,13 @@ int queue_has_messages(struct queue *q, struct error *e);
 int queue_load(struct queue *q, const char *id, bool lock, struct queue_entry *out,
 	       struct error *e);
 
+/* True when a flush can pass msg/ID over at now without loading it: its
+ * state file says it is frozen, or (unless force) held or not due yet.
+ * Only the state file is read, so a queue of messages that wait costs a
+ * flush little; no state file, or one that cannot be read, is no reason
+ * to pass it over (queue_load() deals with it). */
+bool queue_not_due(struct queue *q, const char *id, time_t now, bool force);
+
 /* Writes the entry's state and per-recipient status (state/ID), atomically
  * (tmp + fsync + rename + fsync of state/), before anything else is
  * deleted.  Replies and reasons are stored on one line (CR/LF become

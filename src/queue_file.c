@@ -90,6 +90,14 @@ static const struct field state_fields[] = {
 	{"rcpt", F_RCPT_STATUS, ENV(rcpts), false},
 };
 
+/* What decides whether a message is due: a flush reads only these before
+ * it loads (and checks) the whole message. */
+static const struct field schedule_fields[] = {
+	{"next-attempt", F_TIME, ST(next_attempt), false},
+	{"held", F_BOOL, ST(held), false},
+	{"frozen", F_BOOL, ST(frozen), false},
+};
+
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
 #define FIELDS_MAX 16 /* fields_parse() remembers which keys it has seen */
 _Static_assert(NFIELDS(envelope_fields) <= FIELDS_MAX, "envelope_fields too long");
@@ -787,4 +795,11 @@ queue_state_parse(char *text, size_t len, struct queue_entry *m)
 {
 	return fields_parse(text, len, STATE_VERSION, state_fields, NFIELDS(state_fields), false,
 			    m);
+}
+
+const char *
+queue_state_schedule(char *text, size_t len, struct queue_entry *m)
+{
+	return fields_parse(text, len, STATE_VERSION, schedule_fields, NFIELDS(schedule_fields),
+			    false, m);
 }

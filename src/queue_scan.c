@@ -323,6 +323,30 @@ enum load_result {
 	LOAD_UNSAFE_STATE /* loaded, but its state entry is not: *kind */
 };
 
+bool
+queue_not_due(struct queue *q, const char *id, time_t now, bool force)
+{
+	char *path = xasprintf("state/%s", id);
+	enum entry_kind kind;
+	int fd = id_valid(id) ? open_entry(q, path, &kind) : -1;
+	struct queue_entry m;
+	struct buf b;
+	bool skip = false;
+
+	free(path);
+	if (fd < 0)
+		return false;
+	queue_entry_init(&m, NULL);
+	buf_init(&b, QUEUE_STATE_MAX);
+	if (read_to_eof(fd, &b, false) == 0 && b.len > 0 &&
+	    queue_state_schedule(b.data, b.len, &m) == NULL)
+		skip = m.st.frozen || (!force && (m.st.held || m.st.next_attempt > now));
+	close(fd);
+	buf_free(&b);
+	queue_entry_free(&m);
+	return skip;
+}
+
 /* Opens sub/ID (locking it when asked: busy when another process holds it
  * or it is no longer there), checks it and reads its state from
  * state_path.  Damaged: m->fd stays open, *why says why, env is empty.
