@@ -9,9 +9,11 @@
  * (with the session data from LOAD when it is not "-"), EHLO again (which
  * also reads the server's TLS 1.3 tickets), QUIT.  The session data is
  * written to SAVE (0600) when it is not "-".  Prints one line:
- *   resumed=0|1 version=TLS1.3 handshake_ms=N handshake_cpu_ms=N total_ms=N
+ *   resumed=0|1 version=TLS1.3 handshake_ms=N handshake_cpu_ms=N ehlo_ms=N total_ms=N
  * handshake_* cover gnutls_handshake() alone (wall, and this process's
- * CPU); total_ms the whole session from connect to the reply to QUIT.
+ * CPU); ehlo_ms the EHLO after it, until its whole reply is in (the
+ * server's tickets come first); total_ms the whole session from connect
+ * to the reply to QUIT.
  * Like outbox, it sets TCP_NODELAY and acknowledges each read at once. 
  *
  * Untrusted data: the server's replies, read only as far as the status
@@ -142,7 +144,7 @@ main(int argc, char **argv)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
 	gnutls_certificate_credentials_t cred;
-	double t0, h0, c0, hw, hc;
+	double t0, h0, c0, hw, hc, ehlo;
 	int one = 1, rc;
 
 	if (argc != 7)
@@ -188,13 +190,15 @@ main(int argc, char **argv)
 	put("EHLO probe.example.org\r\n");
 	if (reply() != 250)
 		die("EHLO after STARTTLS");
+	ehlo = ms(CLOCK_MONOTONIC) - h0 - hw;
 	if (strcmp(argv[6], "-") != 0)
 		save(argv[6]);
 	put("QUIT\r\n");
 	reply();
-	printf("resumed=%d version=%s handshake_ms=%.3f handshake_cpu_ms=%.3f total_ms=%.3f\n",
+	printf("resumed=%d version=%s handshake_ms=%.3f handshake_cpu_ms=%.3f ehlo_ms=%.3f "
+	       "total_ms=%.3f\n",
 	       gnutls_session_is_resumed(session) != 0,
-	       gnutls_protocol_get_name(gnutls_protocol_get_version(session)), hw, hc,
+	       gnutls_protocol_get_name(gnutls_protocol_get_version(session)), hw, hc, ehlo,
 	       ms(CLOCK_MONOTONIC) - t0);
 	gnutls_bye(session, GNUTLS_SHUT_WR);
 	gnutls_deinit(session);
