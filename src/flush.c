@@ -153,20 +153,22 @@ sweep(struct queue *q)
  * a person watching a long flush. */
 static void
 flush_pass(struct deliver_ctx *c, const struct flush_filter *f, struct slots *slots,
-	   struct deliver_slot *reuse, const struct queue_ids *ids)
+	   struct deliver_slot *reuse, struct queue_ids *ids)
 {
 	struct progress bar;
+	char id[QUEUE_ID_LEN + 1];
+	struct error e;
+	int rc;
 
 	progress_begin(&bar, PROGRESS_MESSAGES, _("flushing"), ids->n);
 	c->flush_bar = bar.active;
-	for (size_t i = 0; i < ids->n; i++) {
-		char id[QUEUE_ID_LEN + 1];
-
-		queue_ids_get(ids, i, id);
+	while ((rc = queue_ids_next(ids, id, &e)) == 1) {
 		if (f->id_prefix == NULL || strncmp(id, f->id_prefix, strlen(f->id_prefix)) == 0)
 			flush_one(c, f, slots, reuse, id);
-		progress_update(&bar, i + 1);
+		progress_update(&bar, ids->next);
 	}
+	if (rc < 0)
+		log_error("%s", e.msg);
 	progress_end(&bar);
 	c->flush_bar = false;
 }
@@ -230,15 +232,12 @@ deliver_more_for_account(struct deliver_ctx *c, struct deliver_slot *slot)
 	struct slots none = {0};
 	struct queue_ids ids;
 	struct error e;
+	char id[QUEUE_ID_LEN + 1];
 
 	if (queue_ids(c->q, &ids, &e) < 0)
 		return;
-	for (size_t i = 0; i < ids.n && slot->session != NULL; i++) {
-		char id[QUEUE_ID_LEN + 1];
-
-		queue_ids_get(&ids, i, id);
+	while (slot->session != NULL && queue_ids_next(&ids, id, &e) == 1)
 		flush_one(c, &f, &none, slot, id);
-	}
 	queue_ids_free(&ids);
 	free(none.v);
 }

@@ -119,18 +119,33 @@ int queue_commit(struct queue *q, const struct queue_envelope *env, const char *
 /* seconds (10 hex digits), microseconds (5), random (8): sortable by time */
 #define QUEUE_ID_LEN 23
 
-/* Ids kept packed, two hex digits a byte (100,000 take 1.2 MB), so that
- * a big queue is listed and flushed in little memory. */
+/* The ids of msg/ or failed/, handed out oldest first.  They are kept
+ * packed, two hex digits a byte, and at most QUEUE_IDS_RUN of them in
+ * memory: a bigger directory is read in sorted runs that go to an unnamed
+ * temporary file in tmp/ and are merged as the ids are handed out, so a
+ * listing or a flush of a big queue needs no more memory than of a small
+ * one.  (Where tmp/ cannot hold such a file, the runs stay in memory.) */
 #define QUEUE_KEY_LEN ((QUEUE_ID_LEN + 1) / 2)
+#define QUEUE_IDS_RUN 8192
+struct queue_id_run;
 struct queue_ids {
-	unsigned char (*v)[QUEUE_KEY_LEN];
-	size_t n, cap;
+	size_t n;                          /* how many in all */
+	size_t next;                       /* how many handed out */
+	unsigned char (*v)[QUEUE_KEY_LEN]; /* in memory: all, or the run being read */
+	size_t held, cap;
+	int fd; /* the runs, or -1 */
+	struct queue_id_run *runs;
+	size_t nruns;
+	size_t *heap; /* runs not yet read out, the one with the smallest id first */
+	size_t nheap;
+	const char *dir, *sub; /* for errors: the queue's, and msg or failed */
 };
 
-/* Lists the ids in msg/, sorted by age (oldest first). */
+/* Lists the ids in msg/. */
 int queue_ids(struct queue *q, struct queue_ids *ids, struct error *e);
-/* The i-th id of ids as text. */
-void queue_ids_get(const struct queue_ids *ids, size_t i, char id[QUEUE_ID_LEN + 1]);
+/* The next id into id: 1, 0 when all have been handed out, -1 with e
+ * set when the temporary file cannot be read. */
+int queue_ids_next(struct queue_ids *ids, char id[QUEUE_ID_LEN + 1], struct error *e);
 void queue_ids_free(struct queue_ids *ids);
 
 /* Whether msg/ holds a message: 1 or 0 (it stops at the first), -1 with

@@ -49,22 +49,26 @@ id_pack(const char *id, unsigned char key[QUEUE_KEY_LEN])
 		key[i / 2] |= (unsigned char)(hex_value(id[i]) << (i % 2 ? 0 : 4));
 }
 
-void
-queue_ids_get(const struct queue_ids *ids, size_t i, char id[QUEUE_ID_LEN + 1])
+static void
+id_unpack(const unsigned char key[QUEUE_KEY_LEN], char id[QUEUE_ID_LEN + 1])
 {
 	static const char digits[] = "0123456789abcdef";
 
 	for (size_t k = 0; k < QUEUE_ID_LEN; k++)
-		id[k] = digits[(ids->v[i][k / 2] >> (k % 2 ? 0 : 4)) & 0xf];
+		id[k] = digits[(key[k / 2] >> (k % 2 ? 0 : 4)) & 0xf];
 	id[QUEUE_ID_LEN] = '\0';
 }
 
-void
-queue_ids_free(struct queue_ids *ids)
-{
-	free(ids->v);
-	memset(ids, 0, sizeof *ids);
-}
+/* Ids read at a time from each run of the temporary file. */
+#define RUN_BUF 256
+
+/* A sorted run in the temporary file. */
+struct queue_id_run {
+	off_t off;       /* its next id not yet read */
+	size_t left;     /* ids not yet read */
+	size_t pos, len; /* in buf */
+	unsigned char buf[RUN_BUF][QUEUE_KEY_LEN];
+};
 
 static void
 key_swap(unsigned char *a, unsigned char *b)
@@ -77,27 +81,119 @@ key_swap(unsigned char *a, unsigned char *b)
 }
 
 static void
-sift_down(struct queue_ids *ids, size_t root, size_t n)
+sift_down(unsigned char (*v)[QUEUE_KEY_LEN], size_t root, size_t n)
 {
 	for (size_t child; (child = 2 * root + 1) < n; root = child) {
-		if (child + 1 < n && memcmp(ids->v[child], ids->v[child + 1], QUEUE_KEY_LEN) < 0)
+		if (child + 1 < n && memcmp(v[child], v[child + 1], QUEUE_KEY_LEN) < 0)
 			child++;
-		if (memcmp(ids->v[root], ids->v[child], QUEUE_KEY_LEN) >= 0)
+		if (memcmp(v[root], v[child], QUEUE_KEY_LEN) >= 0)
 			return;
-		key_swap(ids->v[root], ids->v[child]);
+		key_swap(v[root], v[child]);
 	}
 }
 
 /* Heapsort: in place, where qsort() may allocate a copy of the array. */
 static void
-ids_sort(struct queue_ids *ids)
+keys_sort(unsigned char (*v)[QUEUE_KEY_LEN], size_t n)
 {
-	for (size_t i = ids->n / 2; i-- > 0;)
-		sift_down(ids, i, ids->n);
-	for (size_t end = ids->n; end-- > 1;) {
-		key_swap(ids->v[0], ids->v[end]);
-		sift_down(ids, 0, end);
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(v, i, n);
+	for (size_t end = n; end-- > 1;) {
+		key_swap(v[0], v[end]);
+		sift_down(v, 0, end);
 	}
+}
+
+/* The first id not yet handed out of run r. */
+static const unsigned char *
+run_head(const struct queue_ids *ids, size_t r)
+{
+	return ids->runs[r].buf[ids->runs[r].pos];
+}
+
+/* The heap of runs: each run's head no larger than its children's. */
+static void
+heap_down(struct queue_ids *ids, size_t root)
+{
+	for (size_t child; (child = 2 * root + 1) < ids->nheap; root = child) {
+		size_t t;
+
+		if (child + 1 < ids->nheap &&
+		    memcmp(run_head(ids, ids->heap[child + 1]), run_head(ids, ids->heap[child]),
+			   QUEUE_KEY_LEN) < 0)
+			child++;
+		if (memcmp(run_head(ids, ids->heap[root]), run_head(ids, ids->heap[child]),
+			   QUEUE_KEY_LEN) <= 0)
+			return;
+		t = ids->heap[root];
+		ids->heap[root] = ids->heap[child];
+		ids->heap[child] = t;
+	}
+}
+
+/* Reads the next ids of run r into its buffer.  0, or -1 with errno. */
+static int
+run_fill(struct queue_ids *ids, size_t r)
+{
+	struct queue_id_run *run = &ids->runs[r];
+	size_t want = run->left < RUN_BUF ? run->left : RUN_BUF;
+	ssize_t got = pread(ids->fd, run->buf, want * QUEUE_KEY_LEN, run->off);
+
+	if (got != (ssize_t)(want * QUEUE_KEY_LEN)) {
+		if (got >= 0)
+			errno = EIO;
+		return -1;
+	}
+	run->off += got;
+	run->left -= want;
+	run->pos = 0;
+	run->len = want;
+	return 0;
+}
+
+/* The ids held so far, sorted, go to the temporary file as one run (made
+ * at the first); false when tmp/ cannot hold one (they stay in memory). */
+static bool
+spill(struct queue *q, struct queue_ids *ids)
+{
+	struct queue_id_run *run;
+
+	if (ids->fd < 0 && ids->nruns == 0)
+		ids->fd = openat(q->dirfd, "tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (ids->fd < 0)
+		return false;
+	keys_sort(ids->v, ids->held);
+	if (write_all(ids->fd, ids->v, ids->held * QUEUE_KEY_LEN) < 0) {
+		close(ids->fd);
+		ids->fd = -1;
+		return false;
+	}
+	ids->runs = xrealloc(ids->runs, (ids->nruns + 1) * sizeof *ids->runs);
+	run = &ids->runs[ids->nruns++];
+	run->off = (off_t)((ids->n - ids->held) * QUEUE_KEY_LEN);
+	run->left = ids->held;
+	run->pos = run->len = 0;
+	ids->held = 0;
+	return true;
+}
+
+/* Starts the merge of the runs in the temporary file. */
+static int
+merge_begin(struct queue_ids *ids, struct error *e)
+{
+	free(ids->v);
+	ids->v = NULL;
+	ids->cap = 0;
+	ids->heap = xmalloc(ids->nruns * sizeof *ids->heap);
+	for (size_t r = 0; r < ids->nruns; r++) {
+		if (run_fill(ids, r) < 0)
+			return error_set(e, ST_CANTCREAT, _("cannot read %s/%s: %s"), ids->dir,
+					 ids->sub, strerror(errno));
+		ids->heap[ids->nheap++] = r;
+	}
+	for (size_t i = ids->nheap / 2; i-- > 0;)
+		heap_down(ids, i);
+	return 0;
 }
 
 static DIR *
@@ -115,28 +211,85 @@ open_part(struct queue *q, const char *sub, struct error *e)
 	return d;
 }
 
-/* The ids in sub/: names that are ids, sorted. */
+/* The ids in sub/: names that are ids. */
 static int
 list_ids(struct queue *q, const char *sub, struct queue_ids *ids, struct error *e)
 {
 	DIR *d = open_part(q, sub, e);
 	struct dirent *de;
+	bool spilling = true;
 
 	memset(ids, 0, sizeof *ids);
+	ids->fd = -1;
+	ids->dir = q->dir;
+	ids->sub = sub;
 	if (d == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
 		if (!id_valid(de->d_name))
 			continue;
-		if (ids->n == ids->cap) {
+		if (ids->held == QUEUE_IDS_RUN && spilling)
+			spilling = spill(q, ids);
+		if (ids->held == ids->cap) {
 			ids->cap = ids->cap ? 2 * ids->cap : 64;
 			ids->v = xrealloc(ids->v, ids->cap * sizeof *ids->v);
 		}
-		id_pack(de->d_name, ids->v[ids->n++]);
+		id_pack(de->d_name, ids->v[ids->held++]);
+		ids->n++;
 	}
 	closedir(d);
-	ids_sort(ids);
+	if (ids->nruns > 0 && spilling && ids->held > 0)
+		spilling = spill(q, ids);
+	if (ids->nruns > 0 && spilling) {
+		if (merge_begin(ids, e) == 0)
+			return 0;
+		queue_ids_free(ids);
+		return -1;
+	}
+	/* No runs, or tmp/ could not take them all: everything in memory. */
+	ids->nruns = 0;
+	if (ids->fd >= 0)
+		close(ids->fd);
+	ids->fd = -1;
+	keys_sort(ids->v, ids->held);
 	return 0;
+}
+
+int
+queue_ids_next(struct queue_ids *ids, char id[QUEUE_ID_LEN + 1], struct error *e)
+{
+	size_t r;
+
+	if (ids->next == ids->n)
+		return 0;
+	if (ids->fd < 0) {
+		id_unpack(ids->v[ids->next++], id);
+		return 1;
+	}
+	r = ids->heap[0];
+	id_unpack(run_head(ids, r), id);
+	ids->next++;
+	if (++ids->runs[r].pos == ids->runs[r].len) {
+		if (ids->runs[r].left == 0)
+			ids->heap[0] = ids->heap[--ids->nheap];
+		else if (run_fill(ids, r) < 0)
+			return error_set(e, ST_CANTCREAT, _("cannot read %s/%s: %s"), ids->dir,
+					 ids->sub, strerror(errno));
+	}
+	heap_down(ids, 0);
+	return 1;
+}
+
+void
+queue_ids_free(struct queue_ids *ids)
+{
+	if (ids->fd >= 0)
+		close(ids->fd);
+	free(ids->v);
+	free(ids->runs);
+	free(ids->heap);
+	memset(ids, 0, sizeof *ids);
+	ids->fd = -1;
 }
 
 int
@@ -671,19 +824,21 @@ list_part(struct queue *q, const char *sub, bool failed, queue_list_fn fn, void 
 	if (list_ids(q, sub, &ids, e) < 0)
 		return -1;
 	buf_init(&head, 0);
-	for (size_t i = 0; rc == 0 && i < ids.n; i++) {
+	for (;;) {
 		char id[QUEUE_ID_LEN + 1];
 		struct queue_entry m;
 		struct queue_listed l = {.m = &m, .failed = failed, .head = &head};
 
-		queue_ids_get(&ids, i, id);
+		rc = queue_ids_next(&ids, id, e);
+		if (rc <= 0)
+			break;
 		buf_reset(&head);
 		rc = list_load(q, sub, id, &l, &head, e);
 		if (rc == 0)
 			rc = fn(ctx, &l, e);
-		else if (rc == 1)
-			rc = 0;
 		queue_entry_free(&m);
+		if (rc < 0)
+			break;
 	}
 	buf_free(&head);
 	queue_ids_free(&ids);

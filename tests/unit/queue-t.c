@@ -532,6 +532,7 @@ test_unique_ids(void)
 	struct queue_entry m;
 	struct strlist ids, listed;
 	struct queue_ids packed;
+	char id[QUEUE_ID_LEN + 1];
 	struct error e;
 	size_t dups = 0, unsorted = 0;
 
@@ -545,12 +546,8 @@ test_unique_ids(void)
 		queue_entry_free(&m);
 	}
 	is_int(0, queue_ids(&q, &packed, &e), "queue_ids");
-	for (size_t i = 0; i < packed.n; i++) {
-		char id[QUEUE_ID_LEN + 1];
-
-		queue_ids_get(&packed, i, id);
+	while (queue_ids_next(&packed, id, &e) == 1)
 		strlist_add(&listed, id);
-	}
 	queue_ids_free(&packed);
 	is_int(1000, (long)listed.n, "1000 commits, 1000 files");
 	for (size_t i = 1; i < listed.n; i++) {

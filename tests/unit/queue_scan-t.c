@@ -1,5 +1,6 @@
 /* queue_scan-t.c - tests for src/queue_scan.c: queue_ids() (only names
- * that are ids, oldest first), queue_list() (msg/ before failed/, damaged
+ * that are ids, oldest first, more than are held in memory too),
+ * queue_list() (msg/ before failed/, damaged
  * and unsafe entries listed as damaged and left where they are) and
  * queue_sweep() (tmp/ files no writer holds go, locked ones stay; state/
  * files without a message go, those with one stay; what is not a regular
@@ -10,6 +11,7 @@
 
 #include "tap/basic.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -114,18 +116,16 @@ static int
 ids_of(struct queue *q, struct strlist *out, struct error *e)
 {
 	struct queue_ids ids;
+	char id[QUEUE_ID_LEN + 1];
+	int rc;
 
 	strlist_init(out);
 	if (queue_ids(q, &ids, e) < 0)
 		return -1;
-	for (size_t i = 0; i < ids.n; i++) {
-		char id[QUEUE_ID_LEN + 1];
-
-		queue_ids_get(&ids, i, id);
+	while ((rc = queue_ids_next(&ids, id, e)) == 1)
 		strlist_add(out, id);
-	}
 	queue_ids_free(&ids);
-	return 0;
+	return rc;
 }
 
 /* A listing gathered from queue_list(), entry by entry, as the tests look
@@ -209,6 +209,65 @@ test_ids(void)
 	is_int(0, ids_of(&q, &ids, &e), "an empty queue");
 	is_int(0, (long)ids.n, "has no ids");
 	strlist_free(&ids);
+	queue_close(&q);
+}
+
+/* The entries of a directory, . and .. aside. */
+static size_t
+count_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	size_t n = 0;
+
+	if (d == NULL)
+		bail("opendir %s: %s", path, strerror(errno));
+	while ((de = readdir(d)) != NULL)
+		n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+static int
+compare_strings(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* More ids than are held in memory at once: sorted runs in a temporary
+ * file, merged; every id once, oldest first, and no file left in tmp/. */
+static void
+test_many_ids(void)
+{
+	enum { N = 2 * QUEUE_IDS_RUN + 300 };
+	struct strlist made, got;
+	struct queue q;
+	struct error e;
+	size_t wrong = 0;
+	char *tmp;
+
+	open_queue(&q);
+	strlist_init(&made);
+	for (unsigned i = 0; i < N; i++) {
+		char id[QUEUE_ID_LEN + 1];
+
+		/* created in no particular order of their ids */
+		snprintf(id, sizeof id, "%015llx%08x",
+			 (unsigned long long)((i * 2654435761u) % 1000003u), i);
+		make_file(&q, "msg", id, "");
+		strlist_add(&made, id);
+	}
+	qsort(made.v, made.n, sizeof made.v[0], compare_strings);
+	is_int(0, ids_of(&q, &got, &e), "%d ids: queue_ids", N);
+	is_int(N, (long)got.n, "every one listed");
+	for (size_t i = 0; i < got.n && i < made.n; i++)
+		wrong += strcmp(got.v[i], made.v[i]) != 0;
+	is_int(0, (long)wrong, "each once, oldest first");
+	tmp = path_of(&q, "tmp", "");
+	is_int(0, (long)count_entries(tmp), "no file left in tmp/");
+	free(tmp);
+	strlist_free(&made);
+	strlist_free(&got);
 	queue_close(&q);
 }
 
@@ -359,6 +418,7 @@ main(void)
 	plan_lazy();
 	dir = test_tmpdir("queue_scan");
 	test_ids();
+	test_many_ids();
 	test_list();
 	test_sweep();
 	test_tmpdir_free(dir);
