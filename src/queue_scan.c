@@ -151,22 +151,53 @@ run_fill(struct queue_ids *ids, size_t r)
 	return 0;
 }
 
+/* A run could not be written: the runs already in the file are read back,
+ * and from here on every id is kept in memory.  0, or -1 with errno. */
+static int
+unspill(struct queue_ids *ids)
+{
+	size_t filed = ids->n - ids->held;
+	ssize_t got;
+
+	ids->cap = ids->n + QUEUE_IDS_RUN;
+	ids->v = xrealloc(ids->v, ids->cap * sizeof *ids->v);
+	memmove(ids->v + filed, ids->v, ids->held * sizeof *ids->v);
+	got = pread(ids->fd, ids->v, filed * QUEUE_KEY_LEN, 0);
+	if (got != (ssize_t)(filed * QUEUE_KEY_LEN)) {
+		if (got >= 0)
+			errno = EIO;
+		return -1;
+	}
+	close(ids->fd);
+	ids->fd = -1;
+	free(ids->runs);
+	ids->runs = NULL;
+	ids->nruns = 0;
+	ids->held = ids->n;
+	return 0;
+}
+
 /* The ids held so far, sorted, go to the temporary file as one run (made
- * at the first); false when tmp/ cannot hold one (they stay in memory). */
-static bool
-spill(struct queue *q, struct queue_ids *ids)
+ * at the first).  1; 0 when tmp/ cannot hold it (from then on they stay
+ * in memory); -1 with e set when runs written before cannot be read back. */
+static int
+spill(struct queue *q, struct queue_ids *ids, struct error *e)
 {
 	struct queue_id_run *run;
 
-	if (ids->fd < 0 && ids->nruns == 0)
+	if (ids->fd < 0)
 		ids->fd = openat(q->dirfd, "tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (ids->fd < 0)
-		return false;
+		return 0;
 	keys_sort(ids->v, ids->held);
 	if (write_all(ids->fd, ids->v, ids->held * QUEUE_KEY_LEN) < 0) {
-		close(ids->fd);
+		if (ids->nruns > 0 && unspill(ids) < 0)
+			return error_set(e, ST_CANTCREAT, _("cannot read %s/%s: %s"), ids->dir,
+					 ids->sub, strerror(errno));
+		if (ids->fd >= 0)
+			close(ids->fd);
 		ids->fd = -1;
-		return false;
+		return 0;
 	}
 	ids->runs = xrealloc(ids->runs, (ids->nruns + 1) * sizeof *ids->runs);
 	run = &ids->runs[ids->nruns++];
@@ -174,7 +205,7 @@ spill(struct queue *q, struct queue_ids *ids)
 	run->left = ids->held;
 	run->pos = run->len = 0;
 	ids->held = 0;
-	return true;
+	return 1;
 }
 
 /* Starts the merge of the runs in the temporary file. */
@@ -217,7 +248,7 @@ list_ids(struct queue *q, const char *sub, struct queue_ids *ids, struct error *
 {
 	DIR *d = open_part(q, sub, e);
 	struct dirent *de;
-	bool spilling = true;
+	int spilling = 1;
 
 	memset(ids, 0, sizeof *ids);
 	ids->fd = -1;
@@ -228,8 +259,10 @@ list_ids(struct queue *q, const char *sub, struct queue_ids *ids, struct error *
 	while ((de = readdir(d)) != NULL) {
 		if (!id_valid(de->d_name))
 			continue;
-		if (ids->held == QUEUE_IDS_RUN && spilling)
-			spilling = spill(q, ids);
+		if (ids->held == QUEUE_IDS_RUN && spilling == 1)
+			spilling = spill(q, ids, e);
+		if (spilling < 0)
+			break;
 		if (ids->held == ids->cap) {
 			ids->cap = ids->cap ? 2 * ids->cap : 64;
 			ids->v = xrealloc(ids->v, ids->cap * sizeof *ids->v);
@@ -238,20 +271,14 @@ list_ids(struct queue *q, const char *sub, struct queue_ids *ids, struct error *
 		ids->n++;
 	}
 	closedir(d);
-	if (ids->nruns > 0 && spilling && ids->held > 0)
-		spilling = spill(q, ids);
-	if (ids->nruns > 0 && spilling) {
-		if (merge_begin(ids, e) == 0)
-			return 0;
+	if (ids->nruns > 0 && spilling == 1 && ids->held > 0)
+		spilling = spill(q, ids, e);
+	if (spilling < 0 || (ids->nruns > 0 && merge_begin(ids, e) < 0)) {
 		queue_ids_free(ids);
 		return -1;
 	}
-	/* No runs, or tmp/ could not take them all: everything in memory. */
-	ids->nruns = 0;
-	if (ids->fd >= 0)
-		close(ids->fd);
-	ids->fd = -1;
-	keys_sort(ids->v, ids->held);
+	if (ids->nruns == 0)
+		keys_sort(ids->v, ids->held);
 	return 0;
 }
 

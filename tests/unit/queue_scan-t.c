@@ -241,6 +241,7 @@ test_many_ids(void)
 {
 	enum { N = 2 * QUEUE_IDS_RUN + 300 };
 	struct strlist made, got;
+	struct queue_ids ids;
 	struct queue q;
 	struct error e;
 	size_t wrong = 0;
@@ -258,7 +259,11 @@ test_many_ids(void)
 		strlist_add(&made, id);
 	}
 	qsort(made.v, made.n, sizeof made.v[0], compare_strings);
-	is_int(0, ids_of(&q, &got, &e), "%d ids: queue_ids", N);
+	is_int(0, queue_ids(&q, &ids, &e), "%d ids: queue_ids", N);
+	ok(ids.n == N && ids.cap <= QUEUE_IDS_RUN && ids.nruns == 3,
+	   "at most %d ids in memory, the rest in 3 sorted runs", QUEUE_IDS_RUN);
+	queue_ids_free(&ids);
+	is_int(0, ids_of(&q, &got, &e), "%d ids: handed out", N);
 	is_int(N, (long)got.n, "every one listed");
 	for (size_t i = 0; i < got.n && i < made.n; i++)
 		wrong += strcmp(got.v[i], made.v[i]) != 0;
