@@ -18,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -268,6 +270,27 @@ test_many_ids(void)
 	for (size_t i = 0; i < got.n && i < made.n; i++)
 		wrong += strcmp(got.v[i], made.v[i]) != 0;
 	is_int(0, (long)wrong, "each once, oldest first");
+	strlist_free(&got);
+	{
+		/* tmp/ takes the first run, not the second: the first is read
+		 * back and all are kept in memory, none lost */
+		struct rlimit was, small = {QUEUE_IDS_RUN * QUEUE_KEY_LEN + 1000, 0};
+
+		getrlimit(RLIMIT_FSIZE, &was);
+		small.rlim_max = was.rlim_max;
+		signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &small) < 0)
+			bail("setrlimit: %s", strerror(errno));
+		is_int(0, queue_ids(&q, &ids, &e), "tmp/ full after one run: queue_ids");
+		ok(ids.nruns == 0 && ids.fd == -1, "the ids are kept in memory");
+		queue_ids_free(&ids);
+		is_int(0, ids_of(&q, &got, &e), "tmp/ full after one run: handed out");
+		setrlimit(RLIMIT_FSIZE, &was);
+		wrong = got.n != made.n;
+		for (size_t i = 0; i < got.n && i < made.n; i++)
+			wrong += strcmp(got.v[i], made.v[i]) != 0;
+		is_int(0, (long)wrong, "still each once, oldest first");
+	}
 	tmp = path_of(&q, "tmp", "");
 	is_int(0, (long)count_entries(tmp), "no file left in tmp/");
 	free(tmp);
