@@ -1,6 +1,6 @@
 #!/bin/sh
 # Entry point of outbox's benchmark suite: sh bench/run.sh [--quick]
-# [--only 1,2,3,4,5,p] [--markdown FILE].
+# [--only 1,2,3,4,5,6,7,p] [--markdown FILE].
 #
 # Checks the tools it needs, makes a private work directory (under
 # $BENCH_TMPDIR, else $TMPDIR, else /tmp: it should be on a real disk, since

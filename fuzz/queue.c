@@ -64,11 +64,19 @@ with_trailer(const uint8_t *p, size_t n, struct buf *out)
 	buf_printf(out, "outbox-trailer %zu %s\n", data_len, hex);
 }
 
+static int
+skip(void *ctx, struct queue_listed *l, struct error *e)
+{
+	(void)ctx;
+	(void)l;
+	(void)e;
+	return 0;
+}
+
 static void
 load(bool lock)
 {
 	struct queue_entry m;
-	struct queue_listing l;
 	struct error e;
 
 	int rc = queue_load(&q, ID, lock, &m, &e);
@@ -80,8 +88,7 @@ load(bool lock)
 			queue_save_state(&q, &m, &e);
 		queue_entry_free(&m);
 	}
-	if (queue_list(&q, &l, &e) == 0)
-		queue_listing_free(&l);
+	queue_list(&q, skip, NULL, &e);
 }
 
 int

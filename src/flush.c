@@ -64,8 +64,11 @@ flush_one(struct deliver_ctx *c, const struct flush_filter *f, struct slots *slo
 	struct error e;
 	time_t now = time(NULL);
 	long max_age;
-	int rc = queue_load(c->q, id, true, &m, &e);
+	int rc;
 
+	if (queue_not_due(c->q, id, now, f->force))
+		return;
+	rc = queue_load(c->q, id, true, &m, &e);
 	if (rc < 0)
 		log_error("%s", e.msg);
 	if (rc != 0)
@@ -150,18 +153,22 @@ sweep(struct queue *q)
  * a person watching a long flush. */
 static void
 flush_pass(struct deliver_ctx *c, const struct flush_filter *f, struct slots *slots,
-	   struct deliver_slot *reuse, const struct strlist *ids)
+	   struct deliver_slot *reuse, struct queue_ids *ids)
 {
 	struct progress bar;
+	char id[QUEUE_ID_LEN + 1];
+	struct error e;
+	int rc;
 
 	progress_begin(&bar, PROGRESS_MESSAGES, _("flushing"), ids->n);
 	c->flush_bar = bar.active;
-	for (size_t i = 0; i < ids->n; i++) {
-		if (f->id_prefix == NULL ||
-		    strncmp(ids->v[i], f->id_prefix, strlen(f->id_prefix)) == 0)
-			flush_one(c, f, slots, reuse, ids->v[i]);
-		progress_update(&bar, i + 1);
+	while ((rc = queue_ids_next(ids, id, &e)) == 1) {
+		if (f->id_prefix == NULL || strncmp(id, f->id_prefix, strlen(f->id_prefix)) == 0)
+			flush_one(c, f, slots, reuse, id);
+		progress_update(&bar, ids->next);
 	}
+	if (rc < 0)
+		log_error("%s", e.msg);
 	progress_end(&bar);
 	c->flush_bar = false;
 }
@@ -171,14 +178,11 @@ flush_pass(struct deliver_ctx *c, const struct flush_filter *f, struct slots *sl
 static void
 unmark_if_empty(struct queue *q)
 {
-	struct strlist ids;
 	struct error e;
 
 	queue_mark(q, false);
-	strlist_init(&ids);
-	if (queue_ids(q, &ids, &e) < 0 || ids.n > 0)
+	if (queue_has_messages(q, &e) != 0)
 		queue_mark(q, true);
-	strlist_free(&ids);
 }
 
 int
@@ -201,15 +205,14 @@ deliver_flush(struct deliver_ctx *c, const struct flush_filter *f, struct delive
 	for (int pass = 0; pass < 5; pass++) {
 		struct timespec before = queue_trigger_time(c->q);
 		struct timespec asked = queue_again_time(c->q);
-		struct strlist ids;
+		struct queue_ids ids;
 
-		strlist_init(&ids);
 		if (queue_ids(c->q, &ids, e) < 0) {
 			rc = -1;
 			break;
 		}
 		flush_pass(c, f, &slots, reuse, &ids);
-		strlist_free(&ids);
+		queue_ids_free(&ids);
 		if (same_time(before, queue_trigger_time(c->q)) &&
 		    same_time(asked, queue_again_time(c->q)))
 			break;
@@ -227,15 +230,15 @@ deliver_more_for_account(struct deliver_ctx *c, struct deliver_slot *slot)
 {
 	struct flush_filter f = {.only_account = slot->account->name};
 	struct slots none = {0};
-	struct strlist ids;
+	struct queue_ids ids;
 	struct error e;
+	char id[QUEUE_ID_LEN + 1];
 
-	strlist_init(&ids);
 	if (queue_ids(c->q, &ids, &e) < 0)
 		return;
-	for (size_t i = 0; i < ids.n && slot->session != NULL; i++)
-		flush_one(c, &f, &none, slot, ids.v[i]);
-	strlist_free(&ids);
+	while (slot->session != NULL && queue_ids_next(&ids, id, &e) == 1)
+		flush_one(c, &f, &none, slot, id);
+	queue_ids_free(&ids);
 	free(none.v);
 }
 
@@ -257,39 +260,47 @@ next_try(time_t at, char *out, size_t len)
 	snprintf(out, len, _(" (next try %s)"), t);
 }
 
+struct waiting {
+	unsigned waiting, held;
+	time_t next, now;
+};
+
+static int
+count_waiting(void *ctx, struct queue_listed *l, struct error *e)
+{
+	struct waiting *w = ctx;
+	const struct queue_state *st = &l->m->st;
+
+	(void)e;
+	if (l->failed || l->damaged)
+		return 0;
+	if (st->held || st->frozen) {
+		w->held++;
+		return 0;
+	}
+	w->waiting++;
+	if (w->next == 0 || st->next_attempt < w->next)
+		w->next = st->next_attempt > w->now ? st->next_attempt : w->now;
+	return 0;
+}
+
 void
 deliver_summary(struct deliver_ctx *c, struct buf *line)
 {
-	struct queue_listing l;
+	struct waiting w = {.now = time(NULL)};
 	struct error e;
-	unsigned waiting = 0, held = 0;
-	time_t next = 0, now = time(NULL);
 	char when[96];
 
 	if (c->tally.deferred) {
 		buf_puts(line, _("another flush is running; it was asked for one more pass"));
 		return;
 	}
-	if (queue_list(c->q, &l, &e) == 0) {
-		for (size_t i = 0; i < l.n; i++) {
-			const struct queue_state *st = &l.entries[i].st;
-
-			if (l.failed[i] || l.damaged[i])
-				continue;
-			if (st->held || st->frozen) {
-				held++;
-				continue;
-			}
-			waiting++;
-			if (next == 0 || st->next_attempt < next)
-				next = st->next_attempt > now ? st->next_attempt : now;
-		}
-		queue_listing_free(&l);
-	}
-	next_try(next, when, sizeof when);
+	if (queue_list(c->q, count_waiting, &w, &e) < 0)
+		w = (struct waiting){0};
+	next_try(w.next, when, sizeof when);
 	if (c->tally.tried == 0 && c->tally.failed == 0)
-		buf_printf(line, _("nothing due: %u waiting%s, %u held"), waiting, when, held);
+		buf_printf(line, _("nothing due: %u waiting%s, %u held"), w.waiting, when, w.held);
 	else
 		buf_printf(line, _("queue flushed: %u sent, %u waiting%s, %u held, %u failed"),
-			   c->tally.sent, waiting, when, held, c->tally.failed);
+			   c->tally.sent, w.waiting, when, w.held, c->tally.failed);
 }

@@ -31,13 +31,13 @@ rcpt_status_name(enum rcpt_status st)
 /* queued, held, retrying, failed or damaged: English for --json, and
  * through _() for a person. */
 static const char *
-entry_state(const struct queue_listing *l, size_t i)
+entry_state(const struct queue_listed *l)
 {
-	const struct queue_entry *m = &l->entries[i];
+	const struct queue_entry *m = l->m;
 
-	if (l->damaged[i])
+	if (l->damaged)
 		return N_("damaged");
-	if (l->failed[i])
+	if (l->failed)
 		return N_("failed");
 	if (m->st.held || m->st.frozen)
 		return N_("held");
@@ -170,39 +170,36 @@ json_recipients(const struct queue_entry *m, struct buf *out)
 	buf_puts(out, "]");
 }
 
+/* The i-th message of the --json listing. */
 static void
-list_json(const struct queue_listing *l, struct buf *out)
+json_entry(const struct queue_listed *l, size_t i, struct buf *out)
 {
-	buf_printf(out, "{\"version\": %d, \"messages\": [", JSON_VERSION);
-	for (size_t i = 0; i < l->n; i++) {
-		const struct queue_entry *m = &l->entries[i];
-		char *subject = subject_of(&l->heads[i]);
+	const struct queue_entry *m = l->m;
+	char *subject = subject_of(l->head);
 
-		buf_puts(out, i ? ",\n {\"id\": " : "\n {\"id\": ");
-		json_string(out, m->id);
-		buf_printf(out,
-			   ", \"queue\": \"%s\", \"state\": \"%s\", \"created\": %lld, "
-			   "\"size\": %llu, \"account\": ",
-			   l->failed[i] ? "failed" : "msg", entry_state(l, i),
-			   (long long)m->env.created, m->data_len);
-		json_string(out, m->env.account);
-		buf_puts(out, ", \"from\": ");
-		json_string(out, m->env.from);
-		buf_puts(out, ", \"subject\": ");
-		json_string(out, subject);
-		buf_puts(out, ", \"recipients\": ");
-		json_recipients(m, out);
-		buf_printf(out, ", \"attempts\": %u, \"next_attempt\": %lld, \"reason\": ",
-			   m->st.attempts, (long long)m->st.next_attempt);
-		json_string(out, reason_code(m->st.code != REASON_NONE || m->st.reason == NULL
-						     ? m->st.code
-						     : REASON_OTHER));
-		buf_puts(out, ", \"last_reply\": ");
-		json_string(out, m->st.last_reply);
-		buf_printf(out, ", \"uncertain\": %s}", m->st.uncertain ? "true" : "false");
-		free(subject);
-	}
-	buf_puts(out, l->n ? "\n]}\n" : "]}\n");
+	buf_puts(out, i ? ",\n {\"id\": " : "\n {\"id\": ");
+	json_string(out, m->id);
+	buf_printf(out,
+		   ", \"queue\": \"%s\", \"state\": \"%s\", \"created\": %lld, "
+		   "\"size\": %llu, \"account\": ",
+		   l->failed ? "failed" : "msg", entry_state(l), (long long)m->env.created,
+		   m->data_len);
+	json_string(out, m->env.account);
+	buf_puts(out, ", \"from\": ");
+	json_string(out, m->env.from);
+	buf_puts(out, ", \"subject\": ");
+	json_string(out, subject);
+	buf_puts(out, ", \"recipients\": ");
+	json_recipients(m, out);
+	buf_printf(out, ", \"attempts\": %u, \"next_attempt\": %lld, \"reason\": ", m->st.attempts,
+		   (long long)m->st.next_attempt);
+	json_string(out,
+		    reason_code(m->st.code != REASON_NONE || m->st.reason == NULL ? m->st.code
+										  : REASON_OTHER));
+	buf_puts(out, ", \"last_reply\": ");
+	json_string(out, m->st.last_reply);
+	buf_printf(out, ", \"uncertain\": %s}", m->st.uncertain ? "true" : "false");
+	free(subject);
 }
 
 static void
@@ -241,77 +238,96 @@ put_recipient(struct buf *out, const struct queue_entry *m, const struct queue_r
 	buf_puts(out, ")\n");
 }
 
+/* One message of the text listing. */
 static void
-list_human(const struct queue_listing *l, struct buf *out)
+human_entry(const struct queue_listed *l, struct buf *out)
 {
-	if (l->n == 0) {
-		buf_printf(out, "%s\n", _("Mail queue is empty"));
-		return;
+	const struct queue_entry *m = l->m;
+	const char *state = entry_state(l);
+	const char *reason = reason_of(m);
+	char age[32], when[64] = "";
+
+	age_text(m->env.created, age, sizeof age);
+	buf_printf(out, "%s  %s  %llu  %s\n", m->id, age, m->data_len,
+		   m->env.from == NULL ? "?"
+		   : *m->env.from      ? m->env.from
+				       : "<>");
+	if (!l->damaged)
+		put_account_subject(out, m, l->head);
+	for (size_t k = 0; k < m->env.nrcpts; k++)
+		put_recipient(out, m, &m->env.rcpts[k]);
+	if (strcmp(state, "retrying") == 0) {
+		struct tm tm;
+		char stamp[32];
+
+		if (localtime_r(&m->st.next_attempt, &tm) != NULL &&
+		    strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm) > 0)
+			snprintf(when, sizeof when, _(" at %s"), stamp);
 	}
-	for (size_t i = 0; i < l->n; i++) {
-		const struct queue_entry *m = &l->entries[i];
-		const char *state = entry_state(l, i);
-		const char *reason = reason_of(m);
-		char age[32], when[64] = "";
-
-		age_text(m->env.created, age, sizeof age);
-		buf_printf(out, "%s  %s  %llu  %s\n", m->id, age, m->data_len,
-			   m->env.from == NULL ? "?"
-			   : *m->env.from      ? m->env.from
-					       : "<>");
-		if (!l->damaged[i])
-			put_account_subject(out, m, &l->heads[i]);
-		for (size_t k = 0; k < m->env.nrcpts; k++)
-			put_recipient(out, m, &m->env.rcpts[k]);
-		if (strcmp(state, "retrying") == 0) {
-			struct tm tm;
-			char stamp[32];
-
-			if (localtime_r(&m->st.next_attempt, &tm) != NULL &&
-			    strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm) > 0)
-				snprintf(when, sizeof when, _(" at %s"), stamp);
+	buf_puts(out, "    ");
+	if (l->damaged) {
+		put_visible(out, reason != NULL ? reason : _(state));
+	} else if (m->st.frozen) {
+		buf_puts(out, _("held with --hold; --release sends it"));
+		if (reason != NULL) {
+			buf_puts(out, "\n    ");
+			put_visible(out, reason);
 		}
-		buf_puts(out, "    ");
-		if (l->damaged[i]) {
-			put_visible(out, reason != NULL ? reason : _(state));
-		} else if (m->st.frozen) {
-			buf_puts(out, _("held with --hold; --release sends it"));
-			if (reason != NULL) {
-				buf_puts(out, "\n    ");
-				put_visible(out, reason);
-			}
-		} else {
-			buf_printf(out, "%s%s", _(state), when);
-			if (reason != NULL) {
-				buf_puts(out, ": ");
-				put_visible(out, reason);
-			}
+	} else {
+		buf_printf(out, "%s%s", _(state), when);
+		if (reason != NULL) {
+			buf_puts(out, ": ");
+			put_visible(out, reason);
 		}
+	}
+	buf_puts(out, "\n");
+	if (m->st.last_reply != NULL) {
+		buf_printf(out, "    %s ", _("last reply:"));
+		put_visible(out, m->st.last_reply);
 		buf_puts(out, "\n");
-		if (m->st.last_reply != NULL) {
-			buf_printf(out, "    %s ", _("last reply:"));
-			put_visible(out, m->st.last_reply);
-			buf_puts(out, "\n");
-		}
 	}
 }
 
+struct listing {
+	bool json;
+	struct buf *out;
+	int (*drain)(struct buf *out, struct error *e);
+	size_t n;
+};
+
+/* The output is handed to drain whenever it holds this much. */
+#define DRAIN_AT (64 * 1024)
+
+static int
+list_entry(void *ctx, struct queue_listed *l, struct error *e)
+{
+	struct listing *li = ctx;
+
+	if (li->json)
+		json_entry(l, li->n, li->out);
+	else
+		human_entry(l, li->out);
+	li->n++;
+	return li->out->len >= DRAIN_AT ? li->drain(li->out, e) : 0;
+}
+
 int
-mailq_list(const struct request *r, struct buf *out, struct error *e)
+mailq_list(const struct request *r, struct buf *out, int (*drain)(struct buf *out, struct error *e),
+	   struct error *e)
 {
 	struct session s = {0};
 	struct queue q = {.dirfd = -1, .lock_fd = -1};
-	struct queue_listing l = {0};
-	int rc = -1;
+	struct listing li = {.json = r->json, .out = out, .drain = drain};
+	int rc = session_open_for_queue(&s, r, &q, e);
 
-	if (session_open_for_queue(&s, r, &q, e) == 0 && queue_list(&q, &l, e) == 0) {
-		if (r->json)
-			list_json(&l, out);
-		else
-			list_human(&l, out);
-		queue_listing_free(&l);
-		rc = 0;
-	}
+	if (rc == 0 && r->json)
+		buf_printf(out, "{\"version\": %d, \"messages\": [", JSON_VERSION);
+	if (rc == 0)
+		rc = queue_list(&q, list_entry, &li, e);
+	if (rc == 0 && r->json)
+		buf_puts(out, li.n ? "\n]}\n" : "]}\n");
+	else if (rc == 0 && li.n == 0)
+		buf_printf(out, "%s\n", _("Mail queue is empty"));
 	queue_close(&q);
 	session_close(&s);
 	return rc;

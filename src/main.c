@@ -89,6 +89,29 @@ watch(const struct request *r, struct buf *out, struct error *e)
 	return admin_watch(r, e);
 }
 
+static int
+write_out(const struct buf *b)
+{
+	if (b->len > 0 && fwrite(b->data, 1, b->len, stdout) != b->len)
+		return -1;
+	return fflush(stdout) == 0 ? 0 : -1;
+}
+
+static int
+drain_out(struct buf *out, struct error *e)
+{
+	if (write_out(out) < 0)
+		return error_set(e, ST_IOERR, _("cannot write to standard output"));
+	buf_reset(out);
+	return 0;
+}
+
+static int
+list_queue(const struct request *r, struct buf *out, struct error *e)
+{
+	return mailq_list(r, out, drain_out, e);
+}
+
 /* What each mode runs; what it reports in out goes to standard output
  * (after a failure too when partial is set: the steps that worked). */
 static const struct {
@@ -97,7 +120,7 @@ static const struct {
 	bool partial;
 } modes[] = {
 	{CLI_DELIVER, deliver, false},
-	{CLI_LIST_QUEUE, mailq_list, false},
+	{CLI_LIST_QUEUE, list_queue, false},
 	{CLI_FLUSH, flush, false},
 	{CLI_SMTP_STDIO, smtp_stdio, false},
 	{CLI_NEWALIASES, newaliases, false},
@@ -114,14 +137,6 @@ static const struct {
 	{CLI_AUTHORIZE, admin_authorize, false},
 	{CLI_CONFIGURE, setup_configure, true},
 };
-
-static int
-write_out(const struct buf *b)
-{
-	if (b->len > 0 && fwrite(b->data, 1, b->len, stdout) != b->len)
-		return -1;
-	return fflush(stdout) == 0 ? 0 : -1;
-}
 
 static int
 run(const struct request *r, struct error *e)

@@ -116,8 +116,41 @@ int queue_commit(struct queue *q, const struct queue_envelope *env, const char *
 		 size_t headers_len, int body_fd, off_t body_offset, struct queue_entry *out,
 		 struct error *e);
 
-/* Lists the ids in msg/, sorted by age (oldest first). */
-int queue_ids(struct queue *q, struct strlist *ids, struct error *e);
+/* seconds (10 hex digits), microseconds (5), random (8): sortable by time */
+#define QUEUE_ID_LEN 23
+
+/* The ids of msg/ or failed/, handed out oldest first.  They are kept
+ * packed, two hex digits a byte, and at most QUEUE_IDS_RUN of them in
+ * memory: a bigger directory is read in sorted runs that go to an unnamed
+ * temporary file in tmp/ and are merged as the ids are handed out, so a
+ * listing or a flush of a big queue needs no more memory than of a small
+ * one.  (Where tmp/ cannot hold such a file, the runs stay in memory.) */
+#define QUEUE_KEY_LEN ((QUEUE_ID_LEN + 1) / 2)
+#define QUEUE_IDS_RUN 8192
+struct queue_id_run;
+struct queue_ids {
+	size_t n;                          /* how many in all */
+	size_t next;                       /* how many handed out */
+	unsigned char (*v)[QUEUE_KEY_LEN]; /* in memory: all, or the run being read */
+	size_t held, cap;
+	int fd; /* the runs, or -1 */
+	struct queue_id_run *runs;
+	size_t nruns;
+	size_t *heap; /* runs not yet read out, the one with the smallest id first */
+	size_t nheap;
+	const char *dir, *sub; /* for errors: the queue's, and msg or failed */
+};
+
+/* Lists the ids in msg/. */
+int queue_ids(struct queue *q, struct queue_ids *ids, struct error *e);
+/* The next id into id: 1, 0 when all have been handed out, -1 with e
+ * set when the temporary file cannot be read. */
+int queue_ids_next(struct queue_ids *ids, char id[QUEUE_ID_LEN + 1], struct error *e);
+void queue_ids_free(struct queue_ids *ids);
+
+/* Whether msg/ holds a message: 1 or 0 (it stops at the first), -1 with
+ * e set when it cannot be read. */
+int queue_has_messages(struct queue *q, struct error *e);
 
 /* Loads msg/ID and its state.  lock: take LOCK_EX|LOCK_NB first; returns
  * 1 (nothing loaded) when another process holds it or the message has
@@ -135,6 +168,13 @@ int queue_ids(struct queue *q, struct strlist *ids, struct error *e);
  * one: ST_USAGE.  Returns 0 when loaded. */
 int queue_load(struct queue *q, const char *id, bool lock, struct queue_entry *out,
 	       struct error *e);
+
+/* True when a flush can pass msg/ID over at now without loading it: its
+ * state file says it is frozen, or (unless force) held or not due yet.
+ * Only the state file is read, so a queue of messages that wait costs a
+ * flush little; no state file, or one that cannot be read, is no reason
+ * to pass it over (queue_load() deals with it). */
+bool queue_not_due(struct queue *q, const char *id, time_t now, bool force);
 
 /* Writes the entry's state and per-recipient status (state/ID), atomically
  * (tmp + fsync + rename + fsync of state/), before anything else is
@@ -200,21 +240,24 @@ struct timespec queue_again_time(struct queue *q);
  * about each is added to notes. */
 void queue_sweep(struct queue *q, struct strlist *notes);
 
-/* Every entry of msg/ and failed/ for listing (not locked, fd -1; msg/
- * first, each part oldest first).  A damaged file, or an entry that is not
- * a regular file of the user's, is listed as damaged, not moved. */
-struct queue_listing {
-	struct queue_entry *entries;
-	size_t n;
-	bool *failed;      /* entries[i] is in failed/ */
-	bool *damaged;     /* entries[i] failed its checks: env is empty
-			      and st.reason says why */
-	struct buf *heads; /* the first bytes of entries[i]'s message (at most
-			      QUEUE_HEAD_MAX: its headers, for the Subject),
-			      empty when damaged */
+/* One entry of a listing: loaded but not locked (fd -1).  A damaged
+ * file, or an entry that is not a regular file of the user's, is listed
+ * as damaged (env empty, st.reason saying why), not moved. */
+struct queue_listed {
+	struct queue_entry *m;
+	bool failed;            /* in failed/ */
+	bool damaged;           /* failed its checks */
+	const struct buf *head; /* the first bytes of the message (at most
+				   QUEUE_HEAD_MAX: its headers, for the
+				   Subject), empty when damaged */
 };
 #define QUEUE_HEAD_MAX (16 * 1024)
-int queue_list(struct queue *q, struct queue_listing *out, struct error *e);
-void queue_listing_free(struct queue_listing *l);
+
+/* Hands every entry of msg/ and failed/ to fn in turn (msg/ first, each
+ * part oldest first), loading one at a time: only the ids of one part are
+ * kept in memory.  fn may take over what the entry owns (leaving it
+ * empty); it returns 0, or -1 with e set to stop the listing.  0, or -1. */
+typedef int (*queue_list_fn)(void *ctx, struct queue_listed *l, struct error *e);
+int queue_list(struct queue *q, queue_list_fn fn, void *ctx, struct error *e);
 
 #endif

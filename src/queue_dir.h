@@ -6,9 +6,6 @@
 
 #include "queue.h"
 
-/* seconds (10 hex digits), microseconds (5), random (8): sortable by time */
-#define QUEUE_ID_LEN 23
-
 /* fsync()s the subdirectory sub.  0, or -1 with errno. */
 int queue_sync_dir(struct queue *q, const char *sub);
 

@@ -90,6 +90,14 @@ static const struct field state_fields[] = {
 	{"rcpt", F_RCPT_STATUS, ENV(rcpts), false},
 };
 
+/* What decides whether a message is due: a flush reads only these before
+ * it loads (and checks) the whole message. */
+static const struct field schedule_fields[] = {
+	{"next-attempt", F_TIME, ST(next_attempt), false},
+	{"held", F_BOOL, ST(held), false},
+	{"frozen", F_BOOL, ST(frozen), false},
+};
+
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
 #define FIELDS_MAX 16 /* fields_parse() remembers which keys it has seen */
 _Static_assert(NFIELDS(envelope_fields) <= FIELDS_MAX, "envelope_fields too long");
@@ -113,6 +121,28 @@ pread_full(int fd, void *p, size_t n, off_t off)
 		got += (size_t)r;
 	}
 	return (ssize_t)got;
+}
+
+/* A message file being checked: read with pread(), or from memory when it
+ * is no larger than a block, so that a small file is read only once. */
+struct source {
+	int fd;
+	char *all; /* the whole file, or NULL */
+	off_t size;
+};
+
+/* Reads up to n bytes at off, as pread_full() does. */
+static ssize_t
+source_read(const struct source *src, void *p, size_t n, off_t off)
+{
+	if (src->all == NULL)
+		return pread_full(src->fd, p, n, off);
+	if (off >= src->size)
+		return 0;
+	if ((off_t)n > src->size - off)
+		n = (size_t)(src->size - off);
+	memcpy(p, src->all + off, n);
+	return (ssize_t)n;
 }
 
 void
@@ -582,23 +612,17 @@ queue_file_write(int fd, const struct queue_entry *m, const char *headers, size_
 /* The trailer at the end of the file: where it starts (*trailer), and the
  * length and hash it states.  0, 1 (damaged: *why), or -1 (errno). */
 static int
-read_trailer(int fd, off_t *trailer, long *len, char hex[2 * HASH_LEN + 1], const char **why)
+parse_trailer(const struct source *src, off_t *trailer, long *len, char hex[2 * HASH_LEN + 1])
 {
 	char tail[TRAILER_MAX + 1], *p, *digits;
-	struct stat st;
-	off_t size, want;
-	ssize_t n;
+	off_t size = src->size;
+	off_t want = size < (off_t)TRAILER_MAX ? size : (off_t)TRAILER_MAX;
+	ssize_t n = source_read(src, tail, (size_t)want, size - want);
 
-	if (fstat(fd, &st) < 0)
-		return -1;
-	size = st.st_size;
-	want = size < (off_t)TRAILER_MAX ? size : (off_t)TRAILER_MAX;
-	n = pread_full(fd, tail, (size_t)want, size - want);
 	if (n < 0)
 		return -1;
 	tail[n] = '\0';
 	/* Parsed from the end: the message need not end with a line break. */
-	*why = _("no trailer (the file is incomplete)");
 	if (n < 2 * HASH_LEN + 2 || tail[n - 1] != '\n' || tail[n - 2 * HASH_LEN - 2] != ' ')
 		return 1;
 	p = tail + n - 2 * HASH_LEN - 2;
@@ -617,6 +641,18 @@ read_trailer(int fd, off_t *trailer, long *len, char hex[2 * HASH_LEN + 1], cons
 	return 0;
 }
 
+/* parse_trailer(), with *why set when the trailer is damaged. */
+static int
+read_trailer(const struct source *src, off_t *trailer, long *len, char hex[2 * HASH_LEN + 1],
+	     const char **why)
+{
+	int rc = parse_trailer(src, trailer, len, hex);
+
+	if (rc == 1)
+		*why = _("no trailer (the file is incomplete)");
+	return rc;
+}
+
 /* How much of the file before the trailer to read at off. */
 static size_t
 block_at(off_t off, off_t trailer)
@@ -628,7 +664,8 @@ block_at(off_t off, off_t trailer)
  * (bounded), cut after its last line.  0, 1 (no empty line before the
  * trailer within the bound: *why), or -1 (errno). */
 static int
-read_envelope(int fd, off_t trailer, char *block, struct buf *env, const char **why)
+read_envelope(const struct source *src, off_t trailer, char *block, struct buf *env,
+	      const char **why)
 {
 	char *end = NULL;
 	ssize_t n = 0;
@@ -636,13 +673,14 @@ read_envelope(int fd, off_t trailer, char *block, struct buf *env, const char **
 	for (off_t off = 0; end == NULL && off < trailer;) {
 		size_t from = env->len > 0 ? env->len - 1 : 0;
 
-		n = pread_full(fd, block, block_at(off, trailer), off);
+		n = source_read(src, block, block_at(off, trailer), off);
 		if (n <= 0 || buf_append(env, block, (size_t)n) < 0)
 			break;
 		off += n;
 		end = memmem(env->data + from, env->len - from, "\n\n", 2);
 	}
-	*why = _("no end of envelope");
+	if (end == NULL && n >= 0)
+		*why = _("no end of envelope");
 	if (end == NULL)
 		return n < 0 ? -1 : 1;
 	env->len = (size_t)(end - env->data) + 1;
@@ -653,7 +691,7 @@ read_envelope(int fd, off_t trailer, char *block, struct buf *env, const char **
 /* Whether the SHA-256 of everything before the trailer is hex.  0, 1 (it
  * is not: *why), or -1 (errno). */
 static int
-check_hash(int fd, off_t trailer, char *block, const char *hex, const char **why)
+check_hash(const struct source *src, off_t trailer, char *block, const char *hex, const char **why)
 {
 	unsigned char digest[HASH_LEN];
 	char computed[2 * HASH_LEN + 1];
@@ -666,7 +704,7 @@ check_hash(int fd, off_t trailer, char *block, const char *hex, const char **why
 		return -1;
 	}
 	for (off = 0; off < trailer; off += n) {
-		n = pread_full(fd, block, block_at(off, trailer), off);
+		n = source_read(src, block, block_at(off, trailer), off);
 		if (n <= 0)
 			break;
 		crypto_hash_update(h, block, (size_t)n);
@@ -674,11 +712,11 @@ check_hash(int fd, off_t trailer, char *block, const char *hex, const char **why
 	crypto_hash_end(h, digest);
 	if (n < 0)
 		return -1;
-	*why = _("its checksum does not match");
-	if (off != trailer)
-		return 1;
 	hex_encode(digest, sizeof digest, false, '\0', computed);
-	return strcmp(computed, hex) == 0 ? 0 : 1;
+	if (off == trailer && strcmp(computed, hex) == 0)
+		return 0;
+	*why = _("its checksum does not match");
+	return 1;
 }
 
 /* Checks the trailer of an open message file and finds its parts.
@@ -688,24 +726,45 @@ static int
 verify(int fd, struct queue_entry *m, struct buf *env, const char **why)
 {
 	char hex[2 * HASH_LEN + 1], *block;
+	struct source src = {.fd = fd, .all = NULL};
+	struct stat st;
 	off_t trailer;
 	long len;
-	int rc = read_trailer(fd, &trailer, &len, hex, why);
+	int rc;
 
-	if (rc != 0)
+	if (fstat(fd, &st) < 0)
+		return -1;
+	src.size = st.st_size;
+	if (src.size <= BLOCK_SIZE) {
+		ssize_t n;
+
+		src.all = xmalloc((size_t)src.size + 1);
+		n = pread_full(fd, src.all, (size_t)src.size, 0);
+		if (n < 0) {
+			free(src.all);
+			return -1;
+		}
+		src.size = n;
+	}
+	rc = read_trailer(&src, &trailer, &len, hex, why);
+	if (rc != 0) {
+		free(src.all);
 		return rc;
-	block = xmalloc(BLOCK_SIZE);
-	rc = read_envelope(fd, trailer, block, env, why);
+	}
+	/* block_at() never asks for more than the file holds */
+	block = xmalloc(src.all != NULL ? (size_t)src.size + 1 : BLOCK_SIZE);
+	rc = read_envelope(&src, trailer, block, env, why);
 	if (rc == 0) {
 		m->data_offset = (off_t)env->len + 1;
 		m->data_len = (unsigned long long)len;
-		*why = _("its length does not match its trailer");
-		if (m->data_offset + (off_t)len != trailer)
+		if (m->data_offset + (off_t)len != trailer) {
+			*why = _("its length does not match its trailer");
 			rc = 1;
-		else
-			rc = check_hash(fd, trailer, block, hex, why);
+		} else
+			rc = check_hash(&src, trailer, block, hex, why);
 	}
 	free(block);
+	free(src.all);
 	return rc;
 }
 
@@ -736,4 +795,11 @@ queue_state_parse(char *text, size_t len, struct queue_entry *m)
 {
 	return fields_parse(text, len, STATE_VERSION, state_fields, NFIELDS(state_fields), false,
 			    m);
+}
+
+const char *
+queue_state_schedule(char *text, size_t len, struct queue_entry *m)
+{
+	return fields_parse(text, len, STATE_VERSION, schedule_fields, NFIELDS(schedule_fields),
+			    false, m);
 }

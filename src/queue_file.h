@@ -56,4 +56,9 @@ void queue_state_format(struct buf *b, const struct queue_entry *m);
  * envelope is loaded.  NULL, or why it is damaged. */
 const char *queue_state_parse(char *text, size_t len, struct queue_entry *m);
 
+/* Only next-attempt, held and frozen of a state file (len bytes; changed
+ * in place) into m's state, the other keys skipped.  NULL, or why it
+ * cannot be read. */
+const char *queue_state_schedule(char *text, size_t len, struct queue_entry *m);
+
 #endif

@@ -418,19 +418,6 @@ background_flush(void *arg)
 	deliver_flush(b->ctx, &f, NULL, &e);
 }
 
-static bool
-queue_has_due(struct queue *q)
-{
-	struct strlist ids;
-	struct error e;
-	bool any;
-
-	strlist_init(&ids);
-	any = queue_ids(q, &ids, &e) == 0 && ids.n > 0;
-	strlist_free(&ids);
-	return any;
-}
-
 static enum cli_delivery
 delivery_mode(const struct request *r, const struct account *a)
 {
@@ -498,6 +485,7 @@ deliver_committed(const struct request *r, struct session *s, struct deliver_ctx
 {
 	struct deliver_slot slot;
 	enum policy_action action;
+	struct error qe;
 	int rc = 0;
 
 	deliver_slot_init(&slot, s->account, r->verbose);
@@ -524,7 +512,7 @@ deliver_committed(const struct request *r, struct session *s, struct deliver_ctx
 		break;
 	}
 	deliver_slot_close(&slot);
-	if (action == ACT_DELIVERED && queue_has_due(ctx->q)) {
+	if (action == ACT_DELIVERED && queue_has_messages(ctx->q, &qe) == 1) {
 		struct background b = {.ctx = ctx};
 
 		in_background(background_flush, &b);

@@ -2,7 +2,8 @@
  * accounts whose server is a closed 127.0.0.1 port (timeout 1), so that
  * every attempt fails at once and leaves its marks.  Which messages a
  * flush takes (-qI, -qR, -qS, one account, frozen never, held and backed
- * off only when forced), what an attempt records, an entry whose account
+ * off only when forced; a waiting message's file is not even read), what
+ * an attempt records, an entry whose account
  * is gone (held, with the reason), expiry (failed/, with the notice kept
  * beside it), a second flusher (it only asks for another pass) and
  * deliver_more_for_account() without an open session. */
@@ -220,6 +221,46 @@ test_filters(void)
 	}
 }
 
+/* Overwrites the first byte of msg/ID: the file no longer matches its
+ * trailer, which only a load notices. */
+static void
+damage(struct queue *q, const char *id)
+{
+	char *path = xasprintf("%s/msg/%s", q->dir, id);
+	int fd = open(path, O_WRONLY);
+
+	if (fd < 0 || pwrite(fd, "X", 1, 0) != 1 || close(fd) < 0)
+		bail("cannot damage %s: %s", path, strerror(errno));
+	free(path);
+}
+
+/* A flush reads only the state of a message that waits (backed off, held
+ * or frozen): the message file is left alone, so a big queue of waiting
+ * mail costs each flush little.  Forced, it loads the backed-off and held
+ * ones (and finds them damaged here); the frozen one still waits. */
+static void
+test_waiting_not_read(void)
+{
+	char ids[M__COUNT][64];
+	struct flush_filter f = {0};
+	struct queue q;
+
+	open_queue(&q);
+	fill(&q, ids);
+	for (int i = M_FROZEN; i <= M_LATER; i++)
+		damage(&q, ids[i]);
+	is_int(0, flush(&q, &f), "waiting messages: the flush runs");
+	ok(exists(&q, "msg", ids[M_FROZEN], "") && exists(&q, "msg", ids[M_HELD], "") &&
+		   exists(&q, "msg", ids[M_LATER], ""),
+	   "frozen, held and backed off: not read, so left where they are");
+	f.force = true;
+	is_int(0, flush(&q, &f), "forced: the flush runs");
+	ok(exists(&q, "failed", ids[M_HELD], "") && exists(&q, "failed", ids[M_LATER], ""),
+	   "forced: the held and the backed-off one are read, found damaged, set aside");
+	ok(exists(&q, "msg", ids[M_FROZEN], ""), "forced: the frozen one still waits unread");
+	queue_close(&q);
+}
+
 static void
 test_attempt_recorded(void)
 {
@@ -404,6 +445,7 @@ main(void)
 	dir = test_tmpdir("flush");
 	load_conf();
 	test_filters();
+	test_waiting_not_read();
 	test_attempt_recorded();
 	test_unknown_account();
 	test_expiry();

@@ -94,6 +94,41 @@ run(int (*fn)(const struct request *, struct buf *, struct error *), const char 
 	return text;
 }
 
+/* What mailq_list handed to drain, how often, and the largest piece. */
+static struct buf drained;
+static size_t drains, biggest;
+
+static int
+drain(struct buf *out, struct error *e)
+{
+	(void)e;
+	drains++;
+	if (out->len > biggest)
+		biggest = out->len;
+	buf_append(&drained, out->data, out->len);
+	buf_reset(out);
+	return 0;
+}
+
+/* mailq_list with its pieces put together again, as standard output
+ * would have them. */
+static int
+list_gathered(const struct request *r, struct buf *out, struct error *e)
+{
+	int rc;
+
+	buf_init(&drained, 0);
+	drains = biggest = 0;
+	rc = mailq_list(r, out, drain, e);
+	if (rc == 0 && out->len > 0)
+		buf_append(&drained, out->data, out->len);
+	buf_reset(out);
+	if (rc == 0 && drained.len > 0)
+		buf_append(out, drained.data, drained.len);
+	buf_free(&drained);
+	return rc;
+}
+
 /* The -C file: one account whose queue_dir is queue. */
 static void
 write_conf(const char *queue)
@@ -250,7 +285,7 @@ static void
 test_text(void)
 {
 	struct error e;
-	char *out = run(mailq_list, "mailq -C CONF", &e);
+	char *out = run(list_gathered, "mailq -C CONF", &e);
 
 	if (out == NULL)
 		bail("mailq: %s", e.msg);
@@ -332,7 +367,7 @@ static void
 test_json(void)
 {
 	struct error e;
-	char *out = run(mailq_list, "mailq -C CONF --json", &e);
+	char *out = run(list_gathered, "mailq -C CONF --json", &e);
 
 	if (out == NULL)
 		bail("mailq --json: %s", e.msg);
@@ -363,13 +398,84 @@ test_empty(void)
 
 	qdir = xasprintf("%s/empty", dir);
 	write_conf(qdir);
-	out = run(mailq_list, "mailq -C CONF", &e);
+	out = run(list_gathered, "mailq -C CONF", &e);
 	is_string("Mail queue is empty\n", out, "an empty queue says so");
 	free(out);
-	out = run(mailq_list, "mailq -C CONF --json", &e);
+	out = run(list_gathered, "mailq -C CONF --json", &e);
 	is_string("{\"version\": 1, \"messages\": []}\n", out,
 		  "an empty queue has no messages in JSON");
 	free(out);
+	free(qdir);
+	qdir = saved;
+}
+
+static void
+copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+	char block[4096];
+	size_t n;
+
+	if (in == NULL || out == NULL)
+		bail("cannot copy %s to %s: %s", from, to, strerror(errno));
+	while ((n = fread(block, 1, sizeof block, in)) > 0)
+		if (fwrite(block, 1, n, out) != n)
+			bail("cannot write %s", to);
+	if (fclose(in) != 0 || fclose(out) != 0)
+		bail("cannot copy %s to %s", from, to);
+}
+
+/* A listing of many messages is handed out in pieces as it is made, each
+ * at most 64 KiB and one message, so mailq's memory does not grow with
+ * the queue; together they are the whole listing, in order. */
+static void
+test_big(void)
+{
+	char *saved = qdir;
+	struct queue q;
+	struct queue_entry m;
+	struct error e;
+	static const char head[] = "{\"version\": 1, \"messages\": [\n {\"id\": \"";
+	char *out, first[64], last[64], queued[64];
+	enum { N = 1500 };
+
+	snprintf(queued, sizeof queued, "%s", ids[E_QUEUED]);
+
+	qdir = xasprintf("%s/big", dir);
+	write_conf(qdir);
+	if (queue_open(&q, qdir, &e) < 0)
+		bail("queue_open: %s", e.msg);
+	commit(&q, E_QUEUED, 60, &m);
+	queue_entry_free(&m);
+	/* copies of the committed file under other ids: no fsync each */
+	for (int i = 1; i < N; i++) {
+		char *from = xasprintf("%s/msg/%s", qdir, ids[E_QUEUED]);
+		char *to = xasprintf("%s/msg/%023x", qdir, i);
+
+		copy_file(from, to);
+		free(from);
+		free(to);
+	}
+	queue_close(&q);
+	snprintf(first, sizeof first, "%023x", 1);
+	snprintf(last, sizeof last, "%s", ids[E_QUEUED]);
+	out = run(list_gathered, "mailq -C CONF", &e);
+	ok(out != NULL && strlen(out) > 2 * 64 * 1024, "%d messages: over 128 KiB of text", N);
+	ok(drains >= 2, "handed out in pieces as it goes: %zu", drains);
+	ok(biggest < 64 * 1024 + 1024, "each piece at most 64 KiB and one message: %zu", biggest);
+	ok(out != NULL && strncmp(out, first, strlen(first)) == 0 && strstr(out, last) != NULL &&
+		   strstr(out, last) > strstr(out, first),
+	   "the oldest first, the newest in it too");
+	free(out);
+	out = run(list_gathered, "mailq -C CONF --json", &e);
+	ok(drains >= 2 && biggest < 64 * 1024 + 1024, "--json in pieces too: %zu, at most %zu",
+	   drains, biggest);
+	ok(out != NULL && strncmp(out, head, strlen(head)) == 0 &&
+		   strncmp(out + strlen(head), first, strlen(first)) == 0 &&
+		   strcmp(out + strlen(out) - 4, "\n]}\n") == 0,
+	   "--json: one object from the first piece to the last");
+	free(out);
+	snprintf(ids[E_QUEUED], sizeof ids[E_QUEUED], "%s", queued);
 	free(qdir);
 	qdir = saved;
 }
@@ -450,7 +556,7 @@ test_edit(void)
 
 		if (edits[i].printed != NULL) {
 			char *want = with_ids(edits[i].printed);
-			char *list = run(mailq_list, "mailq -C CONF", &e);
+			char *list = run(list_gathered, "mailq -C CONF", &e);
 
 			is_string(want, out, "edit %zu: %s", i, edits[i].args);
 			if (after != NULL)
@@ -526,6 +632,7 @@ main(void)
 	test_failed_files();
 	queue_entry_free(&locked);
 	test_empty();
+	test_big();
 	strlist_free(&args);
 	free(qdir);
 	free(conf);

@@ -211,6 +211,45 @@ write_file(struct queue *q, const char *sub, const char *name, const char *data,
 	free(path);
 }
 
+/* A listing gathered from queue_list(), entry by entry, as the tests look
+ * at it. */
+struct listing {
+	struct queue_entry entries[16];
+	bool failed[16], damaged[16];
+	size_t n;
+};
+
+static int
+collect(void *ctx, struct queue_listed *it, struct error *e)
+{
+	struct listing *l = ctx;
+
+	(void)e;
+	if (l->n == sizeof l->entries / sizeof l->entries[0])
+		bail("more than %zu entries listed", l->n);
+	l->failed[l->n] = it->failed;
+	l->damaged[l->n] = it->damaged;
+	l->entries[l->n++] = *it->m;
+	memset(it->m, 0, sizeof *it->m);
+	it->m->fd = -1;
+	return 0;
+}
+
+static int
+list_all(struct queue *q, struct listing *l, struct error *e)
+{
+	l->n = 0;
+	return queue_list(q, collect, l, e);
+}
+
+static void
+listing_free(struct listing *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		queue_entry_free(&l->entries[i]);
+	l->n = 0;
+}
+
 static void
 test_default_dir(void)
 {
@@ -492,6 +531,8 @@ test_unique_ids(void)
 	struct queue q;
 	struct queue_entry m;
 	struct strlist ids, listed;
+	struct queue_ids packed;
+	char id[QUEUE_ID_LEN + 1];
 	struct error e;
 	size_t dups = 0, unsorted = 0;
 
@@ -504,7 +545,10 @@ test_unique_ids(void)
 		strlist_add(&ids, m.id);
 		queue_entry_free(&m);
 	}
-	is_int(0, queue_ids(&q, &listed, &e), "queue_ids");
+	is_int(0, queue_ids(&q, &packed, &e), "queue_ids");
+	while (queue_ids_next(&packed, id, &e) == 1)
+		strlist_add(&listed, id);
+	queue_ids_free(&packed);
 	is_int(1000, (long)listed.n, "1000 commits, 1000 files");
 	for (size_t i = 1; i < listed.n; i++) {
 		dups += strcmp(listed.v[i - 1], listed.v[i]) == 0;
@@ -513,6 +557,7 @@ test_unique_ids(void)
 	is_int(0, (long)dups, "no two ids alike");
 	is_int(0, (long)unsorted, "queue_ids sorted");
 	is_string(ids.v[0], listed.v[0], "the first committed is listed first");
+	is_string(ids.v[999], listed.v[999], "the last committed is listed last");
 	ok(strspn(ids.v[0], "0123456789abcdef") == strlen(ids.v[0]) && strlen(ids.v[0]) == 23,
 	   "ids are 23 hex digits: %s", ids.v[0]);
 	strlist_free(&ids);
@@ -725,7 +770,7 @@ test_damaged(void)
 	char *dir = scratch();
 	struct queue q;
 	struct queue_entry m;
-	struct queue_listing l;
+	struct listing l;
 	struct error e;
 
 	open_queue(&q, dir);
@@ -739,11 +784,11 @@ test_damaged(void)
 		queue_entry_free(&m);
 		damage(&q, id, cases[i].how);
 
-		is_int(0, queue_list(&q, &l, &e), "%s: queue_list", cases[i].name);
+		is_int(0, list_all(&q, &l, &e), "%s: queue_list", cases[i].name);
 		ok(l.n == i + 1 && l.damaged[0] && !l.failed[0] &&
 			   strstr(l.entries[0].st.reason, cases[i].why) != NULL,
 		   "%s: listed as damaged in msg/, not moved", cases[i].name);
-		queue_listing_free(&l);
+		listing_free(&l);
 
 		error_clear(&e);
 		is_int(-1, queue_load(&q, id, true, &m, &e), "%s: not loaded", cases[i].name);
@@ -761,13 +806,13 @@ test_damaged(void)
 		free(state_name);
 		free(id);
 	}
-	is_int(0, queue_list(&q, &l, &e), "queue_list after");
+	is_int(0, list_all(&q, &l, &e), "queue_list after");
 	is_int(COUNT(cases), (long)l.n, "every damaged file is listed");
 	for (size_t i = 0; i < l.n; i++)
 		ok(l.failed[i] && l.entries[i].fd == -1 &&
 			   (l.damaged[i] || l.entries[i].st.code == REASON_DAMAGED),
 		   "entry %zu: in failed/, damaged or with the reason", i);
-	queue_listing_free(&l);
+	listing_free(&l);
 	queue_close(&q);
 	remove_tree(dir);
 	free(dir);
@@ -956,7 +1001,7 @@ test_unsafe_entries(void)
 	char *outside = xasprintf("%s/outside", dir);
 	struct queue q;
 	struct queue_entry m;
-	struct queue_listing l;
+	struct listing l;
 	struct error e;
 	char *good, *crafted, *moved_to;
 
@@ -991,12 +1036,11 @@ test_unsafe_entries(void)
 		} else {
 			make_node(&q, "msg", id, cases[i].type);
 		}
-		is_int(0, queue_list(&q, &l, &e), "%s in msg/: the listing finishes",
-		       cases[i].name);
+		is_int(0, list_all(&q, &l, &e), "%s in msg/: the listing finishes", cases[i].name);
 		ok(l.n == 2 && l.damaged[0] && strcmp(l.entries[0].id, id) == 0 && !l.damaged[1] &&
 			   strcmp(l.entries[1].id, good) == 0,
 		   "%s: listed as damaged, the good message too", cases[i].name);
-		queue_listing_free(&l);
+		listing_free(&l);
 		error_clear(&e);
 		is_int(-1, queue_load(&q, id, true, &m, &e), "%s: not loaded", cases[i].name);
 		moved = xasprintf("%s.unsafe-%s", id, cases[i].suffix);
@@ -1012,20 +1056,20 @@ test_unsafe_entries(void)
 
 	/* In failed/ too: listed, and the listing finishes. */
 	make_node(&q, "failed", "fffffffffffffffffffffff", 'p');
-	is_int(0, queue_list(&q, &l, &e), "a FIFO in failed/: the listing finishes");
+	is_int(0, list_all(&q, &l, &e), "a FIFO in failed/: the listing finishes");
 	ok(l.n == 2 && l.damaged[1] && l.failed[1], "listed as damaged in failed/");
-	queue_listing_free(&l);
+	listing_free(&l);
 	craft(&q, "eeeeeeeeeeeeeeeeeeeeeee", GOOD_ENV FLAGS, strlen(GOOD_ENV FLAGS));
 	crafted = xasprintf("%s/msg/eeeeeeeeeeeeeeeeeeeeeee", q.dir);
 	moved_to = xasprintf("%s/failed/eeeeeeeeeeeeeeeeeeeeeee", q.dir);
 	if (rename(crafted, moved_to) < 0)
 		bail("rename: %s", strerror(errno));
 	make_node(&q, "failed", "eeeeeeeeeeeeeeeeeeeeeee.state", 'p');
-	is_int(0, queue_list(&q, &l, &e), "a FIFO as failed/ID.state: the listing finishes");
+	is_int(0, list_all(&q, &l, &e), "a FIFO as failed/ID.state: the listing finishes");
 	ok(l.n == 3 && l.failed[1] && l.damaged[1] &&
 		   strstr(l.entries[1].st.reason, "FIFO") != NULL,
 	   "its message is listed as damaged: %s", l.n == 3 ? l.entries[1].st.reason : "");
-	queue_listing_free(&l);
+	listing_free(&l);
 	free(crafted);
 	free(moved_to);
 	free(good);
@@ -1052,7 +1096,7 @@ test_unsafe_state(void)
 	char *dir = scratch();
 	struct queue q;
 	struct queue_entry m;
-	struct queue_listing l;
+	struct listing l;
 	struct error e;
 
 	open_queue(&q, dir);
@@ -1065,11 +1109,11 @@ test_unsafe_state(void)
 		queue_entry_free(&m);
 		make_node(&q, "state", id, cases[i].type);
 
-		is_int(0, queue_list(&q, &l, &e), "state %s: the listing finishes", cases[i].name);
+		is_int(0, list_all(&q, &l, &e), "state %s: the listing finishes", cases[i].name);
 		ok(l.n == 1 && !l.damaged[0] && l.entries[0].st.frozen &&
 			   strstr(l.entries[0].st.reason, "--release") != NULL,
 		   "state %s: listed as held, saying what to do", cases[i].name);
-		queue_listing_free(&l);
+		listing_free(&l);
 
 		error_clear(&e);
 		is_int(-1, queue_load(&q, id, true, &m, &e), "state %s: reported", cases[i].name);
@@ -1099,7 +1143,7 @@ test_remove_and_set_aside(void)
 	char *dir = scratch();
 	struct queue q;
 	struct queue_entry m, kept;
-	struct queue_listing l;
+	struct listing l;
 	struct error e;
 	char *id;
 
@@ -1125,7 +1169,7 @@ test_remove_and_set_aside(void)
 	queue_entry_free(&m);
 	ok(!exists(&q, "msg", id) && !exists(&q, "state", id) && exists(&q, "failed", id),
 	   "moved to failed/");
-	is_int(0, queue_list(&q, &l, &e), "queue_list");
+	is_int(0, list_all(&q, &l, &e), "queue_list");
 	is_int(2, (long)l.n, "two entries");
 	ok(l.n == 2 && !l.failed[0] && !l.damaged[0] && l.failed[1] && !l.damaged[1],
 	   "one in msg/, one in failed/, in that order");
@@ -1137,7 +1181,7 @@ test_remove_and_set_aside(void)
 		is_int(QRCPT_DELIVERED, l.entries[1].env.rcpts[0].status, "recipient status kept");
 		check_envelope(&base_env, &l.entries[0].env, "listed");
 	}
-	queue_listing_free(&l);
+	listing_free(&l);
 	queue_entry_free(&kept);
 	free(id);
 	queue_close(&q);

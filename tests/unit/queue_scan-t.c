@@ -1,5 +1,6 @@
 /* queue_scan-t.c - tests for src/queue_scan.c: queue_ids() (only names
- * that are ids, oldest first), queue_list() (msg/ before failed/, damaged
+ * that are ids, oldest first, more than are held in memory too),
+ * queue_list() (msg/ before failed/, damaged
  * and unsafe entries listed as damaged and left where they are) and
  * queue_sweep() (tmp/ files no writer holds go, locked ones stay; state/
  * files without a message go, those with one stay; what is not a regular
@@ -10,13 +11,16 @@
 
 #include "tap/basic.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,6 +113,62 @@ exists(const struct queue *q, const char *sub, const char *name)
 	return there;
 }
 
+/* queue_ids() as text. */
+static int
+ids_of(struct queue *q, struct strlist *out, struct error *e)
+{
+	struct queue_ids ids;
+	char id[QUEUE_ID_LEN + 1];
+	int rc;
+
+	strlist_init(out);
+	if (queue_ids(q, &ids, e) < 0)
+		return -1;
+	while ((rc = queue_ids_next(&ids, id, e)) == 1)
+		strlist_add(out, id);
+	queue_ids_free(&ids);
+	return rc;
+}
+
+/* A listing gathered from queue_list(), entry by entry, as the tests look
+ * at it. */
+struct listing {
+	struct queue_entry entries[16];
+	bool failed[16], damaged[16];
+	size_t n;
+};
+
+static int
+collect(void *ctx, struct queue_listed *it, struct error *e)
+{
+	struct listing *l = ctx;
+
+	(void)e;
+	if (l->n == sizeof l->entries / sizeof l->entries[0])
+		bail("more than %zu entries listed", l->n);
+	l->failed[l->n] = it->failed;
+	l->damaged[l->n] = it->damaged;
+	l->entries[l->n++] = *it->m;
+	memset(it->m, 0, sizeof *it->m);
+	it->m->fd = -1;
+	return 0;
+}
+
+static int
+list_all(struct queue *q, struct listing *l, struct error *e)
+{
+	l->n = 0;
+	return queue_list(q, collect, l, e);
+}
+
+static void
+listing_free(struct listing *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		queue_entry_free(&l->entries[i]);
+	l->n = 0;
+}
+
 static void
 test_ids(void)
 {
@@ -131,10 +191,13 @@ test_ids(void)
 	struct error e;
 
 	open_queue(&q);
+	is_int(0, queue_has_messages(&q, &e), "an empty msg/ has no messages");
+	make_file(&q, "msg", "notes.txt", "");
+	is_int(0, queue_has_messages(&q, &e), "nor one with a name that is no id");
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		make_file(&q, "msg", names[i].name, "");
-	strlist_init(&ids);
-	is_int(0, queue_ids(&q, &ids, &e), "queue_ids");
+	is_int(1, queue_has_messages(&q, &e), "one with ids has");
+	is_int(0, ids_of(&q, &ids, &e), "queue_ids");
 	is_int(4, (long)ids.n, "only the names that are ids");
 	for (size_t i = 0; i < ids.n && i < 4; i++)
 		is_string(order[i], ids.v[i], "oldest first: %zu", i);
@@ -145,10 +208,94 @@ test_ids(void)
 	queue_close(&q);
 
 	open_queue(&q);
-	strlist_init(&ids);
-	is_int(0, queue_ids(&q, &ids, &e), "an empty queue");
+	is_int(0, ids_of(&q, &ids, &e), "an empty queue");
 	is_int(0, (long)ids.n, "has no ids");
 	strlist_free(&ids);
+	queue_close(&q);
+}
+
+/* The entries of a directory, . and .. aside. */
+static size_t
+count_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *de;
+	size_t n = 0;
+
+	if (d == NULL)
+		bail("opendir %s: %s", path, strerror(errno));
+	while ((de = readdir(d)) != NULL)
+		n += strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+static int
+compare_strings(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* More ids than are held in memory at once: sorted runs in a temporary
+ * file, merged; every id once, oldest first, and no file left in tmp/. */
+static void
+test_many_ids(void)
+{
+	enum { N = 2 * QUEUE_IDS_RUN + 300 };
+	struct strlist made, got;
+	struct queue_ids ids;
+	struct queue q;
+	struct error e;
+	size_t wrong = 0;
+	char *tmp;
+
+	open_queue(&q);
+	strlist_init(&made);
+	for (unsigned i = 0; i < N; i++) {
+		char id[QUEUE_ID_LEN + 1];
+
+		/* created in no particular order of their ids */
+		snprintf(id, sizeof id, "%015llx%08x",
+			 (unsigned long long)((i * 2654435761u) % 1000003u), i);
+		make_file(&q, "msg", id, "");
+		strlist_add(&made, id);
+	}
+	qsort(made.v, made.n, sizeof made.v[0], compare_strings);
+	is_int(0, queue_ids(&q, &ids, &e), "%d ids: queue_ids", N);
+	ok(ids.n == N && ids.cap <= QUEUE_IDS_RUN && ids.nruns == 3,
+	   "at most %d ids in memory, the rest in 3 sorted runs", QUEUE_IDS_RUN);
+	queue_ids_free(&ids);
+	is_int(0, ids_of(&q, &got, &e), "%d ids: handed out", N);
+	is_int(N, (long)got.n, "every one listed");
+	for (size_t i = 0; i < got.n && i < made.n; i++)
+		wrong += strcmp(got.v[i], made.v[i]) != 0;
+	is_int(0, (long)wrong, "each once, oldest first");
+	strlist_free(&got);
+	{
+		/* tmp/ takes the first run, not the second: the first is read
+		 * back and all are kept in memory, none lost */
+		struct rlimit was, small = {QUEUE_IDS_RUN * QUEUE_KEY_LEN + 1000, 0};
+
+		getrlimit(RLIMIT_FSIZE, &was);
+		small.rlim_max = was.rlim_max;
+		signal(SIGXFSZ, SIG_IGN);
+		if (setrlimit(RLIMIT_FSIZE, &small) < 0)
+			bail("setrlimit: %s", strerror(errno));
+		is_int(0, queue_ids(&q, &ids, &e), "tmp/ full after one run: queue_ids");
+		ok(ids.nruns == 0 && ids.fd == -1, "the ids are kept in memory");
+		queue_ids_free(&ids);
+		is_int(0, ids_of(&q, &got, &e), "tmp/ full after one run: handed out");
+		setrlimit(RLIMIT_FSIZE, &was);
+		wrong = got.n != made.n;
+		for (size_t i = 0; i < got.n && i < made.n; i++)
+			wrong += strcmp(got.v[i], made.v[i]) != 0;
+		is_int(0, (long)wrong, "still each once, oldest first");
+	}
+	tmp = path_of(&q, "tmp", "");
+	is_int(0, (long)count_entries(tmp), "no file left in tmp/");
+	free(tmp);
+	strlist_free(&made);
+	strlist_free(&got);
 	queue_close(&q);
 }
 
@@ -161,7 +308,7 @@ struct listed {
 };
 
 static void
-check_listing(const struct queue_listing *l, const struct listed *want, size_t n)
+check_listing(const struct listing *l, const struct listed *want, size_t n)
 {
 	is_int((long)n, (long)l->n, "queue_list: %zu entries", n);
 	for (size_t i = 0; i < n && i < l->n; i++) {
@@ -184,7 +331,7 @@ test_list(void)
 {
 	char good[64], gone[64], bad_state[64];
 	const char *garbage = "10000000000000000000001", *link = "10000000000000000000002";
-	struct queue_listing l;
+	struct listing l;
 	struct queue_entry m;
 	struct queue q;
 	struct error e;
@@ -223,9 +370,9 @@ test_list(void)
 			{"failed, state a directory", bad_state, true, true, "directory"},
 		};
 
-		is_int(0, queue_list(&q, &l, &e), "queue_list with damaged entries");
+		is_int(0, list_all(&q, &l, &e), "queue_list with damaged entries");
 		check_listing(&l, want, sizeof want / sizeof want[0]);
-		queue_listing_free(&l);
+		listing_free(&l);
 	}
 	ok(exists(&q, "msg", garbage) && exists(&q, "msg", link),
 	   "listing moves nothing out of msg/");
@@ -299,6 +446,7 @@ main(void)
 	plan_lazy();
 	dir = test_tmpdir("queue_scan");
 	test_ids();
+	test_many_ids();
 	test_list();
 	test_sweep();
 	test_tmpdir_free(dir);
