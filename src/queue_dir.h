@@ -1,5 +1,6 @@
 /* queue_dir.h - what src/queue.c (creating, committing, changing) and
- * src/queue_scan.c (loading, sweeping, listing) share about the queue
+ * src/queue_scan.c (loading, sweeping, listing) and src/queue_ids.c
+ * (the ids in a directory) share about the queue
  * directory; private to them. */
 #ifndef OUTBOX_QUEUE_DIR_H
 #define OUTBOX_QUEUE_DIR_H
@@ -23,5 +24,12 @@ int queue_write_state(struct queue *q, const char *sub, const char *name,
  * the lock.  0, or -1 with e set. */
 int queue_move_to_failed(struct queue *q, struct queue_entry *m, const char *reason,
 			 struct error *e);
+
+/* True when id has the form of a queue id (names that are not are never
+ * taken for messages). */
+bool queue_id_valid(const char *id);
+
+/* The ids in sub/ ("msg" or "failed"), oldest first (queue_ids.c). */
+int queue_ids_list(struct queue *q, const char *sub, struct queue_ids *ids, struct error *e);
 
 #endif
